@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Make sure a Docker engine answers. On a fresh machine of this project's kind
+# only the client exists: install Debian's engine and start dockerd by hand
+# (there is no systemd). Idempotent: does nothing when `docker info` answers.
+set -euo pipefail
+
+log() { printf 'ensure-engine: %s\n' "$*" >&2; }
+
+if docker info >/dev/null 2>&1; then
+  exit 0
+fi
+
+if [ "$(id -u)" != 0 ]; then
+  log "no Docker engine answers and this is not root; start one (e.g. 'sudo dockerd &') and retry"
+  exit 1
+fi
+
+need=()
+command -v dockerd >/dev/null 2>&1 || need+=(docker.io)
+command -v debootstrap >/dev/null 2>&1 || need+=(debootstrap)
+command -v iptables >/dev/null 2>&1 || need+=(iptables)
+if [ "${#need[@]}" -gt 0 ]; then
+  log "installing ${need[*]} from Debian"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq >/dev/null
+  apt-get install -y -qq "${need[@]}" >/dev/null
+fi
+
+if ! pgrep -x dockerd >/dev/null 2>&1; then
+  log "starting dockerd (log: /var/log/bot-bottle-dockerd.log)"
+  nohup dockerd >/var/log/bot-bottle-dockerd.log 2>&1 &
+fi
+
+for _ in $(seq 1 60); do
+  if docker info >/dev/null 2>&1; then
+    log "engine ready"
+    exit 0
+  fi
+  sleep 0.5
+done
+log "dockerd did not answer within 30 s; see /var/log/bot-bottle-dockerd.log"
+exit 1

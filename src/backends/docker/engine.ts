@@ -1,0 +1,87 @@
+/**
+ * The one place that talks to the Docker Engine API. Engine failures are
+ * translated here into BottleErrors with the command that fixes them; no
+ * Dockerode type leaves `backends/docker/`.
+ */
+import Docker from 'dockerode';
+import { BottleError, errnoCode } from '../../errors.js';
+
+export const LABEL_IDENTITY = 'bot-bottle.identity';
+export const LABEL_KIND = 'bot-bottle.kind';
+export const LABEL_MANAGED = 'bot-bottle.managed';
+
+export type ResourceKind = 'agent' | 'bundle' | 'network-internal' | 'network-egress' | 'volume-workspace' | 'image' | 'probe';
+
+export function labels(identity: string | undefined, kind: ResourceKind): Record<string, string> {
+  const l: Record<string, string> = { [LABEL_MANAGED]: 'true', [LABEL_KIND]: kind };
+  if (identity) l[LABEL_IDENTITY] = identity;
+  return l;
+}
+
+export type Engine = Docker;
+
+const ENGINE_FIX = 'start the engine (as root: bash scripts/ensure-engine.sh, or `dockerd &`) and check `docker info`';
+
+/** Connect and ping; an unreachable engine is a one-line error with the fix. */
+export async function connectEngine(): Promise<Engine> {
+  const docker = new Docker();
+  try {
+    await withTimeout(docker.ping(), 5000, 'ping');
+  } catch (e) {
+    throw new BottleError('engine-unreachable', `Docker engine unreachable (${describeEngineError(e)})`, { fix: ENGINE_FIX, cause: e });
+  }
+  return docker;
+}
+
+export function statusCode(e: unknown): number | undefined {
+  if (typeof e === 'object' && e !== null && 'statusCode' in e) {
+    const s = (e as { statusCode: unknown }).statusCode;
+    return typeof s === 'number' ? s : undefined;
+  }
+  return undefined;
+}
+
+export function isNotFound(e: unknown): boolean {
+  return statusCode(e) === 404;
+}
+
+export function isConflict(e: unknown): boolean {
+  return statusCode(e) === 409;
+}
+
+/** A short reason from an Engine API or socket error, without stack or JSON dump. */
+export function describeEngineError(e: unknown): string {
+  const code = errnoCode(e);
+  if (code === 'ENOENT' || code === 'ECONNREFUSED') return `no engine at ${process.env.DOCKER_HOST ?? '/var/run/docker.sock'}`;
+  if (code === 'EACCES') return 'permission denied on the Docker socket';
+  if (typeof e === 'object' && e !== null && 'json' in e) {
+    const j = (e as { json: unknown }).json;
+    if (typeof j === 'object' && j !== null && 'message' in j) return String((j as { message: unknown }).message);
+  }
+  if (e instanceof Error) return e.message.split('\n')[0] ?? e.message;
+  return String(e);
+}
+
+/** Engine failures after connect: turn into a BottleError unless already one. */
+export function engineFailure(what: string, e: unknown): BottleError {
+  if (e instanceof BottleError) return e;
+  const code = errnoCode(e);
+  if (code === 'ENOENT' || code === 'ECONNREFUSED' || code === 'ECONNRESET' || code === 'EPIPE') {
+    return new BottleError('engine-unreachable', `${what}: Docker engine unreachable (${describeEngineError(e)})`, { fix: ENGINE_FIX, cause: e });
+  }
+  return new BottleError('launch', `${what}: ${describeEngineError(e)}`, { cause: e });
+}
+
+export async function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([
+      p,
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`${what} timed out after ${ms} ms`)), ms);
+      }),
+    ]);
+  } finally {
+    if (timer) clearTimeout(timer);
+  }
+}
