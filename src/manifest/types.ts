@@ -116,7 +116,16 @@ export interface Bottle {
   readonly runtime: Runtime;
   /** Markdown body: documentation. */
   readonly doc: string;
+  /**
+   * Fields whose value is the default rather than written in a file, so that
+   * merging a later bottle that is silent about them does not override an
+   * earlier bottle's explicit value. Absent means every field was explicit.
+   */
+  readonly defaulted?: readonly DefaultedField[];
 }
+
+/** Bottle fields that have a non-empty default. */
+export type DefaultedField = 'agent_provider.template' | 'agent_provider.forward_host_credentials' | 'supervise';
 
 export interface Agent {
   /** File stem. */

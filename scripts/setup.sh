@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# Everything a fresh machine needs before the demo or the tests: the package
+# (npm ci builds it) and a running Docker engine. Idempotent and quiet when
+# there is nothing to do.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/ensure-engine.sh
+if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  npm ci --no-audit --no-fund
+fi
+[ -f dist/cli/main.js ] && [ -z "$(find src -newer dist/cli/main.js -name '*.ts' -print -quit)" ] || npm run --silent build

@@ -1,0 +1,135 @@
+/** Stop, resume, list, cleanup, exec, commit: by identity, from recorded state and engine labels. */
+import { getBackend } from '../backends/index.js';
+import type { ExecIO, RunningBottle } from '../bottle/backend.js';
+import { checkIdentity } from '../bottle/identity.js';
+import { BACKENDS, type BackendName, type BottleSpec } from '../bottle/spec.js';
+import {
+  type BottleMetadata,
+  isPreserved,
+  listStateIdentities,
+  markPreserved,
+  pidAlive,
+  readMetadata,
+  removeState,
+  perBottleImageTag,
+  writeSecretFile,
+  stateDir,
+} from '../bottle/state.js';
+import { BottleError } from '../errors.js';
+import type { Settings } from '../settings.js';
+import { type StartOptions, type Started, startBottle } from './start.js';
+import { join } from 'node:path';
+
+export type BottleStatus = 'running' | 'detached' | 'preserved' | 'orphan' | 'partial';
+
+export interface BottleListing {
+  readonly identity: string;
+  readonly agent: string | undefined;
+  readonly label: string | undefined;
+  readonly color: string | undefined;
+  readonly backend: BackendName;
+  readonly status: BottleStatus;
+  readonly services: Readonly<Record<string, string>>;
+  readonly startedAt: string | undefined;
+}
+
+export async function listBottles(settings: Settings): Promise<BottleListing[]> {
+  const running = new Map<string, RunningBottle>();
+  for (const b of BACKENDS) for (const r of await getBackend(settings, b).list()) running.set(r.identity, r);
+  const identities = new Set([...running.keys(), ...(await listStateIdentities(settings.home))]);
+  const out: BottleListing[] = [];
+  for (const identity of [...identities].sort()) {
+    const meta = await readMetadata(settings.home, identity).catch(() => undefined);
+    const engine = running.get(identity);
+    const preserved = meta ? await isPreserved(settings.home, identity) : false;
+    out.push({
+      identity,
+      agent: meta?.agent,
+      label: meta?.label,
+      color: meta?.color,
+      backend: meta?.backend ?? engine?.backend ?? 'docker',
+      status: statusOf(meta, engine, preserved),
+      services: engine?.services ?? {},
+      startedAt: meta?.started_at ?? engine?.createdAt?.toISOString(),
+    });
+  }
+  return out;
+}
+
+function statusOf(meta: BottleMetadata | undefined, engine: RunningBottle | undefined, preserved: boolean): BottleStatus {
+  if (!meta) return 'orphan';
+  const containersUp = engine !== undefined && engine.services.agent === 'running' && engine.services.bundle === 'running';
+  if (preserved && !containersUp) return 'preserved';
+  if (!containersUp) return engine ? 'partial' : 'orphan';
+  if (meta.detached) return 'detached';
+  return pidAlive(meta.owner_pid) ? 'running' : 'orphan';
+}
+
+/** Stop one bottle: remove its engine resources; keep workspace and state only when preserving. Idempotent. */
+export async function stopBottle(settings: Settings, identity: string, opts: { preserve?: boolean } = {}): Promise<void> {
+  checkIdentity(identity);
+  const meta = await readMetadata(settings.home, identity).catch(() => undefined);
+  const backend = getBackend(settings, meta?.backend ?? 'docker');
+  if (opts.preserve) {
+    if (!meta) throw new BottleError('not-found', `no recorded state for ${identity}; nothing to preserve`, { fix: `bot-bottle stop ${identity}` });
+    await markPreserved(settings.home, identity, 'stop --preserve');
+  }
+  await backend.teardown(identity, { keepWorkspace: opts.preserve === true });
+  if (!opts.preserve) await removeState(settings.home, identity);
+}
+
+/** Relaunch a preserved or stopped bottle with its recorded agent, bottles and backend. */
+export async function resumeBottle(settings: Settings, identity: string, opts: StartOptions & { headless?: boolean; prompt?: string } = {}): Promise<Started> {
+  const meta = await readMetadata(settings.home, checkIdentity(identity));
+  const listing = (await listBottles(settings)).find((b) => b.identity === identity);
+  if (listing && (listing.status === 'running' || listing.status === 'detached')) {
+    throw new BottleError('usage', `${identity} is already running`, { fix: `bot-bottle exec ${identity} -- bash` });
+  }
+  // Leftover containers of a crashed session go; the workspace stays.
+  await getBackend(settings, meta.backend).teardown(identity, { keepWorkspace: true });
+  const spec: BottleSpec = {
+    agent: meta.agent,
+    bottles: meta.bottles,
+    backend: meta.backend,
+    copyCwd: undefined,
+    label: meta.label,
+    color: meta.color,
+    identity,
+    headless: opts.headless ?? false,
+    prompt: opts.prompt,
+  };
+  return startBottle(settings, spec, opts);
+}
+
+export interface CleanupReport {
+  readonly removed: readonly string[];
+}
+
+/** Orphans: engine resources without state, state whose owner died, half-removed bottles. */
+export async function findOrphans(settings: Settings): Promise<BottleListing[]> {
+  return (await listBottles(settings)).filter((b) => b.status === 'orphan' || b.status === 'partial');
+}
+
+export async function cleanupOrphans(settings: Settings, orphans?: readonly BottleListing[]): Promise<CleanupReport> {
+  const targets = orphans ?? (await findOrphans(settings));
+  for (const o of targets) {
+    await getBackend(settings, o.backend).teardown(o.identity, { keepWorkspace: false });
+    await removeState(settings.home, o.identity);
+  }
+  return { removed: targets.map((t) => t.identity) };
+}
+
+export async function execInBottle(settings: Settings, identity: string, argv: readonly string[], io: ExecIO): Promise<number> {
+  const meta = await readMetadata(settings.home, checkIdentity(identity)).catch(() => undefined);
+  return getBackend(settings, meta?.backend ?? 'docker').exec(identity, argv, io);
+}
+
+/** Snapshot the agent; the next resume boots from it. Preserves the bottle. */
+export async function commitBottle(settings: Settings, identity: string): Promise<string> {
+  const meta = await readMetadata(settings.home, checkIdentity(identity));
+  const tag = perBottleImageTag(identity).replace(/:latest$/, `:commit-${Date.now()}`);
+  await getBackend(settings, meta.backend).commit(identity, tag);
+  await writeSecretFile(join(stateDir(settings.home, identity), 'committed-image'), tag + '\n');
+  await markPreserved(settings.home, identity, 'commit');
+  return tag;
+}

@@ -1,0 +1,115 @@
+/**
+ * Start and resume: spec -> plan (prepare) -> images (build) -> resources
+ * (launch) -> optional session. The CLI and orchestrators share this path.
+ */
+import { PassThrough } from 'node:stream';
+import { getBackend } from '../backends/index.js';
+import type { Backend, Plan } from '../bottle/backend.js';
+import { mintIdentity } from '../bottle/identity.js';
+import type { BottleSpec } from '../bottle/spec.js';
+import { clearPreserved, ensureStateDirs, type BottleMetadata, removeState, writeMetadata, isPreserved } from '../bottle/state.js';
+import { loadAgent, loadBottlesFor, resolveEnv } from '../manifest/index.js';
+import type { ResolvedEnv } from '../manifest/types.js';
+import { type Progress, silentProgress } from '../progress.js';
+import type { Settings } from '../settings.js';
+
+export type AskSecret = (name: string, text: string) => Promise<string>;
+
+export interface StartOptions {
+  readonly progress?: Progress;
+  /** Asks for `?` env values; headless specs never call it. */
+  readonly ask?: AskSecret;
+  /** Print the plan, create nothing. */
+  readonly dryRun?: boolean;
+  /** Return once ready; the bottle lives until `stop`. */
+  readonly detach?: boolean;
+  readonly onWarning?: (message: string) => void;
+}
+
+export interface Started {
+  readonly identity: string;
+  readonly plan: Record<string, unknown>;
+  /** Present unless dry-run. */
+  readonly backend: Backend | undefined;
+  readonly env: ResolvedEnv;
+}
+
+const noAsk: AskSecret = (name) => Promise.reject(new Error(`no way to ask for ${name}`));
+
+/** Prepare, build and launch. With `dryRun`, only prepare. */
+export async function startBottle(settings: Settings, spec: BottleSpec, opts: StartOptions = {}): Promise<Started> {
+  const progress = opts.progress ?? silentProgress;
+  const { agent, warnings } = await loadAgent(settings, spec.agent);
+  for (const w of warnings) (opts.onWarning ?? progress.warn)(w);
+  const bottle = await loadBottlesFor(settings, agent, [...spec.bottles]);
+  const env = await resolveEnv(bottle.env, { hostEnv: settings.hostEnv, headless: spec.headless, ask: opts.ask ?? noAsk });
+  const resuming = spec.identity !== undefined;
+  const identity = spec.identity ?? mintIdentity(agent.name);
+  const backend = getBackend(settings, spec.backend);
+  const plan: Plan = await backend.prepare({ settings, spec, identity, agent, bottle, env, resuming }, progress);
+  if (opts.dryRun) return { identity, plan: plan.describe(), backend: undefined, env };
+
+  await ensureStateDirs(settings.home, identity, ['agent', 'bundle', 'egress', 'git-gate', 'supervise']);
+  const meta: BottleMetadata = {
+    identity,
+    agent: agent.name,
+    bottles: spec.bottles.length > 0 ? [...spec.bottles] : [...agent.bottles],
+    backend: spec.backend,
+    cwd: spec.copyCwd,
+    label: spec.label,
+    color: spec.color,
+    started_at: new Date().toISOString(),
+    owner_pid: opts.detach ? undefined : process.pid,
+    detached: opts.detach === true,
+  };
+  await writeMetadata(settings.home, meta);
+  await clearPreserved(settings.home, identity);
+  try {
+    await backend.build(plan, progress);
+    await backend.launch(plan, env, progress);
+  } catch (e) {
+    // Nothing half-created: launch removed its resources; drop fresh state too.
+    if (!resuming) await removeState(settings.home, identity);
+    throw e;
+  }
+  return { identity, plan: plan.describe(), backend, env };
+}
+
+export interface SessionIO {
+  readonly stdin: NodeJS.ReadableStream | undefined;
+  readonly stdout: NodeJS.WritableStream;
+  readonly stderr: NodeJS.WritableStream;
+  readonly tty: boolean;
+}
+
+/**
+ * An attached session: the headless prompt (or an interactive shell) runs in
+ * the agent; at the end the bottle is torn down and its state deleted, unless
+ * something preserved it.
+ */
+export async function runSession(settings: Settings, started: Started, prompt: string | undefined, io: SessionIO): Promise<number> {
+  const backend = started.backend;
+  if (!backend) throw new Error('runSession needs a launched bottle');
+  let code: number;
+  try {
+    if (prompt !== undefined) {
+      const promptFile = '/run/bot-bottle/prompt';
+      const stdin = new PassThrough();
+      stdin.end(prompt);
+      const wrote = await backend.exec(started.identity, ['sh', '-c', `umask 077; cat > ${promptFile}`], { stdin, stdout: io.stderr, stderr: io.stderr, tty: false });
+      if (wrote !== 0) throw new Error(`could not hand the prompt to the agent (exit ${wrote})`);
+      code = await backend.exec(started.identity, ['bash', promptFile], { stdin: undefined, stdout: io.stdout, stderr: io.stderr, tty: false });
+    } else {
+      code = await backend.exec(started.identity, ['bash', '-l'], io);
+    }
+  } finally {
+    await endSession(settings, backend, started.identity);
+  }
+  return code;
+}
+
+export async function endSession(settings: Settings, backend: Backend, identity: string): Promise<void> {
+  const preserved = await isPreserved(settings.home, identity);
+  await backend.teardown(identity, { keepWorkspace: preserved });
+  if (!preserved) await removeState(settings.home, identity);
+}

@@ -1,0 +1,92 @@
+/**
+ * Commands in the agent run through a tiny `sh` prelude that loads the
+ * bottle's secret env file from the agent's tmpfs, so secrets reach the
+ * process environment without ever being on a command line or in
+ * `docker inspect`.
+ */
+import { PassThrough } from 'node:stream';
+import type { ExecIO } from '../../bottle/backend.js';
+import { BottleError } from '../../errors.js';
+import { type Engine, engineFailure, isNotFound } from './engine.js';
+import { AGENT_RUN_DIR, WORKSPACE } from './plan.js';
+
+export const SECRET_ENV_FILE = `${AGENT_RUN_DIR}/env`;
+
+const PRELUDE = `set -a; [ -r ${SECRET_ENV_FILE} ] && . ${SECRET_ENV_FILE}; set +a; exec "$@"`;
+
+export function withEnvPrelude(argv: readonly string[]): string[] {
+  return ['sh', '-c', PRELUDE, 'bottle-env', ...argv];
+}
+
+/** `export NAME='value'` lines, single-quote escaped for POSIX sh. */
+export function shellEnvFile(vars: Readonly<Record<string, string>>): string {
+  return Object.entries(vars)
+    .map(([k, v]) => `export ${k}='${v.replace(/'/g, `'\\''`)}'\n`)
+    .join('');
+}
+
+export interface ExecOptions {
+  readonly user?: string;
+  readonly workdir?: string;
+  readonly prelude?: boolean;
+}
+
+/** Run argv in a container with stdio passed through; resolves to the exit code. */
+export async function execIn(engine: Engine, container: string, argv: readonly string[], io: ExecIO, opts: ExecOptions = {}): Promise<number> {
+  const c = engine.getContainer(container);
+  let exec;
+  try {
+    exec = await c.exec({
+      Cmd: opts.prelude === false ? [...argv] : withEnvPrelude(argv),
+      AttachStdin: io.stdin !== undefined,
+      AttachStdout: true,
+      AttachStderr: true,
+      Tty: io.tty,
+      WorkingDir: opts.workdir ?? WORKSPACE,
+      ...(opts.user ? { User: opts.user } : {}),
+    });
+  } catch (e) {
+    if (isNotFound(e)) throw new BottleError('not-found', `no running agent container ${container}`, { fix: 'see `bot-bottle list`; a stopped bottle can be resumed with `bot-bottle resume <identity>`' });
+    if (typeof e === 'object' && e !== null && 'statusCode' in e && (e as { statusCode: number }).statusCode === 409) {
+      throw new BottleError('not-found', `the agent container ${container} is not running`, { fix: 'resume it with `bot-bottle resume <identity>`' });
+    }
+    throw engineFailure('exec', e);
+  }
+  const stream = await exec.start({ hijack: true, stdin: io.stdin !== undefined, Tty: io.tty });
+  const done = new Promise<void>((resolve, reject) => {
+    stream.on('end', resolve);
+    stream.on('close', resolve);
+    stream.on('error', reject);
+  });
+  if (io.tty) {
+    stream.pipe(io.stdout, { end: false });
+  } else {
+    const out = new PassThrough();
+    const err = new PassThrough();
+    out.pipe(io.stdout, { end: false });
+    err.pipe(io.stderr, { end: false });
+    engine.modem.demuxStream(stream, out, err);
+  }
+  if (io.stdin) {
+    io.stdin.on('data', (chunk: Buffer) => stream.write(chunk));
+    // Half-close so the command sees EOF on its stdin.
+    io.stdin.on('end', () => stream.end());
+  }
+  await done;
+  const info = await exec.inspect();
+  return info.ExitCode ?? 1;
+}
+
+/** Feed `content` to a command's stdin and fail loudly if it does not exit 0. */
+export async function execWithInput(engine: Engine, container: string, argv: readonly string[], content: string, what: string): Promise<void> {
+  const stdin = new PassThrough();
+  const chunks: Buffer[] = [];
+  const sink = new PassThrough();
+  sink.on('data', (c: Buffer) => chunks.push(c));
+  const pending = execIn(engine, container, argv, { stdin, stdout: sink, stderr: sink, tty: false }, { prelude: false, workdir: '/' });
+  stdin.end(content);
+  const code = await pending;
+  if (code !== 0) {
+    throw new BottleError('launch', `${what} failed in ${container} (exit ${code}): ${Buffer.concat(chunks).toString('utf8').trim().split('\n')[0] ?? ''}`);
+  }
+}

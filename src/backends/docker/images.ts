@@ -1,0 +1,548 @@
+/**
+ * Content-addressed image builds through the Engine API.
+ *
+ * An image is described by an ImageRecipe (build context files, Dockerfile,
+ * build args, labels). Its tag is `repository:<hash>` where the hash covers
+ * every context file (path, mode, content), the Dockerfile path, build args,
+ * labels and the ids of the base images its FROM lines name. A warm start is
+ * therefore one `GET /images/json` call and no build; any change to an input
+ * (or a rebuilt base image) yields a new tag, and older tags of the same
+ * repository are pruned after a successful build.
+ *
+ * Builds never contact a registry on their own (no `pull`); a missing
+ * `debian:bookworm-slim` base is made by ensureBaseImage (pull or debootstrap).
+ *
+ * Host CA certificates: hosts behind a TLS-intercepting proxy (corporate
+ * networks, this project's CI for the npm registry) need the proxy's CA inside
+ * builds that fetch over HTTPS. Every build context therefore carries the host
+ * CA bundle as `bot-bottle-host-ca.crt` at its root (opts.hostCaBundle, else
+ * settings.hostCaBundle / BOT_BOTTLE_CA_BUNDLE, else the host's
+ * /etc/ssl/certs/ca-certificates.crt; an empty file when none exists, so a
+ * Dockerfile may COPY it unconditionally). It is part of the hash. A Dockerfile
+ * that runs `npm install` should COPY it into a *build stage* and set
+ * `NODE_EXTRA_CA_CERTS=/path/bot-bottle-host-ca.crt` (adds to Node's roots;
+ * harmless when empty) rather than npm's `cafile` (replaces the roots), and
+ * leave it out of the final stage. It holds public certificates only, never a
+ * secret.
+ */
+import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { lstat, readdir, readFile, readlink, stat } from 'node:fs/promises';
+import { dirname, join, posix, resolve as resolvePath } from 'node:path';
+import { Readable } from 'node:stream';
+import { fileURLToPath } from 'node:url';
+import { BottleError } from '../../errors.js';
+import type { Progress } from '../../progress.js';
+import type { Settings } from '../../settings.js';
+import { BASE_IMAGE, ensureBaseImage, imageExists, type JsonMessage, readJsonStream, tryPull, withLock } from './base-image.js';
+import { type Engine, engineFailure, isConflict, isNotFound, LABEL_MANAGED, labels } from './engine.js';
+
+export interface ImageRecipe {
+  /** Repository part of the tag, e.g. 'bot-bottle/agent-shell'. */
+  repository: string;
+  /**
+   * Files of the build context: path inside the context -> absolute source
+   * path on the host, or inline content. Directories are copied recursively
+   * (symlinks inside them are kept as symlinks). `at: '.'` puts a directory's
+   * contents at the context root.
+   */
+  context: ReadonlyArray<{ at: string; from: string } | { at: string; content: string | Buffer }>;
+  /** Path of the Dockerfile inside the context. */
+  dockerfile: string;
+  buildArgs?: Record<string, string>;
+  /** Extra labels for the image. */
+  labels?: Record<string, string>;
+}
+
+export interface EnsureImageOptions {
+  /** Path of a PEM bundle handed to builds as `bot-bottle-host-ca.crt` (see the module comment). */
+  hostCaBundle?: string;
+  /** For the base image mirror and the CA bundle default. */
+  settings?: Pick<Settings, 'debianMirror' | 'hostCaBundle'>;
+}
+
+export const LABEL_RECIPE = 'bot-bottle.recipe';
+export const LABEL_RECIPE_HASH = 'bot-bottle.recipe-hash';
+export const HOST_CA_FILE = 'bot-bottle-host-ca.crt';
+export const SYSTEM_CA_BUNDLE = '/etc/ssl/certs/ca-certificates.crt';
+export const AGENT_SHELL_REPOSITORY = 'bot-bottle/agent-shell';
+
+const HASH_VERSION = 'bot-bottle-image-v1';
+const BUILD_LOCK_WAIT_MS = 30 * 60_000;
+
+/**
+ * Make sure the image for `recipe` exists; returns its tag `repository:hash`.
+ * Warm: one list call, nothing built. Cold: build (serialised across
+ * processes per tag), then prune older tags of the repository.
+ */
+export async function ensureImage(engine: Engine, recipe: ImageRecipe, progress: Progress, opts: EnsureImageOptions = {}): Promise<string> {
+  const files = await collectContext(recipe, opts);
+  const froms = parseFromRefs(await dockerfileText(recipe, files), recipe.buildArgs ?? {});
+  const listed = await listCandidates(engine, froms, recipe.repository);
+  const bases = await resolveBases(engine, froms, listed, progress, opts);
+  const hash = await hashContext(recipe, files, bases);
+  const tag = `${recipe.repository}:${hash}`;
+  if (listed.some((img) => img.RepoTags?.includes(tag))) return tag;
+
+  await withLock(
+    `image-${recipe.repository}-${hash}`,
+    async () => {
+      if (await imageExists(engine, tag)) return;
+      await build(engine, recipe, files, tag, hash, progress);
+      await pruneOlder(engine, recipe.repository, tag, progress);
+    },
+    { progress, what: tag, maxWaitMs: BUILD_LOCK_WAIT_MS },
+  );
+  return tag;
+}
+
+/**
+ * The 16-hex content hash `ensureImage` tags with (inspects the FROM images;
+ * a missing base is reported as an error rather than made).
+ */
+export async function recipeHash(engine: Engine, recipe: ImageRecipe, opts: EnsureImageOptions = {}): Promise<string> {
+  const files = await collectContext(recipe, opts);
+  const froms = parseFromRefs(await dockerfileText(recipe, files), recipe.buildArgs ?? {});
+  const listed = await listCandidates(engine, froms, undefined);
+  const bases: [string, string][] = [];
+  for (const ref of froms) {
+    const id = findListed(listed, ref) ?? (await inspectId(engine, ref));
+    if (!id) throw missingBase(ref);
+    bases.push([ref, id]);
+  }
+  return hashContext(recipe, files, bases);
+}
+
+/**
+ * The recipe of the `shell` provider's agent image: `images/agent-shell/` of
+ * this package, whole directory as the context.
+ */
+export function agentShellRecipe(repository = AGENT_SHELL_REPOSITORY): ImageRecipe {
+  return { repository, context: [{ at: '.', from: join(packageRoot(), 'images', 'agent-shell') }], dockerfile: 'Dockerfile' };
+}
+
+/** The package root (the directory with bot-bottle's package.json), from source or dist. */
+export function packageRoot(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (;;) {
+    const pj = join(dir, 'package.json');
+    if (existsSync(pj) && existsSync(join(dir, 'images'))) return dir;
+    const up = dirname(dir);
+    if (up === dir) throw new Error('bot-bottle package root not found above ' + fileURLToPath(import.meta.url));
+    dir = up;
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Context collection
+
+type ContextFile =
+  | { type: 'dir'; path: string; mode: number }
+  | { type: 'symlink'; path: string; mode: number; target: string }
+  | { type: 'file'; path: string; mode: number; source: string }
+  | { type: 'file'; path: string; mode: number; data: Buffer };
+
+function normalizeAt(at: string): string {
+  const p = posix.normalize(at.replace(/\\/g, '/')).replace(/^(\.\/)+/, '').replace(/\/+$/, '');
+  if (p === '.' || p === '') return '';
+  if (posix.isAbsolute(p) || p === '..' || p.startsWith('../')) throw new Error(`image context path ${JSON.stringify(at)} escapes the context`);
+  return p;
+}
+
+const fileMode = (m: number) => (m & 0o111 ? 0o755 : 0o644);
+
+async function collectContext(recipe: ImageRecipe, opts: EnsureImageOptions): Promise<ContextFile[]> {
+  const byPath = new Map<string, ContextFile>();
+  const add = (f: ContextFile) => {
+    if (!f.path) return;
+    const prev = byPath.get(f.path);
+    if (prev && !(prev.type === 'dir' && f.type === 'dir')) throw new Error(`image context of ${recipe.repository}: ${f.path} given twice`);
+    byPath.set(f.path, f);
+    // Parent directories are explicit entries (0755) so the tar is self-contained.
+    for (let d = posix.dirname(f.path); d !== '.' && !byPath.has(d); d = posix.dirname(d)) byPath.set(d, { type: 'dir', path: d, mode: 0o755 });
+  };
+  const walk = async (abs: string, at: string, top: boolean): Promise<void> => {
+    const st = top ? await stat(abs) : await lstat(abs);
+    if (st.isSymbolicLink()) add({ type: 'symlink', path: at, mode: 0o777, target: await readlink(abs) });
+    else if (st.isDirectory()) {
+      add({ type: 'dir', path: at, mode: 0o755 });
+      for (const name of await readdir(abs)) await walk(join(abs, name), at ? `${at}/${name}` : name, false);
+    } else if (st.isFile()) add({ type: 'file', path: at, mode: fileMode(st.mode), source: abs });
+    // sockets, fifos, devices: not build inputs
+  };
+  for (const entry of recipe.context) {
+    const at = normalizeAt(entry.at);
+    if ('from' in entry) {
+      try {
+        await walk(resolvePath(entry.from), at, true);
+      } catch (e) {
+        throw new BottleError('image-build', `building ${recipe.repository}: cannot read ${entry.from} (${e instanceof Error ? e.message : String(e)})`, {
+          cause: e,
+        });
+      }
+    } else {
+      if (!at) throw new Error('inline image context content needs a file path');
+      add({ type: 'file', path: at, mode: 0o644, data: typeof entry.content === 'string' ? Buffer.from(entry.content) : entry.content });
+    }
+  }
+  if (!byPath.has(HOST_CA_FILE)) add({ type: 'file', path: HOST_CA_FILE, mode: 0o644, data: await hostCa(opts) });
+  return [...byPath.values()].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+}
+
+async function hostCa(opts: EnsureImageOptions): Promise<Buffer> {
+  const explicit = opts.hostCaBundle ?? opts.settings?.hostCaBundle;
+  if (explicit) {
+    try {
+      return await readFile(explicit);
+    } catch (e) {
+      throw new BottleError('image-build', `host CA bundle ${explicit} cannot be read`, {
+        fix: 'point BOT_BOTTLE_CA_BUNDLE at a readable PEM file, or unset it',
+        cause: e,
+      });
+    }
+  }
+  return readFile(SYSTEM_CA_BUNDLE).catch(() => Buffer.alloc(0));
+}
+
+async function fileData(f: Extract<ContextFile, { type: 'file' }>): Promise<Buffer> {
+  return 'data' in f ? f.data : readFile(f.source);
+}
+
+async function dockerfileText(recipe: ImageRecipe, files: ContextFile[]): Promise<string> {
+  const path = normalizeAt(recipe.dockerfile);
+  const f = files.find((x) => x.path === path);
+  if (!f || f.type !== 'file') throw new Error(`image recipe ${recipe.repository}: Dockerfile ${recipe.dockerfile} is not in the context`);
+  return (await fileData(f)).toString('utf8');
+}
+
+async function hashContext(recipe: ImageRecipe, files: ContextFile[], bases: [string, string][]): Promise<string> {
+  const h = createHash('sha256');
+  const field = (s: string) => h.update(`${Buffer.byteLength(s)}:${s}\0`);
+  field(HASH_VERSION);
+  for (const f of files) {
+    field(f.type);
+    field(f.path);
+    field(f.mode.toString(8));
+    if (f.type === 'symlink') field(f.target);
+    if (f.type === 'file') {
+      const data = await fileData(f);
+      field(String(data.length));
+      h.update(data);
+    }
+  }
+  field(`dockerfile=${normalizeAt(recipe.dockerfile)}`);
+  field(JSON.stringify(Object.entries(recipe.buildArgs ?? {}).sort(([a], [b]) => (a < b ? -1 : 1))));
+  field(JSON.stringify(Object.entries(recipe.labels ?? {}).sort(([a], [b]) => (a < b ? -1 : 1))));
+  for (const [ref, id] of bases) field(`from ${ref} ${id}`);
+  return h.digest('hex').slice(0, 16);
+}
+
+// ---------------------------------------------------------------------------
+// FROM lines and base images
+
+/**
+ * The external images a Dockerfile's FROM lines name, in order, deduplicated:
+ * `${ARG}` substituted (build args, then ARG defaults before the first FROM),
+ * `--platform` skipped, earlier stage names and `scratch` left out.
+ */
+export function parseFromRefs(dockerfile: string, buildArgs: Record<string, string>): string[] {
+  const lines = dockerfile.replace(/\\\r?\n/g, ' ').split(/\r?\n/);
+  const argDefaults: Record<string, string> = {};
+  const stages = new Set<string>();
+  const refs: string[] = [];
+  let seenFrom = false;
+  const subst = (s: string) =>
+    s.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)(?::?([-+])([^}]*))?\}|\$([A-Za-z_][A-Za-z0-9_]*)/g, (_m, a: string | undefined, op: string | undefined, word: string | undefined, b: string | undefined) => {
+      const name = (a ?? b)!;
+      const v = buildArgs[name] ?? argDefaults[name];
+      if (op === '-') return v ? v : (word ?? '');
+      if (op === '+') return v ? (word ?? '') : '';
+      return v ?? '';
+    });
+  for (const raw of lines) {
+    const line = raw.trim();
+    if (!line || line.startsWith('#')) continue;
+    const [instr, ...rest] = line.split(/\s+/);
+    const kw = instr?.toUpperCase();
+    if (kw === 'ARG' && !seenFrom) {
+      for (const decl of rest) {
+        const eq = decl.indexOf('=');
+        if (eq > 0) argDefaults[decl.slice(0, eq)] = decl.slice(eq + 1).replace(/^"(.*)"$/, '$1');
+      }
+    } else if (kw === 'FROM') {
+      seenFrom = true;
+      const words = rest.filter((w) => !w.startsWith('--'));
+      const image = subst(words[0] ?? '');
+      const external = image && image.toLowerCase() !== 'scratch' && !stages.has(image.toLowerCase());
+      if (words[1]?.toLowerCase() === 'as' && words[2]) stages.add(words[2].toLowerCase());
+      if (external && !refs.includes(image)) refs.push(image);
+    }
+  }
+  return refs;
+}
+
+/** How the engine lists a reference in RepoTags (`debian` -> `debian:latest`, no `docker.io/library/`). */
+export function familiarRef(ref: string): string {
+  let r = ref.replace(/^docker\.io\//, '').replace(/^index\.docker\.io\//, '').replace(/^library\//, '');
+  if (!r.includes('@') && !/:[^/]+$/.test(r)) r += ':latest';
+  return r;
+}
+
+interface ListedImage {
+  Id: string;
+  RepoTags?: string[] | null;
+  RepoDigests?: string[] | null;
+  Labels?: Record<string, string> | null;
+}
+
+/** One call: the base images and all tags of `repository`. */
+async function listCandidates(engine: Engine, froms: string[], repository: string | undefined): Promise<ListedImage[]> {
+  const reference = [...froms.filter((r) => !r.includes('@')).map(familiarRef)];
+  if (repository) reference.push(`${repository}:*`);
+  if (reference.length === 0) return [];
+  try {
+    return await engine.listImages({ filters: { reference } });
+  } catch (e) {
+    throw engineFailure('listing images', e);
+  }
+}
+
+function findListed(listed: ListedImage[], ref: string): string | undefined {
+  const want = familiarRef(ref);
+  return listed.find((img) => img.RepoTags?.includes(want) || img.RepoDigests?.includes(want))?.Id;
+}
+
+async function inspectId(engine: Engine, ref: string): Promise<string | undefined> {
+  try {
+    return (await engine.getImage(ref).inspect()).Id;
+  } catch (e) {
+    if (isNotFound(e)) return undefined;
+    throw engineFailure(`inspecting image ${ref}`, e);
+  }
+}
+
+function missingBase(ref: string): BottleError {
+  return new BottleError('image-build', `base image ${ref} is not present locally and no registry provided it`, {
+    fix: `build or load ${ref} on this host (docker build -t ${ref} ... / docker load), or make a registry reachable`,
+  });
+}
+
+async function resolveBases(
+  engine: Engine,
+  froms: string[],
+  listed: ListedImage[],
+  progress: Progress,
+  opts: EnsureImageOptions,
+): Promise<[string, string][]> {
+  const out: [string, string][] = [];
+  for (const ref of froms) {
+    let id = findListed(listed, ref) ?? (await inspectId(engine, ref));
+    if (!id) {
+      if (familiarRef(ref) === BASE_IMAGE) await ensureBaseImage(engine, { debianMirror: opts.settings?.debianMirror }, progress);
+      else {
+        progress.step(`pulling base image ${ref}`);
+        await tryPull(engine, ref, progress);
+      }
+      id = await inspectId(engine, ref);
+    }
+    if (!id) throw missingBase(ref);
+    out.push([ref, id]);
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------
+// Build
+
+async function build(engine: Engine, recipe: ImageRecipe, files: ContextFile[], tag: string, hash: string, progress: Progress): Promise<void> {
+  const repo = recipe.repository;
+  progress.step(`building image ${tag}`);
+  let step = '';
+  let stepOutput: string[] = [];
+  let errorText: string | undefined;
+  try {
+    const stream = await engine.buildImage(tarStream(files), {
+      t: tag,
+      dockerfile: normalizeAt(recipe.dockerfile),
+      buildargs: recipe.buildArgs ?? {},
+      labels: { ...(recipe.labels ?? {}), ...labels(undefined, 'image'), [LABEL_RECIPE]: repo, [LABEL_RECIPE_HASH]: hash },
+      rm: true,
+      forcerm: true,
+    });
+    await readJsonStream(stream, (msg: JsonMessage) => {
+      if (typeof msg.stream === 'string') {
+        for (const raw of msg.stream.split('\n')) {
+          const line = raw.trimEnd();
+          if (!line.trim()) continue;
+          const m = /^Step (\d+\/\d+) : (.*)$/.exec(line);
+          if (m) {
+            step = m[1]!;
+            stepOutput = [];
+            progress.step(`${repo}: Step ${step} : ${truncate(m[2], 100)}`);
+          } else {
+            progress.detail(line);
+            if (!/^ ---> |^Removing intermediate container /.test(line)) {
+              stepOutput.push(line);
+              if (stepOutput.length > 50) stepOutput.shift();
+            }
+          }
+        }
+      }
+      const err = msg.errorDetail;
+      if (typeof err === 'object' && err !== null && typeof (err as { message?: unknown }).message === 'string') {
+        errorText = (err as { message: string }).message;
+      } else if (typeof msg.error === 'string') errorText = msg.error;
+      if (errorText !== undefined) progress.detail(errorText);
+    });
+  } catch (e) {
+    errorText ??= engineFailure('build', e).message;
+  }
+  if (errorText === undefined && !(await imageExists(engine, tag))) errorText = 'the engine finished without producing the image';
+  if (errorText !== undefined) {
+    await removeQuietly(engine, tag); // nothing half-tagged
+    throw buildError(repo, step, stepOutput, errorText);
+  }
+}
+
+function buildError(repo: string, step: string, output: string[], errorText: string): BottleError {
+  const first = (errorText.split('\n').find((l) => l.trim()) ?? errorText).trim();
+  const code = /returned a non-zero code: (\d+)/.exec(first);
+  const lastOut = output[output.length - 1]?.trim();
+  const reason = code && lastOut ? `${truncate(lastOut, 200)} (exit code ${code[1]})` : truncate(first, 300);
+  const where = step ? ` at step ${step}` : '';
+  return new BottleError('image-build', `building ${repo} failed${where}: ${reason}`, {
+    fix: 'see the output above; rerun with --verbose',
+    cause: new Error([...output.slice(-20), first].join('\n')),
+  });
+}
+
+async function removeQuietly(engine: Engine, ref: string): Promise<void> {
+  try {
+    await engine.getImage(ref).remove();
+  } catch {
+    /* absent or in use */
+  }
+}
+
+/** Untag older images of `repository` we built; images in use (or with children) stay. Best effort. */
+async function pruneOlder(engine: Engine, repository: string, keep: string, progress: Progress): Promise<void> {
+  try {
+    const imgs = (await engine.listImages({ filters: { label: [`${LABEL_RECIPE}=${repository}`, `${LABEL_MANAGED}=true`] } })) as ListedImage[];
+    for (const img of imgs) {
+      for (const t of img.RepoTags ?? []) {
+        if (t === keep || !t.startsWith(`${repository}:`)) continue;
+        try {
+          await engine.getImage(t).remove();
+          progress.detail(`removed old image ${t}`);
+        } catch (e) {
+          if (!isConflict(e) && !isNotFound(e)) progress.detail(`could not remove old image ${t}: ${engineFailure('remove', e).message}`);
+        }
+      }
+    }
+  } catch {
+    /* best effort */
+  }
+}
+
+function truncate(s: string, n: number): string {
+  return s.length > n ? s.slice(0, n - 1) + '…' : s;
+}
+
+// ---------------------------------------------------------------------------
+// A minimal deterministic tar writer (ustar + pax for long names)
+
+const BLOCK = 512;
+/** A fixed mtime (2000-01-01) so identical contexts give identical tars. */
+const TAR_MTIME = 946684800;
+
+function tarStream(files: ContextFile[]): Readable {
+  async function* gen(): AsyncGenerator<Buffer> {
+    for (const f of files) {
+      if (f.type === 'dir') yield* entry(f.path + '/', '5', f.mode, 0, '');
+      else if (f.type === 'symlink') yield* entry(f.path, '2', f.mode, 0, f.target);
+      else {
+        const data = await fileData(f);
+        yield* entry(f.path, '0', f.mode, data.length, '');
+        yield data;
+        const pad = (BLOCK - (data.length % BLOCK)) % BLOCK;
+        if (pad) yield Buffer.alloc(pad);
+      }
+    }
+    yield Buffer.alloc(BLOCK * 2);
+  }
+  return Readable.from(gen(), { objectMode: false });
+}
+
+function* entry(name: string, type: '0' | '2' | '5', mode: number, size: number, linkname: string): Generator<Buffer> {
+  const pax: string[] = [];
+  let hdrName = name;
+  let prefix = '';
+  if (Buffer.byteLength(name) > 100) {
+    const split = splitUstar(name);
+    if (split) [prefix, hdrName] = split;
+    else {
+      pax.push(paxRecord('path', name));
+      hdrName = truncateBytes(name, 100);
+    }
+  }
+  let hdrLink = linkname;
+  if (Buffer.byteLength(linkname) > 100) {
+    pax.push(paxRecord('linkpath', linkname));
+    hdrLink = truncateBytes(linkname, 100);
+  }
+  if (pax.length) {
+    const body = Buffer.from(pax.join(''));
+    yield header(truncateBytes(`PaxHeaders/${posix.basename(name)}`, 100), 'x', 0o644, body.length, '', '');
+    yield body;
+    const pad = (BLOCK - (body.length % BLOCK)) % BLOCK;
+    if (pad) yield Buffer.alloc(pad);
+  }
+  yield header(hdrName, type, mode, size, hdrLink, prefix);
+}
+
+function splitUstar(name: string): [string, string] | undefined {
+  for (let i = name.length - 1; i > 0; i--) {
+    if (name[i] !== '/') continue;
+    const prefix = name.slice(0, i);
+    const rest = name.slice(i + 1);
+    if (Buffer.byteLength(prefix) <= 155 && Buffer.byteLength(rest) <= 100 && rest) return [prefix, rest];
+  }
+  return undefined;
+}
+
+function paxRecord(key: string, value: string): string {
+  const body = ` ${key}=${value}\n`;
+  let len = Buffer.byteLength(body) + 1;
+  while (String(len).length + Buffer.byteLength(body) !== len) len = String(len).length + Buffer.byteLength(body);
+  return `${len}${body}`;
+}
+
+function truncateBytes(s: string, n: number): string {
+  const b = Buffer.from(s);
+  return b.length <= n ? s : b.subarray(0, n).toString('utf8').replace(/\uFFFD+$/, '');
+}
+
+function header(name: string, type: string, mode: number, size: number, linkname: string, prefix: string): Buffer {
+  if (size > 0o77777777777) throw new Error(`file too large for the build context: ${name}`);
+  const h = Buffer.alloc(BLOCK);
+  const str = (s: string, off: number, len: number) => h.write(s, off, len, 'utf8');
+  const oct = (n: number, off: number, len: number) => str(n.toString(8).padStart(len - 1, '0') + '\0', off, len);
+  str(name, 0, 100);
+  oct(mode, 100, 8);
+  oct(0, 108, 8);
+  oct(0, 116, 8);
+  oct(size, 124, 12);
+  oct(TAR_MTIME, 136, 12);
+  str('        ', 148, 8);
+  str(type, 156, 1);
+  str(linkname, 157, 100);
+  str('ustar\0', 257, 6);
+  str('00', 263, 2);
+  str('root', 265, 32);
+  str('root', 297, 32);
+  str(prefix, 345, 155);
+  let sum = 0;
+  for (const b of h) sum += b;
+  str(sum.toString(8).padStart(6, '0') + '\0 ', 148, 8);
+  return h;
+}

@@ -1,0 +1,129 @@
+/** The Docker backend: the Backend interface over the Engine API. */
+import { join } from 'node:path';
+import type { Backend, DoctorCheck, ExecIO, PrepareInput, RunningBottle } from '../../bottle/backend.js';
+import type { ResolvedEnv } from '../../manifest/types.js';
+import type { Progress } from '../../progress.js';
+import type { Settings } from '../../settings.js';
+import { ensureBaseImage } from './base-image.js';
+import { connectEngine, type Engine, engineFailure, LABEL_IDENTITY, LABEL_KIND, LABEL_MANAGED } from './engine.js';
+import { execIn } from './exec.js';
+import { ensureImage } from './images.js';
+import { launchBottle } from './launch.js';
+import { bottleNames } from './names.js';
+import { type DockerPlan, prepareDockerPlan } from './plan.js';
+import { chooseRuntime } from './runtime-probe.js';
+import { teardownBottle } from './teardown.js';
+import { dockerDoctor } from './doctor.js';
+
+export class DockerBackend implements Backend<DockerPlan> {
+  readonly name = 'docker' as const;
+  private engine: Engine | undefined;
+  private images = new Map<string, { agent: string; bundle: string }>();
+
+  constructor(private readonly settings: Settings) {}
+
+  private async connect(): Promise<Engine> {
+    this.engine ??= await connectEngine();
+    return this.engine;
+  }
+
+  prepare(input: PrepareInput): Promise<DockerPlan> {
+    return Promise.resolve(prepareDockerPlan(input));
+  }
+
+  async build(plan: DockerPlan, progress: Progress): Promise<void> {
+    const engine = await this.connect();
+    const caOpts = this.settings.hostCaBundle ? { hostCaBundle: this.settings.hostCaBundle } : {};
+    await ensureBaseImage(engine, this.settings, progress);
+    const [agentBase, bundle] = await Promise.all([
+      plan.agentImage.kind === 'tag' ? Promise.resolve(plan.agentImage.tag) : ensureImage(engine, plan.agentImage.recipe, progress, caOpts),
+      ensureImage(engine, plan.bundleImage, progress, caOpts),
+    ]);
+    let agent = agentBase;
+    if (plan.copyCwd && !plan.resuming) {
+      // The workspace copy is a layer on the agent image; a fresh volume takes it over on first mount.
+      agent = await ensureImage(engine, {
+        repository: `bot-bottle/cwd-${plan.identity}`,
+        dockerfile: 'Dockerfile.bot-bottle-cwd',
+        context: [
+          { at: 'Dockerfile.bot-bottle-cwd', content: `FROM ${agentBase}\nCOPY --chown=1000:1000 workspace/ /workspace/\n` },
+          { at: 'workspace', from: plan.copyCwd },
+        ],
+      }, progress, caOpts);
+    }
+    const { runtime } = await chooseRuntime(engine, join(this.settings.home, 'cache'), agent, progress);
+    plan.runtime = runtime;
+    this.images.set(plan.identity, { agent, bundle });
+  }
+
+  async launch(plan: DockerPlan, env: ResolvedEnv, progress: Progress): Promise<void> {
+    const images = this.images.get(plan.identity);
+    if (!images) throw new Error(`launch before build for ${plan.identity}`);
+    await launchBottle(await this.connect(), plan, images, env, progress);
+  }
+
+  async exec(identity: string, argv: readonly string[], io: ExecIO): Promise<number> {
+    return execIn(await this.connect(), bottleNames(identity).agent, argv, io);
+  }
+
+  async teardown(identity: string, opts: { keepWorkspace: boolean }): Promise<void> {
+    const engine = await this.connect();
+    try {
+      await teardownBottle(engine, identity, opts);
+    } catch (e) {
+      throw engineFailure(`removing ${identity}`, e);
+    }
+  }
+
+  async list(): Promise<RunningBottle[]> {
+    const engine = await this.connect();
+    const filters = JSON.stringify({ label: [`${LABEL_MANAGED}=true`] });
+    const [containers, networks, volumes] = await Promise.all([
+      engine.listContainers({ all: true, filters }),
+      engine.listNetworks({ filters }),
+      engine.listVolumes({ filters }),
+    ]);
+    const byId = new Map<string, { services: Record<string, string>; createdAt: Date | undefined }>();
+    const entry = (id: string) => {
+      let e = byId.get(id);
+      if (!e) byId.set(id, (e = { services: {}, createdAt: undefined }));
+      return e;
+    };
+    for (const c of containers) {
+      const id = c.Labels[LABEL_IDENTITY];
+      if (!id) continue;
+      const e = entry(id);
+      e.services[c.Labels[LABEL_KIND] ?? 'container'] = c.State;
+      const created = new Date(c.Created * 1000);
+      if (!e.createdAt || created < e.createdAt) e.createdAt = created;
+    }
+    for (const n of networks) {
+      const id = n.Labels?.[LABEL_IDENTITY];
+      if (id) entry(id).services[n.Labels?.[LABEL_KIND] ?? 'network'] = 'present';
+    }
+    for (const v of volumes.Volumes ?? []) {
+      const id = v.Labels?.[LABEL_IDENTITY];
+      if (id) entry(id).services[v.Labels?.[LABEL_KIND] ?? 'volume'] = 'present';
+    }
+    return [...byId.entries()].map(([identity, e]) => ({ identity, backend: 'docker' as const, services: e.services, createdAt: e.createdAt }));
+  }
+
+  async commit(identity: string, tag: string): Promise<void> {
+    const engine = await this.connect();
+    const [repo, version] = splitTag(tag);
+    try {
+      await engine.getContainer(bottleNames(identity).agent).commit({ repo, tag: version, pause: true, changes: [`LABEL ${LABEL_MANAGED}=true`] });
+    } catch (e) {
+      throw engineFailure(`committing ${identity}`, e);
+    }
+  }
+
+  async doctor(opts: { network: boolean }): Promise<DoctorCheck[]> {
+    return dockerDoctor(this.settings, opts);
+  }
+}
+
+function splitTag(tag: string): [string, string] {
+  const i = tag.lastIndexOf(':');
+  return i > tag.lastIndexOf('/') ? [tag.slice(0, i), tag.slice(i + 1)] : [tag, 'latest'];
+}

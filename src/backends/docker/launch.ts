@@ -1,0 +1,161 @@
+/**
+ * *Launch*: create the bottle's resources from a plan. Create, check, or
+ * undo: any failure after the first resource exists removes everything with
+ * the bottle's label and rethrows the original error.
+ */
+import { chown, mkdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { ResolvedEnv } from '../../manifest/types.js';
+import { BottleError } from '../../errors.js';
+import type { Progress } from '../../progress.js';
+import { writeSecretFile } from '../../bottle/state.js';
+import { type Engine, engineFailure, isConflict, labels, LABEL_IDENTITY } from './engine.js';
+import { execWithInput, SECRET_ENV_FILE, shellEnvFile } from './exec.js';
+import { AGENT_RUN_DIR, type DockerPlan, WORKSPACE } from './plan.js';
+import { BUNDLE_ALIAS } from './names.js';
+import { teardownBottle } from './teardown.js';
+
+const BUNDLE_RUN_DIR = '/run/bot-bottle';
+const BUNDLE_UID = 10001;
+const READY_TIMEOUT_MS = 30_000;
+
+export interface LaunchImages {
+  readonly agent: string;
+  readonly bundle: string;
+}
+
+export async function launchBottle(engine: Engine, plan: DockerPlan, images: LaunchImages, env: ResolvedEnv, progress: Progress): Promise<void> {
+  await refuseOrphans(engine, plan);
+  try {
+    await createAndStart(engine, plan, images, env, progress);
+  } catch (e) {
+    await teardownBottle(engine, plan.identity, { keepWorkspace: plan.resuming }).catch(() => undefined);
+    throw e instanceof BottleError ? e : engineFailure(`launching ${plan.identity}`, e);
+  }
+}
+
+/** A leftover container or network of this identity is an orphan: say how to remove it. */
+async function refuseOrphans(engine: Engine, plan: DockerPlan): Promise<void> {
+  const filters = JSON.stringify({ label: [`${LABEL_IDENTITY}=${plan.identity}`] });
+  const [containers, networks] = await Promise.all([engine.listContainers({ all: true, filters }), engine.listNetworks({ filters })]);
+  if (containers.length > 0 || networks.length > 0) {
+    const what = [...containers.map((c) => (c.Names[0] ?? c.Id).replace(/^\//, '')), ...networks.map((n) => n.Name)].join(', ');
+    throw new BottleError('name-in-use', `bottle ${plan.identity} already has engine resources (${what})`, {
+      fix: `bot-bottle stop ${plan.identity}   (or remove every orphan: bot-bottle cleanup --yes)`,
+    });
+  }
+}
+
+async function createAndStart(engine: Engine, plan: DockerPlan, images: LaunchImages, env: ResolvedEnv, progress: Progress): Promise<void> {
+  const { names, identity } = plan;
+  progress.step(`creating bottle ${identity}`);
+  const bundleDir = join(plan.stateDir, 'bundle');
+  await mkdir(bundleDir, { recursive: true, mode: 0o700 });
+  const healthFile = join(bundleDir, 'health.json');
+  await writeSecretFile(
+    join(bundleDir, 'bundle.json'),
+    JSON.stringify({ identity, healthFile: `${BUNDLE_RUN_DIR}/health.json`, services: plan.bundleServices }, null, 2) + '\n',
+  );
+  const bundleUser = await bundleUserFor(bundleDir);
+
+  await Promise.all([
+    // No route out and, with inhibit_ipv4, no host address on the bridge:
+    // the agent cannot reach services listening on the host (HOST-NOTES).
+    engine.createNetwork({
+      Name: names.internalNetwork,
+      Driver: 'bridge',
+      Internal: true,
+      CheckDuplicate: true,
+      Options: { 'com.docker.network.bridge.inhibit_ipv4': 'true' },
+      Labels: labels(identity, 'network-internal'),
+    }),
+    engine.createNetwork({ Name: names.egressNetwork, Driver: 'bridge', CheckDuplicate: true, Labels: labels(identity, 'network-egress') }),
+    plan.resuming ? Promise.resolve() : createWorkspaceVolume(engine, plan),
+  ]).catch((e: unknown) => {
+    throw isConflict(e) ? new BottleError('name-in-use', `an engine resource named for ${identity} already exists`, { fix: 'bot-bottle cleanup --yes' }) : e;
+  });
+
+  const hardening = { CapDrop: ['ALL'], SecurityOpt: ['no-new-privileges'], Init: true };
+  const bundle = await engine.createContainer({
+    name: names.bundle,
+    Image: images.bundle,
+    Labels: labels(identity, 'bundle'),
+    Env: [`BOT_BOTTLE_BUNDLE_CONFIG=${BUNDLE_RUN_DIR}/bundle.json`, `BOT_BOTTLE_HEALTH_FILE=${BUNDLE_RUN_DIR}/health.json`],
+    ...(bundleUser ? { User: bundleUser } : {}),
+    HostConfig: {
+      ...hardening,
+      NetworkMode: names.internalNetwork,
+      ReadonlyRootfs: true,
+      Tmpfs: { '/tmp': 'rw,nosuid,nodev,size=64m' },
+      Binds: [`${bundleDir}:${BUNDLE_RUN_DIR}:rw`],
+      PidsLimit: 512,
+    },
+    NetworkingConfig: { EndpointsConfig: { [names.internalNetwork]: { Aliases: [BUNDLE_ALIAS] } } },
+  });
+  await engine.getNetwork(names.egressNetwork).connect({ Container: bundle.id });
+
+  const agent = await engine.createContainer({
+    name: names.agent,
+    Image: images.agent,
+    Labels: labels(identity, 'agent'),
+    Hostname: identity.slice(0, 63),
+    Env: Object.entries(plan.agentEnv).map(([k, v]) => `${k}=${v}`),
+    WorkingDir: WORKSPACE,
+    HostConfig: {
+      ...hardening,
+      NetworkMode: names.internalNetwork,
+      Runtime: plan.runtime,
+      Mounts: [{ Type: 'volume', Source: names.workspaceVolume, Target: WORKSPACE }],
+      // Secrets live here, in memory only, readable by the agent user alone.
+      Tmpfs: { [AGENT_RUN_DIR]: 'rw,nosuid,nodev,noexec,size=4m,uid=1000,gid=1000,mode=0700' },
+      PidsLimit: plan.limits.pids,
+      ...(plan.limits.memoryBytes ? { Memory: plan.limits.memoryBytes, MemorySwap: plan.limits.memoryBytes } : {}),
+      ...(plan.limits.nanoCpus ? { NanoCpus: plan.limits.nanoCpus } : {}),
+    },
+  });
+
+  await Promise.all([bundle.start(), agent.start()]);
+  await Promise.all([waitBundleReady(healthFile, identity), writeAgentSecrets(engine, plan, env)]);
+}
+
+async function createWorkspaceVolume(engine: Engine, plan: DockerPlan): Promise<void> {
+  await engine.createVolume({ Name: plan.names.workspaceVolume, Labels: labels(plan.identity, 'volume-workspace') });
+}
+
+/** As root, hand the bundle its folder; otherwise run the bundle as the invoking user. */
+async function bundleUserFor(bundleDir: string): Promise<string | undefined> {
+  const uid = process.getuid?.();
+  if (uid === 0) {
+    await chown(bundleDir, BUNDLE_UID, BUNDLE_UID);
+    return undefined;
+  }
+  return uid === undefined ? undefined : `${uid}:${process.getgid?.() ?? uid}`;
+}
+
+async function writeAgentSecrets(engine: Engine, plan: DockerPlan, env: ResolvedEnv): Promise<void> {
+  // Always written (possibly empty) so the prelude's file exists; content via stdin, never argv.
+  await execWithInput(engine, plan.names.agent, ['sh', '-c', `umask 077; cat > ${SECRET_ENV_FILE}`], shellEnvFile(env.secrets), 'writing the secret env file');
+}
+
+interface Health {
+  ready?: boolean;
+  services?: Record<string, { state?: string; lastExit?: unknown }>;
+}
+
+async function waitBundleReady(healthFile: string, identity: string): Promise<void> {
+  const deadline = Date.now() + READY_TIMEOUT_MS;
+  let last: Health | undefined;
+  while (Date.now() < deadline) {
+    try {
+      last = JSON.parse(await readFile(healthFile, 'utf8')) as Health;
+      if (last.ready === true) return;
+    } catch {
+      // not written yet, or mid-rename
+    }
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  const states = last?.services ? Object.entries(last.services).map(([n, s]) => `${n}=${s.state ?? '?'}`).join(' ') : 'no health report';
+  throw new BottleError('launch', `sidecar bundle of ${identity} not ready after ${READY_TIMEOUT_MS / 1000} s (${states})`, {
+    fix: `docker logs bot-bottle-${identity}-bundle`,
+  });
+}

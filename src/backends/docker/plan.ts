@@ -1,0 +1,160 @@
+/**
+ * The Docker backend's *prepare* step: every name, image recipe, limit and
+ * setting resolved on the host into a frozen plan. Nothing is created in the
+ * engine and nothing is written to disk, so `--dry-run` is exactly this.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import type { Plan, PrepareInput } from '../../bottle/backend.js';
+import { perBottleDockerfilePath, stateDir } from '../../bottle/state.js';
+import { packageRoot } from '../../paths.js';
+import { getProvider, type Provider } from '../../providers/index.js';
+import type { ImageRecipe } from './images.js';
+import { type BottleNames, bottleNames, BUNDLE_ALIAS } from './names.js';
+import type { ContainerRuntime } from './runtime-probe.js';
+
+export const BUNDLE_HEARTBEAT_PORT = 7070;
+export const AGENT_RUN_DIR = '/run/bot-bottle';
+export const WORKSPACE = '/workspace';
+const DEFAULT_PIDS = 1024;
+
+export interface Limits {
+  readonly nanoCpus: number | undefined;
+  readonly memoryBytes: number | undefined;
+  readonly pids: number;
+}
+
+export interface BundleService {
+  readonly name: string;
+  readonly command: readonly string[];
+  readonly env?: Readonly<Record<string, string>>;
+  readonly restart: 'always' | 'never';
+  readonly readyProbe?: { readonly tcpPort: number };
+}
+
+export interface DockerPlan extends Plan {
+  readonly backend: 'docker';
+  readonly identity: string;
+  readonly names: BottleNames;
+  readonly stateDir: string;
+  readonly provider: Provider;
+  /** A committed snapshot to boot from instead of building. */
+  readonly agentImage: { readonly kind: 'recipe'; readonly recipe: ImageRecipe; readonly source: string } | { readonly kind: 'tag'; readonly tag: string; readonly source: string };
+  /** `--cwd`: host folder layered into the workspace. */
+  readonly copyCwd: string | undefined;
+  readonly bundleImage: ImageRecipe;
+  /** Filled in by the runtime probe during build; `runc` until then. */
+  runtime: ContainerRuntime;
+  readonly limits: Limits;
+  /** Literal env for the agent (manifest values and proxy URLs): not secret. */
+  readonly agentEnv: Readonly<Record<string, string>>;
+  /** Names of secret env entries (values stay in memory until launch). */
+  readonly secretEnvNames: readonly string[];
+  readonly bundleServices: readonly BundleService[];
+  readonly resuming: boolean;
+  readonly headlessPrompt: string | undefined;
+  readonly workspaceVolume: string;
+}
+
+export function prepareDockerPlan(input: PrepareInput): DockerPlan {
+  const { settings, identity, bottle, spec } = input;
+  const provider = getProvider(settings, bottle.agent_provider.template);
+  const names = bottleNames(identity);
+  const dir = stateDir(settings.home, identity);
+  const agentImage = resolveAgentImage(settings.home, identity, provider, bottle.agent_provider.dockerfile);
+  const root = packageRoot();
+  const bundleImage: ImageRecipe = {
+    repository: 'bot-bottle/bundle',
+    dockerfile: 'Dockerfile',
+    context: [
+      { at: 'Dockerfile', from: join(root, 'images', 'bundle', 'Dockerfile') },
+      { at: 'dist/sidecars', from: join(root, 'dist', 'sidecars') },
+      { at: 'package.json', content: '{"type":"module","private":true}\n' },
+    ],
+  };
+  const agentEnv: Record<string, string> = {
+    BOT_BOTTLE_IDENTITY: identity,
+    BOT_BOTTLE_BUNDLE: `${BUNDLE_ALIAS}:${BUNDLE_HEARTBEAT_PORT}`,
+    ...input.env.literals,
+  };
+  const plan: DockerPlan = {
+    backend: 'docker',
+    identity,
+    names,
+    stateDir: dir,
+    provider,
+    agentImage,
+    copyCwd: spec.copyCwd,
+    bundleImage,
+    runtime: 'runc',
+    limits: {
+      nanoCpus: bottle.runtime.cpus === undefined ? undefined : Math.round(bottle.runtime.cpus * 1e9),
+      memoryBytes: bottle.runtime.memory,
+      pids: bottle.runtime.pids ?? DEFAULT_PIDS,
+    },
+    agentEnv,
+    secretEnvNames: Object.keys(input.env.secrets).sort(),
+    bundleServices: [
+      {
+        name: 'heartbeat',
+        command: ['node', '/opt/bot-bottle/dist/sidecars/init/heartbeat.js', '--port', String(BUNDLE_HEARTBEAT_PORT)],
+        restart: 'always',
+        readyProbe: { tcpPort: BUNDLE_HEARTBEAT_PORT },
+      },
+    ],
+    resuming: input.resuming,
+    headlessPrompt: spec.prompt,
+    workspaceVolume: names.workspaceVolume,
+    describe: () => describePlan(plan, bottle.name),
+  };
+  return plan;
+}
+
+function resolveAgentImage(home: string, identity: string, provider: Provider, bottleDockerfile: string | undefined): DockerPlan['agentImage'] {
+  // An approved capability change wins over the bottle's and the template's recipe.
+  const perBottle = perBottleDockerfilePath(home, identity);
+  const committed = join(stateDir(home, identity), 'committed-image');
+  if (existsSync(committed)) {
+    return { kind: 'tag', tag: readFirstLine(committed), source: 'committed snapshot' };
+  }
+  if (existsSync(perBottle)) return { kind: 'recipe', recipe: dirRecipe(`bot-bottle/bottle-${identity}`, dirname(perBottle), 'Dockerfile', true), source: perBottle };
+  if (bottleDockerfile) {
+    return { kind: 'recipe', recipe: dirRecipe(`bot-bottle/agent-${provider.name}-custom`, dirname(bottleDockerfile), bottleDockerfile.slice(dirname(bottleDockerfile).length + 1)), source: bottleDockerfile };
+  }
+  return { kind: 'recipe', recipe: dirRecipe(`bot-bottle/agent-${provider.name}`, provider.imageDir, 'Dockerfile'), source: join(provider.imageDir, 'Dockerfile') };
+}
+
+function dirRecipe(repository: string, dir: string, dockerfile: string, onlyDockerfile = false): ImageRecipe {
+  return {
+    repository,
+    dockerfile,
+    context: onlyDockerfile ? [{ at: dockerfile, from: join(dir, dockerfile) }] : [{ at: '.', from: dir }],
+  };
+}
+
+function readFirstLine(path: string): string {
+  // Synchronous on purpose: prepare is pure host resolution and this file is one line.
+  return (readFileSync(path, 'utf8').split('\n')[0] ?? '').trim();
+}
+
+function describePlan(plan: DockerPlan, bottleName: string): Record<string, unknown> {
+  return {
+    backend: plan.backend,
+    identity: plan.identity,
+    bottle: bottleName,
+    provider: plan.provider.name,
+    agent_image: plan.agentImage.kind === 'tag' ? plan.agentImage.tag : `${plan.agentImage.recipe.repository} (from ${plan.agentImage.source})`,
+    bundle_image: plan.bundleImage.repository,
+    copy_cwd: plan.copyCwd ?? null,
+    containers: { agent: plan.names.agent, bundle: plan.names.bundle },
+    networks: { internal: plan.names.internalNetwork, egress: plan.names.egressNetwork },
+    workspace_volume: plan.workspaceVolume,
+    runtime: plan.runtime,
+    limits: plan.limits,
+    env: Object.keys(plan.agentEnv).sort(),
+    secret_env: plan.secretEnvNames,
+    bundle_services: plan.bundleServices.map((s) => s.name),
+    state_dir: plan.stateDir,
+    resuming: plan.resuming,
+  };
+}

@@ -1,0 +1,20 @@
+/** What the user asked for; a backend's prepare turns it into a plan. */
+export type BackendName = 'docker';
+export const BACKENDS: readonly BackendName[] = ['docker'];
+
+export interface BottleSpec {
+  readonly agent: string;
+  /** Bottle names in merge order; empty means the agent's own. */
+  readonly bottles: readonly string[];
+  readonly backend: BackendName;
+  /** Host folder copied into the workspace (`--cwd`), absolute. */
+  readonly copyCwd: string | undefined;
+  readonly label: string | undefined;
+  readonly color: string | undefined;
+  /** Set by `resume`: reuse this identity and its state. */
+  readonly identity: string | undefined;
+  /** Headless: no pickers, no questions. */
+  readonly headless: boolean;
+  /** Headless prompt: for the shell provider, a script. */
+  readonly prompt: string | undefined;
+}

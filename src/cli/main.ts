@@ -1,0 +1,36 @@
+#!/usr/bin/env node
+/** `bot-bottle`: parse, call the library, print. */
+import { Command, CommanderError } from 'commander';
+import { ExitCode } from '../index.js';
+import { registerDemo } from './commands/demo.js';
+import { registerDoctor } from './commands/doctor.js';
+import { registerManage } from './commands/manage.js';
+import { registerStart } from './commands/start.js';
+import { type CliContext, cliContext } from './context.js';
+import { colors, reportError } from './output.js';
+
+async function main(argv: string[]): Promise<number> {
+  let context: CliContext | undefined;
+  const ctx = () => (context ??= cliContext());
+  const program = new Command('bot-bottle')
+    .description('Run coding agents as if they were already compromised: each in a bottle whose only way out is a bundle of sidecars you control.')
+    .version('0.1.0')
+    .showHelpAfterError('(add --help for usage)')
+    .exitOverride();
+  registerStart(program, ctx);
+  registerManage(program, ctx);
+  registerDoctor(program, ctx);
+  registerDemo(program, ctx);
+  try {
+    await program.parseAsync(argv);
+    return typeof process.exitCode === 'number' ? process.exitCode : ExitCode.ok;
+  } catch (e) {
+    if (e instanceof CommanderError) return e.exitCode === 0 ? ExitCode.ok : ExitCode.usage;
+    return reportError(e, context?.c ?? colors(false));
+  }
+}
+
+main(process.argv).then(
+  (code) => process.exit(code),
+  (e: unknown) => process.exit(reportError(e, colors(false))),
+);

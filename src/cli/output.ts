@@ -1,0 +1,55 @@
+/** Printing for commands: colours only on a TTY, JSON when asked, errors in one line. */
+import pc from 'picocolors';
+import { BottleError, ExitCode } from '../index.js';
+
+export type Colors = ReturnType<typeof pc.createColors>;
+
+export function colors(tty: boolean): Colors {
+  return pc.createColors(tty);
+}
+
+export function printJson(value: unknown): void {
+  process.stdout.write(JSON.stringify(value, null, 2) + '\n');
+}
+
+/** The CLI's last word on a failure: one line for user errors, a stack for bugs. */
+export function reportError(e: unknown, c: Colors): number {
+  if (e instanceof BottleError) {
+    process.stderr.write(`${c.red('error:')} ${e.message}\n`);
+    if (e.fix) process.stderr.write(`${c.dim('fix:')} ${e.fix}\n`);
+    return e.exitCode;
+  }
+  process.stderr.write(`${c.red('internal error (a bug in bot-bottle):')} ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+  return ExitCode.internal;
+}
+
+const NAMED: Record<string, (c: Colors, s: string) => string> = {
+  red: (c, s) => c.red(s),
+  green: (c, s) => c.green(s),
+  yellow: (c, s) => c.yellow(s),
+  blue: (c, s) => c.blue(s),
+  magenta: (c, s) => c.magenta(s),
+  cyan: (c, s) => c.cyan(s),
+  white: (c, s) => c.white(s),
+};
+export const COLOR_NAMES = Object.keys(NAMED);
+
+export function paint(c: Colors, color: string | undefined, s: string): string {
+  const f = color ? NAMED[color] : undefined;
+  return f ? f(c, s) : s;
+}
+
+export function age(iso: string | undefined, now = Date.now()): string {
+  if (!iso) return '-';
+  const s = Math.max(0, Math.round((now - Date.parse(iso)) / 1000));
+  if (s < 60) return `${s}s`;
+  if (s < 3600) return `${Math.floor(s / 60)}m`;
+  if (s < 86400) return `${Math.floor(s / 3600)}h`;
+  return `${Math.floor(s / 86400)}d`;
+}
+
+export function table(rows: string[][], visibleLength: (s: string) => number = (s) => s.replace(/\x1b\[[0-9;]*m/g, '').length): string {
+  const widths: number[] = [];
+  for (const r of rows) r.forEach((cell, i) => (widths[i] = Math.max(widths[i] ?? 0, visibleLength(cell))));
+  return rows.map((r) => r.map((cell, i) => (i === r.length - 1 ? cell : cell + ' '.repeat((widths[i] ?? 0) - visibleLength(cell)))).join('  ')).join('\n') + '\n';
+}

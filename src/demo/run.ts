@@ -1,0 +1,111 @@
+/**
+ * The demo: a real bottle with the shell agent, and what it can and cannot
+ * reach, checked live from inside. Later issues add their steps (allowlisted
+ * HTTPS 200, denied host 403, DLP refusal, git-gate push rejection).
+ */
+import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
+import { createServer, type Server } from 'node:net';
+import { networkInterfaces, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PassThrough } from 'node:stream';
+import { execInBottle, stopBottle } from '../api/manage.js';
+import { startBottle } from '../api/start.js';
+import type { Progress } from '../progress.js';
+import { readSettings, type Settings } from '../settings.js';
+
+export interface DemoStep {
+  readonly name: string;
+  readonly expect: 'reachable' | 'blocked';
+  readonly ok: boolean;
+  readonly detail: string;
+}
+
+const AGENT = `---
+bottle: demo
+description: scripted demo agent
+---
+You are the bot-bottle demo agent.
+`;
+
+const BOTTLE = `---
+agent_provider:
+  template: shell
+runtime:
+  cpus: 1
+  memory: 512m
+  pids: 256
+env:
+  DEMO_GREETING: hello from the bottle
+---
+The demo bottle: no egress routes yet, so nothing but the sidecar bundle is reachable.
+`;
+
+export async function runDemo(base: Settings, progress: Progress, report: (step: DemoStep) => void): Promise<{ identity: string; steps: DemoStep[] }> {
+  const home = await mkdtemp(join(tmpdir(), 'bot-bottle-demo-'));
+  const settings: Settings = readSettings({ ...base.hostEnv, BOT_BOTTLE_HOME: home }, base.cwd, base.tty);
+  await mkdir(join(home, 'agents'), { recursive: true });
+  await mkdir(join(home, 'bottles'), { recursive: true });
+  await writeFile(join(home, 'agents', 'demo.md'), AGENT);
+  await writeFile(join(home, 'bottles', 'demo.md'), BOTTLE);
+  const hostServer = await listenOnAllInterfaces();
+  let identity = '';
+  try {
+    progress.step('starting the demo bottle (the first run builds images: a few minutes)');
+    const t0 = Date.now();
+    const started = await startBottle(
+      settings,
+      { agent: 'demo', bottles: [], backend: 'docker', copyCwd: undefined, label: 'demo', color: 'cyan', identity: undefined, headless: true, prompt: undefined },
+      { progress, detach: true },
+    );
+    identity = started.identity;
+    progress.step(`bottle ${identity} ready in ${((Date.now() - t0) / 1000).toFixed(1)} s; checking from inside the agent`);
+    const port = (hostServer.address() as { port: number }).port;
+    const steps: DemoStep[] = [];
+    const check = async (name: string, expect: DemoStep['expect'], script: string) => {
+      const { code, output } = await run(settings, identity, script);
+      const reached = code === 0;
+      const step: DemoStep = { name, expect, ok: reached === (expect === 'reachable'), detail: output.trim().split('\n').pop() ?? '' };
+      steps.push(step);
+      report(step);
+    };
+    await check('the sidecar bundle (http://bundle:7070/healthz)', 'reachable', 'curl -sS --max-time 5 http://bundle:7070/healthz');
+    await check('the secret-free environment (printenv shows the literal)', 'reachable', 'printenv DEMO_GREETING');
+    for (const ip of hostAddresses()) {
+      await check(`the host at ${ip}:${port} (a server the demo runs)`, 'blocked', `timeout 4 bash -c 'echo > /dev/tcp/${ip}/${port}' 2>&1 && echo connected`);
+    }
+    await check('an external name (deb.debian.org)', 'blocked', 'timeout 4 getent hosts deb.debian.org || { echo "no answer"; exit 1; }');
+    await check('the cloud metadata address (169.254.169.254:80)', 'blocked', `timeout 4 bash -c 'echo > /dev/tcp/169.254.169.254/80' 2>&1 && echo connected`);
+    await check('the Docker socket', 'blocked', 'test -S /var/run/docker.sock && echo present || { echo absent; exit 1; }');
+    return { identity, steps };
+  } finally {
+    hostServer.close();
+    if (identity) await stopBottle(settings, identity).catch(() => undefined);
+    await rm(home, { recursive: true, force: true });
+  }
+}
+
+async function run(settings: Settings, identity: string, script: string): Promise<{ code: number; output: string }> {
+  const out = new PassThrough();
+  const chunks: Buffer[] = [];
+  out.on('data', (c: Buffer) => chunks.push(c));
+  const code = await execInBottle(settings, identity, ['bash', '-c', script], { stdin: undefined, stdout: out, stderr: out, tty: false });
+  return { code, output: Buffer.concat(chunks).toString('utf8') };
+}
+
+function listenOnAllInterfaces(): Promise<Server> {
+  return new Promise((resolve, reject) => {
+    const s = createServer((sock) => sock.end('you reached the host\n'));
+    s.once('error', reject);
+    s.listen(0, '0.0.0.0', () => resolve(s));
+  });
+}
+
+/** The host's addresses on Docker bridges: what an internal network must not reach. */
+export function hostAddresses(): string[] {
+  const out: string[] = [];
+  for (const [name, addrs] of Object.entries(networkInterfaces())) {
+    if (!(name === 'docker0' || name.startsWith('br-'))) continue;
+    for (const a of addrs ?? []) if (a.family === 'IPv4') out.push(a.address);
+  }
+  return out.sort();
+}

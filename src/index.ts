@@ -1,0 +1,24 @@
+/**
+ * The library's only public surface. The CLI imports bot-bottle through this
+ * file like any orchestrator would.
+ */
+export { readSettings, type Settings } from './settings.js';
+export { BottleError, ManifestError, ExitCode, isBottleError } from './errors.js';
+export type { BottleSpec, BackendName } from './bottle/spec.js';
+export { BACKENDS } from './bottle/spec.js';
+export { startBottle, runSession, endSession, type StartOptions, type Started, type SessionIO, type AskSecret } from './api/start.js';
+export {
+  listBottles,
+  stopBottle,
+  resumeBottle,
+  findOrphans,
+  cleanupOrphans,
+  execInBottle,
+  commitBottle,
+  type BottleListing,
+  type BottleStatus,
+} from './api/manage.js';
+export { startHeadless, destroy, freeze, resume, list } from './api/orchestrator.js';
+export { doctor } from './api/doctor.js';
+export { listAgents, listBottles as listBottleManifests } from './manifest/index.js';
+export { stderrProgress, silentProgress, type Progress } from './progress.js';

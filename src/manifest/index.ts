@@ -1,0 +1,10 @@
+export type * from './types.js';
+export { listAgents, listBottles, loadAgent, loadBottle, loadBottlesFor } from './load.js';
+export type { AgentSummary, ManifestEntry } from './load.js';
+export { mergeBottles } from './merge.js';
+export { parseEnvSource, resolveEnv } from './env.js';
+export type { ResolveEnvOptions } from './env.js';
+export { agentFrontMatter, bottleFrontMatter } from './schema.js';
+export type { AgentFrontMatter, BottleFrontMatter } from './schema.js';
+export { parseFrontMatter, splitFrontMatter } from './frontmatter.js';
+export { parseMemory, parseHostPort, MANIFEST_FILE, MANIFEST_NAME } from './rules.js';

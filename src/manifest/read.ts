@@ -1,0 +1,60 @@
+/**
+ * Reading one manifest file: text -> front matter -> validated data. Knows
+ * nothing about where files live; `load.ts` decides which files are trusted.
+ */
+import { readFile } from 'node:fs/promises';
+import { errnoCode, ManifestError } from '../errors.js';
+import { bottleFromFile } from './bottle-file.js';
+import { parseFrontMatter, type FrontMatter } from './frontmatter.js';
+import { manifestErrorFrom, type CrossKeys } from './issues.js';
+import { agentFrontMatter, bottleFrontMatter, type BottleFrontMatter } from './schema.js';
+import type { Agent, Bottle } from './types.js';
+
+// A key in the wrong kind of file is a misunderstanding, not a typo: say so.
+const BOTTLE_KEYS: CrossKeys = {
+  keys: ['extends', 'env', 'agent_provider', 'egress', 'supervise', 'runtime'],
+  note: 'belongs in a bottle (~/.bot-bottle/bottles/), not an agent; name the bottle with `bottle:`',
+};
+const AGENT_KEYS: CrossKeys = {
+  keys: ['bottle', 'skills', 'name', 'description', 'model', 'color', 'memory', 'tools'],
+  note: 'belongs in an agent file, not a bottle',
+};
+
+export async function readText(file: string): Promise<string> {
+  try {
+    return await readFile(file, 'utf8');
+  } catch (e) {
+    throw new ManifestError(file, `cannot be read (${errnoCode(e) ?? 'error'})`);
+  }
+}
+
+export async function readAgentFile(name: string, file: string): Promise<Agent> {
+  const fm = parseFrontMatter(file, await readText(file));
+  const parsed = agentFrontMatter.safeParse(fm.data);
+  if (!parsed.success) throw manifestErrorFrom(file, fm, agentFrontMatter, parsed.error.issues, BOTTLE_KEYS);
+  const data = parsed.data;
+  const bottles = data.bottle === undefined ? [] : typeof data.bottle === 'string' ? [data.bottle] : data.bottle;
+  return {
+    name,
+    file,
+    bottles: [...new Set(bottles)],
+    skills: [...new Set(data.skills ?? [])],
+    git_gate_user: data['git-gate']?.user,
+    prompt: fm.body.trim(),
+    description: data.description,
+  };
+}
+
+export interface BottleFile {
+  readonly bottle: Bottle;
+  readonly fm: FrontMatter;
+  readonly data: BottleFrontMatter;
+}
+
+/** One bottle file on its own, before its `extends` is applied. */
+export async function readBottleFile(name: string, file: string, userHome: string): Promise<BottleFile> {
+  const fm = parseFrontMatter(file, await readText(file));
+  const parsed = bottleFrontMatter.safeParse(fm.data);
+  if (!parsed.success) throw manifestErrorFrom(file, fm, bottleFrontMatter, parsed.error.issues, AGENT_KEYS);
+  return { bottle: await bottleFromFile(name, file, fm, parsed.data, userHome), fm, data: parsed.data };
+}

@@ -1,0 +1,39 @@
+/**
+ * Bundle entry point (PID 1 in the sidecar bundle): load the config, run the
+ * supervisor, shut down cleanly on SIGTERM/SIGINT. As PID 1 the kernel gives
+ * us no default signal actions, so without these handlers `docker stop` would
+ * wait out its timeout and SIGKILL everything.
+ */
+import { CONFIG_ENV, DEFAULT_CONFIG_PATH, loadBundleConfig, type BundleConfig } from './config.js';
+import { Supervisor } from './supervisor.js';
+
+const CONFIG_EXIT = 2;
+
+function readConfig(): BundleConfig {
+  const path = process.env[CONFIG_ENV] || DEFAULT_CONFIG_PATH;
+  try {
+    return loadBundleConfig(path);
+  } catch (err) {
+    // Exactly one line: the host shows it verbatim as the launch failure.
+    const msg = (err instanceof Error ? err.message : String(err)).replace(/\s+/g, ' ');
+    process.stderr.write(`bot-bottle init: bad bundle config: ${msg}\n`);
+    process.exit(CONFIG_EXIT);
+  }
+}
+
+const supervisor = new Supervisor(readConfig());
+
+const onSignal = (sig: NodeJS.Signals): void => {
+  process.stdout.write(`[init] ${sig}: stopping services\n`);
+  supervisor.stop().then(
+    () => process.exit(0),
+    (err: unknown) => {
+      process.stderr.write(`bot-bottle init: shutdown failed: ${String(err)}\n`);
+      process.exit(1);
+    },
+  );
+};
+process.on('SIGTERM', onSignal);
+process.on('SIGINT', onSignal);
+
+supervisor.start();

@@ -1,0 +1,117 @@
+/**
+ * Integration test helpers: an isolated bot-bottle home per test, the CLI run
+ * as a real subprocess, and the docker CLI for looking at what the engine holds.
+ */
+import { execFile, spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+
+export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
+export const CLI = join(ROOT, 'dist', 'cli', 'main.js');
+const execFileP = promisify(execFile);
+
+export interface TestHome {
+  readonly home: string;
+  readonly cwd: string;
+  readonly env: NodeJS.ProcessEnv;
+  writeAgent(name: string, text: string): void;
+  writeBottle(name: string, text: string): void;
+  cleanup(): Promise<void>;
+}
+
+export const SHELL_BOTTLE = `---
+agent_provider:
+  template: shell
+---
+A plain shell bottle for tests.
+`;
+
+export const SHELL_AGENT = (bottle = 'plain') => `---
+bottle: ${bottle}
+description: test agent
+---
+test prompt
+`;
+
+export function makeHome(extraEnv: NodeJS.ProcessEnv = {}): TestHome {
+  const root = mkdtempSync(join(tmpdir(), 'bb-test-'));
+  const home = join(root, 'home');
+  const cwd = join(root, 'cwd');
+  mkdirSync(join(home, 'agents'), { recursive: true });
+  mkdirSync(join(home, 'bottles'), { recursive: true });
+  mkdirSync(cwd, { recursive: true });
+  const env: NodeJS.ProcessEnv = { ...process.env, BOT_BOTTLE_HOME: home, HOME: root, NO_COLOR: '1', ...extraEnv };
+  return {
+    home,
+    cwd,
+    env,
+    writeAgent: (name, text) => writeFileSync(join(home, 'agents', `${name}.md`), text),
+    writeBottle: (name, text) => writeFileSync(join(home, 'bottles', `${name}.md`), text),
+    cleanup: async () => {
+      // Anything a test left behind goes: the suite must leave no bottles running.
+      for (const id of stateIdentities(home)) await run(['stop', id], { env }).catch(() => undefined);
+      await run(['cleanup', '--yes'], { env }).catch(() => undefined);
+      rmSync(root, { recursive: true, force: true });
+    },
+  };
+}
+
+export interface RunResult {
+  readonly code: number | null;
+  readonly signal: NodeJS.Signals | null;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+export function run(args: readonly string[], opts: { env: NodeJS.ProcessEnv; cwd?: string; input?: string; timeoutMs?: number }): Promise<RunResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [CLI, ...args], { env: opts.env, cwd: opts.cwd ?? ROOT, stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 600_000);
+    child.on('error', reject);
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      resolve({ code, signal, stdout, stderr });
+    });
+    child.stdin.end(opts.input ?? '');
+  });
+}
+
+/** The docker CLI, for assertions about the engine (not the code under test). */
+export async function docker(args: readonly string[]): Promise<string> {
+  const { stdout } = await execFileP('docker', [...args], { maxBuffer: 16 * 1024 * 1024 });
+  return stdout.trim();
+}
+
+export async function labelled(kind: 'ps' | 'network' | 'volume', identity: string): Promise<string[]> {
+  const filter = `label=bot-bottle.identity=${identity}`;
+  const out =
+    kind === 'ps' ? await docker(['ps', '-a', '-q', '--filter', filter]) : await docker([kind, 'ls', '-q', '--filter', filter]);
+  return out.split('\n').filter(Boolean);
+}
+
+function stateIdentities(home: string): string[] {
+  try {
+    return readdirSync(join(home, 'state'));
+  } catch {
+    return [];
+  }
+}
+
+export async function startDetached(h: TestHome, agent: string, extra: readonly string[] = []): Promise<string> {
+  const r = await run(['start', agent, '--detach', '--json', ...extra], { env: h.env, cwd: h.cwd });
+  if (r.code !== 0) throw new Error(`start failed (${r.code}): ${r.stderr}`);
+  const parsed = JSON.parse(r.stdout) as { identity: string };
+  return parsed.identity;
+}
+
+/** Run a shell script in the agent through the CLI's exec. */
+export function agentSh(h: TestHome, identity: string, script: string, input?: string): Promise<RunResult> {
+  return run(['exec', identity, '--', 'bash', '-c', script], { env: h.env, ...(input === undefined ? {} : { input }) });
+}

@@ -1,0 +1,108 @@
+/** start → exec → stop, SIGKILLed sessions, parallel starts, resume: on the real engine. */
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { agentSh, CLI, labelled, makeHome, run, SHELL_AGENT, SHELL_BOTTLE, startDetached, type TestHome } from './helpers.js';
+
+describe('bottle lifecycle', () => {
+  let h: TestHome;
+  before(() => {
+    h = makeHome({ TEST_FORWARDED_SECRET: 's3cr3t-value-for-forwarding' });
+    h.writeBottle('plain', SHELL_BOTTLE);
+    h.writeAgent('worker', SHELL_AGENT('plain'));
+  });
+  after(async () => h.cleanup());
+
+  it('start → exec → stop leaves no container, network, volume or state', async () => {
+    const id = await startDetached(h, 'worker');
+    assert.match(id, /^worker-[a-z0-9]{6}$/);
+    assert.equal((await labelled('ps', id)).length, 2, 'agent and bundle containers');
+    assert.equal((await labelled('network', id)).length, 2, 'internal and egress networks');
+
+    const echoed = await agentSh(h, id, 'cat; echo err >&2; exit 7', 'from stdin\n');
+    assert.equal(echoed.code, 7, 'exit code passes through');
+    assert.equal(echoed.stdout, 'from stdin\n', 'stdin and stdout pass through');
+    assert.equal(echoed.stderr, 'err\n', 'stderr passes through');
+
+    const listed = await run(['list', '--json'], { env: h.env });
+    const rows = JSON.parse(listed.stdout) as { identity: string; status: string }[];
+    assert.equal(rows.find((r) => r.identity === id)?.status, 'detached');
+
+    const stopped = await run(['stop', id], { env: h.env });
+    assert.equal(stopped.code, 0, stopped.stderr);
+    assert.deepEqual(await labelled('ps', id), []);
+    assert.deepEqual(await labelled('network', id), []);
+    assert.deepEqual(await labelled('volume', id), []);
+    assert.equal(existsSync(join(h.home, 'state', id)), false, 'state folder removed');
+    const again = await run(['stop', id], { env: h.env });
+    assert.equal(again.code, 0, 'stop is idempotent');
+  });
+
+  it('a headless session runs the prompt as a script and tears down after', async () => {
+    const r = await run(['start', 'worker', '--headless', '--prompt', 'echo "id=$BOT_BOTTLE_IDENTITY"; exit 3'], { env: h.env, cwd: h.cwd });
+    assert.equal(r.code, 3, r.stderr);
+    const id = /id=(worker-[a-z0-9]+)/.exec(r.stdout)?.[1];
+    assert.ok(id, r.stdout);
+    assert.deepEqual(await labelled('ps', id), []);
+    assert.equal(existsSync(join(h.home, 'state', id)), false);
+  });
+
+  it('a session whose CLI is SIGKILLed is removed by cleanup --yes', async () => {
+    const child = spawn(process.execPath, [CLI, 'start', 'worker', '--headless', '--prompt', 'echo started; sleep 600'], { env: h.env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const id = await new Promise<string>((resolve, reject) => {
+      let out = '';
+      child.stderr.on('data', (d: Buffer) => {
+        out += d.toString();
+        const m = /ready: (worker-[a-z0-9]+)/.exec(out);
+        if (m?.[1]) resolve(m[1]);
+      });
+      child.on('exit', () => reject(new Error(`CLI exited early: ${out}`)));
+    });
+    child.kill('SIGKILL');
+    await new Promise((r) => child.once('exit', r));
+    assert.equal((await labelled('ps', id)).length, 2, 'the killed session left its containers');
+    const listed = JSON.parse((await run(['list', '--json'], { env: h.env })).stdout) as { identity: string; status: string }[];
+    assert.equal(listed.find((r) => r.identity === id)?.status, 'orphan');
+
+    const cleaned = await run(['cleanup', '--yes', '--json'], { env: h.env });
+    assert.equal(cleaned.code, 0, cleaned.stderr);
+    assert.ok((JSON.parse(cleaned.stdout) as { removed: string[] }).removed.includes(id));
+    assert.deepEqual(await labelled('ps', id), []);
+    assert.deepEqual(await labelled('network', id), []);
+    assert.deepEqual(await labelled('volume', id), []);
+    assert.equal(existsSync(join(h.home, 'state', id)), false);
+  });
+
+  it('five bottles of one agent started at once get five identities and all run', async () => {
+    const ids = await Promise.all([1, 2, 3, 4, 5].map(() => startDetached(h, 'worker')));
+    try {
+      assert.equal(new Set(ids).size, 5);
+      const outs = await Promise.all(ids.map((id) => agentSh(h, id, 'echo "$BOT_BOTTLE_IDENTITY"')));
+      outs.forEach((o, i) => assert.equal(o.stdout.trim(), ids[i]));
+    } finally {
+      await Promise.all(ids.map((id) => run(['stop', id], { env: h.env })));
+    }
+    for (const id of ids) assert.deepEqual(await labelled('ps', id), []);
+  });
+
+  it('resume continues a preserved bottle with its workspace', async () => {
+    const id = await startDetached(h, 'worker', ['--label', 'keep me', '--color', 'green']);
+    assert.equal((await agentSh(h, id, 'echo kept > /workspace/note.txt')).code, 0);
+    assert.equal((await run(['stop', id, '--preserve'], { env: h.env })).code, 0);
+    assert.deepEqual(await labelled('ps', id), []);
+    const listed = JSON.parse((await run(['list', '--json'], { env: h.env })).stdout) as { identity: string; status: string; label: string }[];
+    const row = listed.find((r) => r.identity === id);
+    assert.equal(row?.status, 'preserved');
+    assert.equal(row?.label, 'keep me');
+
+    const resumed = await run(['resume', id, '--detach', '--json'], { env: h.env });
+    assert.equal(resumed.code, 0, resumed.stderr);
+    assert.equal((JSON.parse(resumed.stdout) as { identity: string }).identity, id);
+    const note = await agentSh(h, id, 'cat /workspace/note.txt');
+    assert.equal(note.stdout, 'kept\n');
+    assert.equal((await run(['stop', id], { env: h.env })).code, 0);
+    assert.deepEqual(await labelled('volume', id), []);
+  });
+});
