@@ -4,6 +4,7 @@ import { test } from 'node:test';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { readSettings, type Settings } from '../settings.js';
 
 export interface Fixture {
@@ -53,7 +54,7 @@ export function fixture(extraEnv: Record<string, string> = {}): Fixture {
 }
 
 /** Runs `fn` and returns the error it throws (failing when it does not). */
-export async function caught(fn: () => Promise<unknown> | unknown): Promise<Error> {
+export async function caught(fn: () => unknown): Promise<Error> {
   try {
     await fn();
   } catch (e) {
@@ -63,13 +64,16 @@ export async function caught(fn: () => Promise<unknown> | unknown): Promise<Erro
   throw new Error('expected an error, none was thrown');
 }
 
-// The runner also runs this file; its one test checks the fixture itself.
-
-void test('fixture: settings point at fresh temporary folders', () => {
-  const f = fixture({ EXTRA: 'x' });
-  assert.equal(f.settings.home, f.home);
-  assert.equal(f.settings.userHome, f.userHome);
-  assert.equal(f.settings.cwd, f.cwd);
-  assert.equal(f.settings.hostEnv.EXTRA, 'x');
-  assert.ok(f.bottle('x', 'supervise: true\n').startsWith(f.home));
-});
+// The runner also runs this file; its one test checks the fixture itself, and
+// only then: each test file that imports the fixture must not re-run it.
+const runDirectly = process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href;
+if (runDirectly) {
+  void test('fixture: settings point at fresh temporary folders', () => {
+    const f = fixture({ EXTRA: 'x' });
+    assert.equal(f.settings.home, f.home);
+    assert.equal(f.settings.userHome, f.userHome);
+    assert.equal(f.settings.cwd, f.cwd);
+    assert.equal(f.settings.hostEnv.EXTRA, 'x');
+    assert.ok(f.bottle('x', 'supervise: true\n').startsWith(f.home));
+  });
+}

@@ -112,15 +112,12 @@ function findProtoKey(value: unknown, path: PropertyKey[]): PropertyKey[] | unde
 function locate(doc: Document, path: KeyPath): number | undefined {
   let node: unknown = doc.contents;
   let found: number | undefined = rangeStart(node);
-  for (const [i, segment] of path.entries()) {
-    const last = i === path.length - 1;
+  for (const segment of path) {
     if (isMap(node)) {
       const pair = node.items.find((p) => isPair(p) && isScalar(p.key) && String(p.key.value) === String(segment));
       if (pair === undefined) return found;
-      const keyStart = rangeStart(pair.key);
-      if (last && keyStart !== undefined) return keyStart;
       node = pair.value;
-      found = keyStart ?? rangeStart(node) ?? found;
+      found = rangeStart(pair.key) ?? rangeStart(node) ?? found;
     } else if (isSeq(node) && typeof segment === 'number') {
       node = node.items[segment];
       found = rangeStart(node) ?? found;

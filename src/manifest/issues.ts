@@ -6,7 +6,7 @@
 import { z } from 'zod';
 import { ManifestError } from '../errors.js';
 import type { FrontMatter, KeyPath } from './frontmatter.js';
-import { hintFor } from './hint.js';
+import { closest, hintFor } from './hint.js';
 
 type Issue = z.core.$ZodIssue;
 type Schema = z.core.$ZodType;
@@ -79,8 +79,9 @@ function explain(issue: Issue, prefix: KeyPath, root: Schema, data: unknown, cro
     case 'invalid_value': {
       const options = issue.values.map(String);
       const value = valueAt(data, path);
-      const hint = typeof value === 'string' ? `; ${hintFor(value, options)}` : '';
-      return [{ path, message: `expected one of ${options.join(', ')}${hint.includes('did you') ? hint : ''}` }];
+      const guess = typeof value === 'string' ? closest(value, options) : undefined;
+      const hint = guess === undefined ? '' : `; did you mean \`${guess}\`?`;
+      return [{ path, message: `expected one of ${options.join(', ')}${hint}` }];
     }
     case 'custom':
     case 'invalid_format':
@@ -119,6 +120,7 @@ function typeName(value: unknown): string {
   if (value === null) return 'an empty value';
   if (Array.isArray(value)) return 'a list';
   if (typeof value === 'object') return 'a mapping';
+  if (typeof value === 'number' && !Number.isInteger(value)) return 'a fraction';
   return typeof value;
 }
 
@@ -164,17 +166,14 @@ function childSchema(s: Schema, seg: PropertyKey): Schema | undefined {
   return undefined;
 }
 
-function acceptsString(s: Schema): boolean {
-  const u = unwrap(s);
-  if (u instanceof z.ZodUnion) return (u.options as readonly Schema[]).some(acceptsString);
-  return u instanceof z.ZodString || u instanceof z.ZodEnum;
-}
+// Only a plain string field: for `string | number` quoting a boolean is not the fix.
+const acceptsString = (s: Schema): boolean => unwrap(s) instanceof z.ZodString;
 
 /** "a list of strings", "true or false", … */
 export function describe(schema: Schema): string {
   const s = unwrap(schema);
   if (s instanceof z.ZodString) return 'a string';
-  if (s instanceof z.ZodNumber) return 'a number';
+  if (s instanceof z.ZodNumber) return s.isInt ? 'a whole number' : 'a number';
   if (s instanceof z.ZodBoolean) return 'true or false';
   if (s instanceof z.ZodEnum) return `one of ${s.options.map(String).join(', ')}`;
   if (s instanceof z.ZodArray) return `a list of ${plural(s.element)}`;

@@ -90,8 +90,11 @@ before(async () => {
 });
 
 after(async () => {
-  await removeTestImages();
-  await rm(work, { recursive: true, force: true });
+  try {
+    await removeTestImages();
+  } finally {
+    await rm(work, { recursive: true, force: true });
+  }
 });
 
 void test('findDebianMirror reads one-line and deb822 apt sources, preferring the Debian archive', async () => {
@@ -255,7 +258,7 @@ void test('a tiny recipe builds; its tag is the content hash', { timeout: 300_00
   assert.equal(count('buildImage') - buildsBefore, 1);
   assert.match(tinyTag, /^bot-bottle-test\/tiny:[0-9a-f]{16}$/);
   assert.equal(tinyTag, `${TINY}:${await recipeHash(engine, recipe)}`);
-  assert.ok(p.steps.some((s) => s.startsWith(`${TINY}: Step 3/3 : RUN`)), p.steps.join('\n'));
+  assert.ok(p.steps.some((s) => s.startsWith(`${TINY}: Step 4/5 : RUN`)), p.steps.join('\n'));
   const info = await engine.getImage(tinyTag).inspect();
   assert.equal(info.Config.Labels['bot-bottle.recipe'], TINY);
   assert.equal(info.Config.Labels['bot-bottle.managed'], 'true');
@@ -321,7 +324,7 @@ void test('a failing RUN is a one-line image-build error naming the step, and le
   await assert.rejects(ensureImage(engine, recipe, p), (e: unknown) => {
     assert.ok(e instanceof BottleError);
     assert.equal(e.kind, 'image-build');
-    assert.equal(e.message, `building ${repo} failed at step 2/2: E: something broke (exit code 3)`);
+    assert.equal(e.message, `building ${repo} failed at step 2/3: E: something broke (exit code 3)`);
     assert.ok(!e.message.includes('\n'));
     assert.equal(e.fix, 'see the output above; rerun with --verbose');
     return true;

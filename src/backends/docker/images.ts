@@ -140,7 +140,7 @@ type ContextFile =
   | { type: 'dir'; path: string; mode: number }
   | { type: 'symlink'; path: string; mode: number; target: string }
   | { type: 'file'; path: string; mode: number; source: string }
-  | { type: 'file'; path: string; mode: number; data: Buffer };
+  | { type: 'file'; path: string; mode: number; data: Buffer | (() => Promise<Buffer>) };
 
 function normalizeAt(at: string): string {
   const p = posix.normalize(at.replace(/\\/g, '/')).replace(/^(\.\/)+/, '').replace(/\/+$/, '');
@@ -205,7 +205,15 @@ async function hostCa(opts: EnsureImageOptions): Promise<Buffer> {
 }
 
 async function fileData(f: Extract<ContextFile, { type: 'file' }>): Promise<Buffer> {
-  return 'data' in f ? f.data : readFile(f.source);
+  if (!('data' in f)) return readFile(f.source);
+  return Buffer.isBuffer(f.data) ? f.data : f.data();
+}
+
+function appendLabels(dockerfile: Buffer, l: Record<string, string>): Buffer {
+  const pairs = Object.entries(l)
+    .sort(([a], [b]) => (a < b ? -1 : 1))
+    .map(([k, v]) => `${JSON.stringify(k)}=${JSON.stringify(v)}`);
+  return Buffer.concat([dockerfile, Buffer.from(`\n\nLABEL ${pairs.join(' ')}\n`)]);
 }
 
 async function dockerfileText(recipe: ImageRecipe, files: ContextFile[]): Promise<string> {
@@ -361,11 +369,19 @@ async function build(engine: Engine, recipe: ImageRecipe, files: ContextFile[], 
   let stepOutput: string[] = [];
   let errorText: string | undefined;
   try {
-    const stream = await engine.buildImage(tarStream(files), {
+    // Labels go in as one LABEL instruction appended to the Dockerfile in the
+    // tar: the API's `labels` option adds one build step per label, which
+    // makes "Step 3/9" of a 3-line Dockerfile.
+    const allLabels = { ...(recipe.labels ?? {}), ...labels(undefined, 'image'), [LABEL_RECIPE]: repo, [LABEL_RECIPE_HASH]: hash };
+    const dockerfilePath = normalizeAt(recipe.dockerfile);
+    const withLabels = files.map((f): ContextFile => {
+      if (f.path !== dockerfilePath || f.type !== 'file') return f;
+      return { type: 'file', path: f.path, mode: f.mode, data: async () => appendLabels(await fileData(f), allLabels) };
+    });
+    const stream = await engine.buildImage(tarStream(withLabels), {
       t: tag,
-      dockerfile: normalizeAt(recipe.dockerfile),
+      dockerfile: dockerfilePath,
       buildargs: recipe.buildArgs ?? {},
-      labels: { ...(recipe.labels ?? {}), ...labels(undefined, 'image'), [LABEL_RECIPE]: repo, [LABEL_RECIPE_HASH]: hash },
       rm: true,
       forcerm: true,
     });
@@ -407,8 +423,13 @@ async function build(engine: Engine, recipe: ImageRecipe, files: ContextFile[], 
 function buildError(repo: string, step: string, output: string[], errorText: string): BottleError {
   const first = (errorText.split('\n').find((l) => l.trim()) ?? errorText).trim();
   const code = /returned a non-zero code: (\d+)/.exec(first);
-  const lastOut = output[output.length - 1]?.trim();
-  const reason = code && lastOut ? `${truncate(lastOut, 200)} (exit code ${code[1]})` : truncate(first, 300);
+  const lastOut = output.filter((l) => !/^\[Warning\]/.test(l)).pop()?.trim();
+  let reason = truncate(first, 300);
+  if (code && lastOut) reason = `${truncate(lastOut, 200)} (exit code ${code[1]})`;
+  else if (code) {
+    const cmd = /^The command '(?:\/bin\/sh -c )?(.*)' returned/.exec(first)?.[1];
+    reason = cmd ? `\`${truncate(cmd, 120)}\` exited with code ${code[1]}` : first;
+  }
   const where = step ? ` at step ${step}` : '';
   return new BottleError('image-build', `building ${repo} failed${where}: ${reason}`, {
     fix: 'see the output above; rerun with --verbose',

@@ -3,7 +3,7 @@
  * undo: any failure after the first resource exists removes everything with
  * the bottle's label and rethrows the original error.
  */
-import { chown, mkdir, readFile } from 'node:fs/promises';
+import { chown, mkdir, readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ResolvedEnv } from '../../manifest/types.js';
 import { BottleError } from '../../errors.js';
@@ -127,6 +127,7 @@ async function bundleUserFor(bundleDir: string): Promise<string | undefined> {
   const uid = process.getuid?.();
   if (uid === 0) {
     await chown(bundleDir, BUNDLE_UID, BUNDLE_UID);
+    for (const f of await readdir(bundleDir)) await chown(join(bundleDir, f), BUNDLE_UID, BUNDLE_UID);
     return undefined;
   }
   return uid === undefined ? undefined : `${uid}:${process.getgid?.() ?? uid}`;
