@@ -87,7 +87,7 @@ export function isBottleError(e: unknown): e is BottleError {
 /** Node system errors carry `code`; narrow without `any`. */
 export function errnoCode(e: unknown): string | undefined {
   if (typeof e === 'object' && e !== null && 'code' in e) {
-    const code = (e as { code: unknown }).code;
+    const code = (e).code;
     return typeof code === 'string' ? code : undefined;
   }
   return undefined;

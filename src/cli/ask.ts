@@ -12,7 +12,7 @@ export async function pick(title: string, choices: readonly { value: string; lab
     const answer = (await question(`choose ${hint}: `, false)).trim();
     const picked = answer.split(/[\s,]+/).filter(Boolean).map((n) => Number(n));
     if (picked.length > 0 && (opts.multiple || picked.length === 1) && picked.every((n) => Number.isInteger(n) && n >= 1 && n <= choices.length)) {
-      return picked.map((n) => choices[n - 1]!.value);
+      return picked.map((n) => choices[n - 1].value);
     }
     process.stderr.write(`  please enter ${hint} between 1 and ${choices.length}\n`);
   }

@@ -48,7 +48,10 @@ export function age(iso: string | undefined, now = Date.now()): string {
   return `${Math.floor(s / 86400)}d`;
 }
 
-export function table(rows: string[][], visibleLength: (s: string) => number = (s) => s.replace(/\x1b\[[0-9;]*m/g, '').length): string {
+// eslint-disable-next-line no-control-regex -- ANSI colour codes have no width
+const ANSI = /\x1b\[[0-9;]*m/g;
+
+export function table(rows: string[][], visibleLength: (s: string) => number = (s) => s.replace(ANSI, "").length): string {
   const widths: number[] = [];
   for (const r of rows) r.forEach((cell, i) => (widths[i] = Math.max(widths[i] ?? 0, visibleLength(cell))));
   return rows.map((r) => r.map((cell, i) => (i === r.length - 1 ? cell : cell + ' '.repeat((widths[i] ?? 0) - visibleLength(cell)))).join('  ')).join('\n') + '\n';

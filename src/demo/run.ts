@@ -3,6 +3,7 @@
  * reach, checked live from inside. Later issues add their steps (allowlisted
  * HTTPS 200, denied host 403, DLP refusal, git-gate push rejection).
  */
+import { execFileSync } from 'node:child_process';
 import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:net';
 import { networkInterfaces, tmpdir } from 'node:os';
@@ -94,18 +95,35 @@ async function run(settings: Settings, identity: string, script: string): Promis
 
 function listenOnAllInterfaces(): Promise<Server> {
   return new Promise((resolve, reject) => {
-    const s = createServer((sock) => sock.end('you reached the host\n'));
+    const s = createServer((sock) => {
+      sock.on('error', () => undefined);
+      sock.end('you reached the host\n');
+    });
     s.once('error', reject);
     s.listen(0, '0.0.0.0', () => resolve(s));
   });
 }
 
-/** The host's addresses on Docker bridges: what an internal network must not reach. */
+/**
+ * The host's addresses on Docker bridges: what an internal network must not
+ * reach. `ip` sees bridges that are down too (docker0 with no container on
+ * it), which os.networkInterfaces() leaves out.
+ */
 export function hostAddresses(): string[] {
-  const out: string[] = [];
-  for (const [name, addrs] of Object.entries(networkInterfaces())) {
-    if (!(name === 'docker0' || name.startsWith('br-'))) continue;
-    for (const a of addrs ?? []) if (a.family === 'IPv4') out.push(a.address);
+  const out = new Set<string>();
+  try {
+    for (const line of execFileSync('ip', ['-4', '-o', 'addr', 'show'], { encoding: 'utf8' }).split('\n')) {
+      const m = /^\d+:\s+(\S+)\s+inet\s+([\d.]+)\//.exec(line);
+      if (m?.[1] && m[2] && isDockerBridge(m[1])) out.add(m[2]);
+    }
+  } catch {
+    for (const [name, addrs] of Object.entries(networkInterfaces())) {
+      if (isDockerBridge(name)) for (const a of addrs ?? []) if (a.family === 'IPv4') out.add(a.address);
+    }
   }
-  return out.sort();
+  return [...out].sort();
+}
+
+function isDockerBridge(name: string): boolean {
+  return name === 'docker0' || name.startsWith('br-');
 }

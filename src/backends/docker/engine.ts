@@ -35,7 +35,7 @@ export async function connectEngine(): Promise<Engine> {
 
 export function statusCode(e: unknown): number | undefined {
   if (typeof e === 'object' && e !== null && 'statusCode' in e) {
-    const s = (e as { statusCode: unknown }).statusCode;
+    const s = (e).statusCode;
     return typeof s === 'number' ? s : undefined;
   }
   return undefined;
@@ -55,8 +55,8 @@ export function describeEngineError(e: unknown): string {
   if (code === 'ENOENT' || code === 'ECONNREFUSED') return `no engine at ${process.env.DOCKER_HOST ?? '/var/run/docker.sock'}`;
   if (code === 'EACCES') return 'permission denied on the Docker socket';
   if (typeof e === 'object' && e !== null && 'json' in e) {
-    const j = (e as { json: unknown }).json;
-    if (typeof j === 'object' && j !== null && 'message' in j) return String((j as { message: unknown }).message);
+    const j = (e).json;
+    if (typeof j === 'object' && j !== null && 'message' in j) return String((j).message);
   }
   if (e instanceof Error) return e.message.split('\n')[0] ?? e.message;
   return String(e);

@@ -57,7 +57,7 @@ export function registerStart(program: Command, ctx: () => CliContext): void {
         if (BACKENDS.length > 1) [backend] = (await pick('backend:', BACKENDS.map((b) => ({ value: b, label: b })))) as BackendName[];
       }
       const spec: BottleSpec = {
-        agent: agent!,
+        agent: agent,
         bottles,
         backend,
         copyCwd: flags.cwd === undefined ? undefined : resolve(c.settings.cwd, typeof flags.cwd === 'string' ? flags.cwd : '.'),
