@@ -1,10 +1,10 @@
 /** start → exec → stop, SIGKILLed sessions, parallel starts, resume: on the real engine. */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { agentSh, CLI, labelled, makeHome, run, SHELL_AGENT, SHELL_BOTTLE, startDetached, type TestHome } from './helpers.js';
+import { agentSh, CLI, docker, labelled, makeHome, run, SHELL_AGENT, SHELL_BOTTLE, startDetached, type TestHome } from './helpers.js';
 
 describe('bottle lifecycle', () => {
   let h: TestHome;
@@ -104,5 +104,36 @@ describe('bottle lifecycle', () => {
     assert.equal(note.stdout, 'kept\n');
     assert.equal((await run(['stop', id], { env: h.env })).code, 0);
     assert.deepEqual(await labelled('volume', id), []);
+  });
+
+  it('--cwd copies a folder into the workspace, owned by the agent', async () => {
+    writeFileSync(join(h.cwd, 'hello.txt'), 'from the host\n');
+    mkdirSync(join(h.cwd, 'sub'), { recursive: true });
+    writeFileSync(join(h.cwd, 'sub', 'deep.txt'), 'deep\n');
+    const id = await startDetached(h, 'worker', ['--cwd', h.cwd]);
+    try {
+      const r = await agentSh(h, id, 'cat /workspace/hello.txt /workspace/sub/deep.txt; stat -c %u /workspace/hello.txt; echo more >> /workspace/hello.txt');
+      assert.equal(r.stdout, 'from the host\ndeep\n1000\n', r.stderr);
+    } finally {
+      await run(['stop', id], { env: h.env });
+    }
+    assert.equal(readFileSync(join(h.cwd, 'hello.txt'), 'utf8'), 'from the host\n', 'the host folder is a copy source, never written');
+  });
+
+  it('commit snapshots the agent; resume boots from the snapshot', async () => {
+    const id = await startDetached(h, 'worker');
+    assert.equal((await agentSh(h, id, 'echo installed > /home/agent/tool-marker')).code, 0);
+    const committed = await run(['commit', id, '--json'], { env: h.env });
+    assert.equal(committed.code, 0, committed.stderr);
+    const image = (JSON.parse(committed.stdout) as { image: string }).image;
+    try {
+      assert.equal((await run(['stop', id, '--preserve'], { env: h.env })).code, 0);
+      const resumed = await run(['resume', id, '--detach'], { env: h.env });
+      assert.equal(resumed.code, 0, resumed.stderr);
+      assert.equal((await agentSh(h, id, 'cat /home/agent/tool-marker')).stdout, 'installed\n');
+    } finally {
+      await run(['stop', id], { env: h.env });
+      await docker(['rmi', image]).catch(() => undefined);
+    }
   });
 });

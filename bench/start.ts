@@ -1,0 +1,56 @@
+/**
+ * Bottle start/stop figures, side by side with the anchor (a bare
+ * `docker run --rm` of the same agent image). Prints numbers; asserts nothing.
+ *
+ *   node --import tsx bench/start.ts [runs=5]
+ */
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+const runs = Number(process.argv[2] ?? 5);
+const cli = join(import.meta.dirname, '..', 'dist', 'cli', 'main.js');
+const home = mkdtempSync(join(tmpdir(), 'bb-bench-'));
+mkdirSync(join(home, 'agents'), { recursive: true });
+mkdirSync(join(home, 'bottles'), { recursive: true });
+writeFileSync(join(home, 'bottles', 'bench.md'), '---\nagent_provider:\n  template: shell\n---\n');
+writeFileSync(join(home, 'agents', 'bench.md'), '---\nbottle: bench\n---\n');
+const env = { ...process.env, BOT_BOTTLE_HOME: home, NO_COLOR: '1' };
+
+function timed(cmd: string, args: string[]): { ms: number; out: string } {
+  const t0 = process.hrtime.bigint();
+  const r = spawnSync(cmd, args, { env, encoding: 'utf8' });
+  const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed: ${r.stderr}`);
+  return { ms, out: r.stdout };
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
+
+// Warm-up: builds images if needed (not measured).
+const warm = JSON.parse(timed(process.execPath, [cli, 'start', 'bench', '--detach', '--json']).out) as { identity: string };
+const agentImage = execFileSync('docker', ['inspect', '-f', '{{.Config.Image}}', `bot-bottle-${warm.identity}-agent`], { encoding: 'utf8' }).trim();
+await new Promise((r) => setTimeout(r, 3000));
+const mem = execFileSync('docker', ['stats', '--no-stream', '--format', '{{.MemUsage}}', `bot-bottle-${warm.identity}-bundle`], { encoding: 'utf8' }).trim();
+timed(process.execPath, [cli, 'stop', warm.identity]);
+
+const starts: number[] = [];
+const stops: number[] = [];
+const bare: number[] = [];
+for (let i = 0; i < runs; i++) {
+  const s = timed(process.execPath, [cli, 'start', 'bench', '--detach', '--json']);
+  starts.push(s.ms);
+  const id = (JSON.parse(s.out) as { identity: string }).identity;
+  stops.push(timed(process.execPath, [cli, 'stop', id]).ms);
+  bare.push(timed('docker', ['run', '--rm', '--network', 'none', agentImage, 'true']).ms);
+}
+rmSync(home, { recursive: true, force: true });
+
+const fmt = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
+console.log(`runs: ${runs} (medians)`);
+console.log(`warm start --detach to ready : ${fmt(median(starts))}   [${starts.map(fmt).join(', ')}]`);
+console.log(`bare docker run --rm (anchor): ${fmt(median(bare))}   [${bare.map(fmt).join(', ')}]`);
+console.log(`ratio start / docker run     : ${(median(starts) / median(bare)).toFixed(2)}x`);
+console.log(`stop                         : ${fmt(median(stops))}   [${stops.map(fmt).join(', ')}]`);
+console.log(`sidecar bundle idle memory   : ${mem}`);
