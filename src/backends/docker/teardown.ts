@@ -10,6 +10,9 @@ export async function teardownBottle(engine: Engine, identity: string, opts: { k
   if (!opts.keepWorkspace) {
     const { Volumes } = await engine.listVolumes({ filters });
     await Promise.all((Volumes ?? []).filter((v) => v.Labels?.[LABEL_KIND] !== undefined).map((v) => ignoreGone(engine.getVolume(v.Name).remove())));
+    // Images made for this bottle alone (its --cwd layer, commits, capability changes) go with it.
+    const own = await engine.listImages({ filters: JSON.stringify({ reference: [`bot-bottle/cwd-${identity}`, `bot-bottle/bottle-${identity}`] }) });
+    for (const img of own) await ignoreGone(engine.getImage(img.Id).remove({ force: true }));
   }
 }
 
