@@ -3,7 +3,7 @@
  * translated here into BottleErrors with the command that fixes them; no
  * Dockerode type leaves `backends/docker/`.
  */
-import Docker from 'dockerode';
+import type Docker from 'dockerode';
 import { BottleError, errnoCode } from '../../errors.js';
 
 export const LABEL_IDENTITY = 'bot-bottle.identity';
@@ -24,7 +24,10 @@ const ENGINE_FIX = 'start the engine (as root: bash scripts/ensure-engine.sh, or
 
 /** Connect and ping; an unreachable engine is a one-line error with the fix. */
 export async function connectEngine(): Promise<Engine> {
-  const docker = new Docker();
+  // Loaded on first use: the client and its ssh transport cost ~170 ms of start-up
+  // that commands which never touch the engine should not pay.
+  const { default: DockerClient } = await import('dockerode');
+  const docker = new DockerClient();
   try {
     await withTimeout(docker.ping(), 5000, 'ping');
   } catch (e) {

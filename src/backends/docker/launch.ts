@@ -49,6 +49,8 @@ async function refuseOrphans(engine: Engine, plan: DockerPlan): Promise<void> {
 async function createAndStart(engine: Engine, plan: DockerPlan, images: LaunchImages, env: ResolvedEnv, progress: Progress): Promise<void> {
   const { names, identity } = plan;
   progress.step(`creating bottle ${identity}`);
+  const t0 = Date.now();
+  const mark = (what: string) => progress.detail(`${what} (+${Date.now() - t0} ms)`);
   const bundleDir = join(plan.stateDir, 'bundle');
   await mkdir(bundleDir, { recursive: true, mode: 0o700 });
   const healthFile = join(bundleDir, 'health.json');
@@ -75,6 +77,7 @@ async function createAndStart(engine: Engine, plan: DockerPlan, images: LaunchIm
     throw isConflict(e) ? new BottleError('name-in-use', `an engine resource named for ${identity} already exists`, { fix: 'bot-bottle cleanup --yes' }) : e;
   });
 
+  mark('networks and workspace volume created');
   const hardening = { CapDrop: ['ALL'], SecurityOpt: ['no-new-privileges'], Init: true };
   const bundle = await engine.createContainer({
     name: names.bundle,
@@ -114,8 +117,10 @@ async function createAndStart(engine: Engine, plan: DockerPlan, images: LaunchIm
     },
   });
 
+  mark('containers created');
   await Promise.all([bundle.start(), agent.start()]);
-  await Promise.all([waitBundleReady(healthFile, identity), writeAgentSecrets(engine, plan, env)]);
+  mark('containers started');
+  await Promise.all([waitBundleReady(healthFile, identity).then(() => mark('bundle ready')), writeAgentSecrets(engine, plan, env).then(() => mark('agent env written'))]);
 }
 
 async function createWorkspaceVolume(engine: Engine, plan: DockerPlan): Promise<void> {

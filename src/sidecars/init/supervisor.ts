@@ -105,7 +105,8 @@ export class Supervisor {
     this.onChange = opts.onChange;
     this.policy = { ...DEFAULT_BACKOFF, ...opts.backoff };
     this.stopGraceMs = opts.stopGraceMs ?? 3000;
-    this.probeIntervalMs = opts.probeIntervalMs ?? 100;
+    // Short while starting: bottle start waits on this; a TCP connect to loopback is cheap.
+    this.probeIntervalMs = opts.probeIntervalMs ?? 20;
     this.readyProbeIntervalMs = opts.readyProbeIntervalMs ?? 2000;
     this.settleMs = opts.settleMs ?? 1000;
     this.baseEnv = opts.env ?? process.env;

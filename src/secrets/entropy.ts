@@ -1,0 +1,58 @@
+/** Cheap statistics on candidate secret values: entropy and placeholder shapes. */
+
+/** Shannon entropy in bits per character. */
+export function shannon(s: string): number {
+  const n = s.length;
+  if (n === 0) return 0;
+  const counts = new Map<number, number>();
+  for (let i = 0; i < n; i++) {
+    const c = s.charCodeAt(i);
+    counts.set(c, (counts.get(c) ?? 0) + 1);
+  }
+  let h = 0;
+  for (const k of counts.values()) {
+    const p = k / n;
+    h -= p * Math.log2(p);
+  }
+  return h;
+}
+
+/** Words that mark a value as documentation or a stand-in, never a live credential. */
+const PLACEHOLDER_WORDS =
+  /example|dummy|fake|placeholder|xxxx|sample|changeme|change_me|change-me|your[_-]?(?:api|secret|token|key|password|own)|yourkey|yoursecret|_here\b|redacted|<[a-z _-]*>|\$\{|\{\{|%\(|\.\.\.|\*\*\*\*|not[_-]?a[_-]?real|notreal|insert[_-]|replace[_-]?me|lorem/i;
+
+/**
+ * True when a value is a documentation example or placeholder: a marker word
+ * (EXAMPLE, dummy, xxxx, your_api_key_here, <token>, ${VAR}, changeme…), a run
+ * of 8 identical characters, or an ascending/descending sequence of 8.
+ */
+export function isPlaceholder(value: string): boolean {
+  if (PLACEHOLDER_WORDS.test(value)) return true;
+  let same = 1;
+  let up = 1;
+  let down = 1;
+  for (let i = 1; i < value.length; i++) {
+    const d = value.charCodeAt(i) - value.charCodeAt(i - 1);
+    same = d === 0 ? same + 1 : 1;
+    up = d === 1 ? up + 1 : 1;
+    down = d === -1 ? down + 1 : 1;
+    if (same >= 8 || up >= 8 || down >= 8) return true;
+  }
+  return false;
+}
+
+/** How many of lower, upper, digit, other a value uses. */
+export function charClasses(s: string): number {
+  let lower = 0;
+  let upper = 0;
+  let digit = 0;
+  let other = 0;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c >= 97 && c <= 122) lower = 1;
+    else if (c >= 65 && c <= 90) upper = 1;
+    else if (c >= 48 && c <= 57) digit = 1;
+    else other = 1;
+  }
+  return lower + upper + digit + other;
+}
