@@ -68,7 +68,7 @@ export function prepareDockerPlan(input: PrepareInput): DockerPlan {
     dockerfile: 'Dockerfile',
     context: [
       { at: 'Dockerfile', from: join(root, 'images', 'bundle', 'Dockerfile') },
-      { at: 'dist/sidecars', from: join(root, 'dist', 'sidecars') },
+      { at: 'bundle', from: join(root, 'dist', 'bundle') },
       { at: 'package.json', content: '{"type":"module","private":true}\n' },
     ],
   };
@@ -97,7 +97,7 @@ export function prepareDockerPlan(input: PrepareInput): DockerPlan {
     bundleServices: [
       {
         name: 'heartbeat',
-        command: ['node', '/opt/bot-bottle/dist/sidecars/init/heartbeat.js', '--port', String(BUNDLE_HEARTBEAT_PORT)],
+        command: ['node', '/opt/bot-bottle/heartbeat.js', '--port', String(BUNDLE_HEARTBEAT_PORT)],
         restart: 'always',
         readyProbe: { tcpPort: BUNDLE_HEARTBEAT_PORT },
       },

@@ -1,0 +1,26 @@
+// Bundle each sidecar entry into one ESM file for the sidecar bundle image:
+// the bundle runs Debian's Node 18 with no node_modules, so dependencies are
+// inlined here, at package build time, never fetched inside an image build.
+import { build } from 'esbuild';
+import { existsSync } from 'node:fs';
+
+const entries = {
+  init: 'src/sidecars/init/serve.ts',
+  heartbeat: 'src/sidecars/init/heartbeat.ts',
+  egress: 'src/sidecars/egress/serve.ts',
+};
+
+const entryPoints = Object.fromEntries(Object.entries(entries).filter(([, path]) => existsSync(path)));
+await build({
+  entryPoints,
+  outdir: 'dist/bundle',
+  bundle: true,
+  platform: 'node',
+  target: 'node18',
+  format: 'esm',
+  sourcemap: 'linked',
+  legalComments: 'linked',
+  logLevel: 'warning',
+  // Some CommonJS deps call require(); give the ESM bundle one.
+  banner: { js: "import { createRequire as __bbCreateRequire } from 'node:module'; const require = __bbCreateRequire(import.meta.url);" },
+});

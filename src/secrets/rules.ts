@@ -1,0 +1,360 @@
+/**
+ * The scanner's rules, as data.
+ *
+ * Patterns are derived from public knowledge of the providers' token formats
+ * and of two well-kept rule sets: gitleaks' `config/gitleaks.toml`
+ * (github.com/gitleaks/gitleaks, MIT) and secretlint's
+ * `@secretlint/secretlint-rule-preset-recommend` (MIT). They are rewritten
+ * here, not copied: every regex is linear-time by construction (bounded
+ * repetitions, no nested quantifiers over overlapping classes), and each rule
+ * names the lowercase keywords that must occur in a text before its regex is
+ * run at all (gitleaks' keyword prefilter).
+ *
+ * Decisions:
+ * - Stripe test-mode keys (`sk_test_`, `rk_test_`) and publishable keys
+ *   (`pk_live_`, `pk_test_`) are NOT findings: publishable keys are public by
+ *   design, and test-mode keys cannot move money; they are committed to
+ *   fixtures everywhere and reporting them would teach users to ignore the gate.
+ * - A Twilio account SID (`AC` + 32 hex) is an identifier, not a credential; it
+ *   is reported only when an auth token is mentioned near it.
+ */
+
+export interface Rule {
+  /** Stable id, reported in findings. */
+  readonly id: string;
+  readonly description: string;
+  /** Lowercase substrings; the regex runs only when one occurs in the (lowercased) text. */
+  readonly keywords: readonly string[];
+  /** Global (`g`) and with indices (`d`); linear-time. */
+  readonly regex: RegExp;
+  /** Capture group holding the secret (default 0: the whole match). */
+  readonly secretGroup?: number;
+  /** Minimum Shannon entropy (bits/char) of the secret. */
+  readonly entropy?: number;
+  /** Minimum number of character classes (lower, upper, digit, other) of the secret. */
+  readonly minClasses?: number;
+  /** Secrets matching any of these are placeholders, not findings. */
+  readonly allow?: readonly RegExp[];
+  /** Skip the generic placeholder-word check (for rules whose match is a whole block). */
+  readonly noPlaceholderCheck?: boolean;
+  /** The rule fires only if this matches within `window` characters around the match. */
+  readonly nearby?: { readonly pattern: RegExp; readonly window: number };
+  /** Last check on the secret (format validation, e.g. a JWT header that is JSON). */
+  readonly validate?: (secret: string) => boolean;
+  /** Generic rules lose to specific ones when both match the same text. */
+  readonly generic?: boolean;
+}
+
+// Boundaries: a token is not part of a longer identifier-ish run.
+const B = '(?<![A-Za-z0-9_])';
+const E = '(?![A-Za-z0-9_])';
+const E_DASH = '(?![A-Za-z0-9_-])';
+const B_DASH = '(?<![A-Za-z0-9_-])';
+
+function re(source: string, flags = ''): RegExp {
+  return new RegExp(source, 'gd' + flags);
+}
+
+/** An assignment operator between a name and its value: `=`, `:`, `:=`, `=>`, with optional quotes/space. */
+const ASSIGN = `["']?[ \\t]{0,8}(?::=|=>|\\|\\|=|\\?\\?=|=|:)[ \\t]{0,8}["'\`]?`;
+
+function jwtHeaderIsJson(secret: string): boolean {
+  const head = secret.slice(0, secret.indexOf('.'));
+  try {
+    const json: unknown = JSON.parse(Buffer.from(head, 'base64url').toString('utf8'));
+    return typeof json === 'object' && json !== null && ('alg' in json || 'typ' in json || 'kid' in json);
+  } catch {
+    return false;
+  }
+}
+
+/** A PEM block has a real body: enough base64 between its BEGIN and END lines. */
+function pemHasBody(secret: string): boolean {
+  const body = secret
+    .replace(/-----(?:BEGIN|END)[^-]{0,60}-----/g, '')
+    .replace(/\\[nr]/g, '')
+    .replace(/^[A-Za-z-]{2,20}: .*$/gm, '')
+    .replace(/[^A-Za-z0-9+/=]/g, '');
+  if (body.length < 64) return false;
+  return !/(.)\1{15}/.test(body) && !/example|dummy|fake|placeholder/i.test(secret);
+}
+
+const GENERIC_NAMES =
+  'password|passwd|passphrase|pwd|secret|api[_.-]?key|apikey|access[_.-]?key|private[_.-]?key|token|auth[_.-]?key|credentials?|client[_.-]?secret|consumer[_.-]?secret|signing[_.-]?key|encryption[_.-]?key|master[_.-]?key';
+
+export const RULES: readonly Rule[] = [
+  // ---- cloud providers
+  {
+    id: 'aws-access-key-id',
+    description: 'AWS access key id',
+    keywords: ['akia', 'asia', 'abia', 'acca', 'a3t', 'agpa', 'aida', 'aroa', 'aipa', 'anpa', 'anva'],
+    regex: re(`${B}((?:A3T[A-Z0-9]|AKIA|ASIA|ABIA|ACCA|AGPA|AIDA|AROA|AIPA|ANPA|ANVA)[A-Z0-9]{16})${E}`),
+    secretGroup: 1,
+    entropy: 3.0,
+  },
+  {
+    id: 'aws-secret-access-key',
+    description: 'AWS secret access key (40 characters assigned to an aws/secret name)',
+    keywords: ['aws', 'secret'],
+    regex: re(`(?:aws|secret)[A-Za-z0-9_.-]{0,32}${ASSIGN}([A-Za-z0-9/+]{40})(?![A-Za-z0-9/+=])`, 'i'),
+    secretGroup: 1,
+    entropy: 4.0,
+    minClasses: 3,
+  },
+  {
+    id: 'gcp-api-key',
+    description: 'Google API key',
+    keywords: ['aiza'],
+    regex: re(`${B_DASH}(AIza[0-9A-Za-z_-]{35})${E_DASH}`),
+    secretGroup: 1,
+    entropy: 3.5,
+  },
+  {
+    id: 'gcp-service-account-key',
+    description: 'Google service account JSON private key',
+    keywords: ['service_account'],
+    regex: re(`"type"\\s{0,8}:\\s{0,8}"service_account"`),
+    noPlaceholderCheck: true,
+    nearby: { pattern: /"private_key"\s{0,8}:\s{0,8}"-----BEGIN/, window: 4000 },
+  },
+  // ---- source forges
+  {
+    id: 'github-pat',
+    description: 'GitHub personal access token (classic)',
+    keywords: ['ghp_'],
+    regex: re(`${B}(ghp_[A-Za-z0-9]{36,255})${E}`),
+    secretGroup: 1,
+    entropy: 3.5,
+  },
+  {
+    id: 'github-fine-grained-pat',
+    description: 'GitHub fine-grained personal access token',
+    keywords: ['github_pat_'],
+    regex: re(`${B}(github_pat_[A-Za-z0-9_]{82,255})${E}`),
+    secretGroup: 1,
+    entropy: 3.5,
+  },
+  {
+    id: 'github-oauth',
+    description: 'GitHub OAuth access token',
+    keywords: ['gho_'],
+    regex: re(`${B}(gho_[A-Za-z0-9]{36,255})${E}`),
+    secretGroup: 1,
+    entropy: 3.5,
+  },
+  {
+    id: 'github-app-token',
+    description: 'GitHub App user-to-server or server-to-server token',
+    keywords: ['ghu_', 'ghs_'],
+    regex: re(`${B}(gh[us]_[A-Za-z0-9]{36,255})${E}`),
+    secretGroup: 1,
+    entropy: 3.5,
+  },
+  {
+    id: 'github-refresh-token',
+    description: 'GitHub refresh token',
+    keywords: ['ghr_'],
+    regex: re(`${B}(ghr_[A-Za-z0-9]{36,255})${E}`),
+    secretGroup: 1,
+    entropy: 3.5,
+  },
+  {
+    id: 'gitlab-pat',
+    description: 'GitLab personal, project or group access token',
+    keywords: ['glpat-'],
+    regex: re(`${B_DASH}(glpat-[A-Za-z0-9_-]{20,200}(?:\\.[A-Za-z0-9_.-]{2,40})?)${E_DASH}`),
+    secretGroup: 1,
+    entropy: 3.3,
+  },
+  {
+    id: 'gitlab-token',
+    description: 'GitLab deploy, pipeline trigger, runner or feed token',
+    keywords: ['gldt-', 'glptt-', 'glrt-', 'glft-', 'glsoat-', 'gr1348941'],
+    regex: re(`${B_DASH}((?:gldt-|glptt-|glrt-|glft-|glsoat-|GR1348941)[A-Za-z0-9_-]{20,200})${E_DASH}`),
+    secretGroup: 1,
+    entropy: 3.3,
+  },
+  // ---- chat
+  {
+    id: 'slack-bot-token',
+    description: 'Slack bot token',
+    keywords: ['xoxb-'],
+    regex: re(`${B_DASH}(xoxb-[0-9]{8,13}-[0-9]{8,13}-[A-Za-z0-9]{16,64})${E_DASH}`),
+    secretGroup: 1,
+    entropy: 3.0,
+  },
+  {
+    id: 'slack-user-token',
+    description: 'Slack user, workspace or legacy token',
+    keywords: ['xoxp-', 'xoxe-', 'xoxa-', 'xoxo-', 'xoxr-', 'xoxs-'],
+    regex: re(`${B_DASH}(xox[pearos]-(?:[0-9]{8,13}-){1,3}[A-Za-z0-9]{16,64})${E_DASH}`),
+    secretGroup: 1,
+    entropy: 3.0,
+  },
+  {
+    id: 'slack-app-token',
+    description: 'Slack app-level or configuration token',
+    keywords: ['xapp-', 'xoxe.'],
+    regex: re(`${B_DASH}(xapp-[0-9]-[A-Z0-9]{6,16}-[0-9]{6,16}-[a-f0-9]{32,80}|xoxe\\.xox[bp]-[0-9]-[A-Za-z0-9]{100,200})${E_DASH}`),
+    secretGroup: 1,
+    entropy: 3.0,
+  },
+  {
+    id: 'slack-webhook-url',
+    description: 'Slack incoming webhook URL',
+    keywords: ['hooks.slack.com'],
+    regex: re(`(?:https?://)?hooks\\.slack\\.com/(?:services|workflows|triggers)/(T[A-Z0-9]{6,14}/[AB][A-Z0-9]{6,14}/[A-Za-z0-9]{20,40}|[A-Za-z0-9+/]{40,60})${E}`),
+    secretGroup: 1,
+    entropy: 3.0,
+  },
+  // ---- payments
+  {
+    id: 'stripe-secret-key',
+    description: 'Stripe live secret or restricted key (test and publishable keys are not findings)',
+    keywords: ['sk_live_', 'rk_live_', 'sk_prod_', 'rk_prod_'],
+    regex: re(`${B}((?:sk|rk)_(?:live|prod)_[A-Za-z0-9]{20,247})${E}`),
+    secretGroup: 1,
+    entropy: 3.3,
+  },
+  // ---- AI providers
+  {
+    id: 'anthropic-api-key',
+    description: 'Anthropic API key',
+    keywords: ['sk-ant-api'],
+    regex: re(`${B_DASH}(sk-ant-api[0-9]{2}-[A-Za-z0-9_-]{32,200})${E_DASH}`),
+    secretGroup: 1,
+    entropy: 3.5,
+  },
+  {
+    id: 'anthropic-admin-key',
+    description: 'Anthropic admin API key',
+    keywords: ['sk-ant-admin'],
+    regex: re(`${B_DASH}(sk-ant-admin[0-9]{2}-[A-Za-z0-9_-]{32,200})${E_DASH}`),
+    secretGroup: 1,
+    entropy: 3.5,
+  },
+  {
+    id: 'openai-api-key',
+    description: 'OpenAI project, service-account, admin or legacy API key',
+    keywords: ['sk-proj-', 'sk-svcacct-', 'sk-admin-', 't3blbkfj'],
+    regex: re(
+      `${B_DASH}(sk-(?:proj|svcacct|admin)-[A-Za-z0-9_-]{40,250}|sk-[A-Za-z0-9_-]{16,100}T3BlbkFJ[A-Za-z0-9_-]{16,100})${E_DASH}`,
+    ),
+    secretGroup: 1,
+    entropy: 3.5,
+  },
+  // ---- package registries, messaging
+  {
+    id: 'npm-access-token',
+    description: 'npm access token',
+    keywords: ['npm_'],
+    regex: re(`${B}(npm_[A-Za-z0-9]{36})${E}`),
+    secretGroup: 1,
+    entropy: 3.5,
+  },
+  {
+    id: 'twilio-api-key',
+    description: 'Twilio API key SID',
+    keywords: ['sk'],
+    regex: re(`${B}(SK[0-9a-fA-F]{32})${E}`),
+    secretGroup: 1,
+    entropy: 3.0,
+  },
+  {
+    id: 'twilio-auth-token',
+    description: 'Twilio auth token (32 hex assigned to a twilio/auth token name)',
+    keywords: ['twilio', 'auth_token', 'authtoken', 'auth-token'],
+    regex: re(`(?:twilio[A-Za-z0-9_.-]{0,24}(?:auth|token|secret)|auth[_-]?token)[A-Za-z0-9_.-]{0,16}${ASSIGN}([0-9a-f]{32})(?![A-Za-z0-9])`, 'i'),
+    secretGroup: 1,
+    entropy: 3.0,
+  },
+  {
+    id: 'twilio-account-sid',
+    description: 'Twilio account SID next to an auth token',
+    keywords: ['ac'],
+    regex: re(`${B}(AC[0-9a-f]{32})${E}`),
+    secretGroup: 1,
+    entropy: 3.0,
+    nearby: { pattern: /auth[_ -]?token|twilio[_ -]?(?:auth|token|secret)/i, window: 300 },
+  },
+  {
+    id: 'sendgrid-api-key',
+    description: 'SendGrid API key',
+    keywords: ['sg.'],
+    regex: re(`${B_DASH}(SG\\.[A-Za-z0-9_-]{22}\\.[A-Za-z0-9_-]{43})${E_DASH}`),
+    secretGroup: 1,
+    entropy: 3.5,
+  },
+  {
+    id: 'mailgun-api-key',
+    description: 'Mailgun private API key',
+    keywords: ['key-'],
+    regex: re(`(?:mailgun|mg)[A-Za-z0-9_.-]{0,24}${ASSIGN}(key-[0-9a-f]{32})${E}`, 'i'),
+    secretGroup: 1,
+    entropy: 3.0,
+  },
+  // ---- structured credentials
+  {
+    id: 'jwt',
+    description: 'JSON Web Token',
+    keywords: ['eyj'],
+    regex: re(`${B_DASH}(eyJ[A-Za-z0-9_-]{10,4096}\\.eyJ[A-Za-z0-9_-]{10,8192}\\.[A-Za-z0-9_-]{10,4096})${E_DASH}`),
+    secretGroup: 1,
+    entropy: 3.5,
+    validate: jwtHeaderIsJson,
+  },
+  {
+    id: 'private-key',
+    description: 'Private key block (PEM: RSA, EC, DSA, OPENSSH, ENCRYPTED, PKCS#8, PGP, …)',
+    keywords: ['private key'],
+    regex: re(
+      '-----BEGIN[ A-Z0-9_-]{0,40}PRIVATE KEY(?: BLOCK)?-----(?:[\\s\\S]{0,65536}?-----END[ A-Z0-9_-]{0,40}PRIVATE KEY(?: BLOCK)?-----|[A-Za-z0-9+/=\\s\\\\:,-]{64,65536})',
+    ),
+    noPlaceholderCheck: true,
+    validate: pemHasBody,
+  },
+  {
+    id: 'putty-private-key',
+    description: 'PuTTY private key file',
+    keywords: ['putty-user-key-file'],
+    regex: re('PuTTY-User-Key-File-[0-9]: [\\s\\S]{0,8192}?Private-Lines: [0-9]{1,4}\\r?\\n(?:[A-Za-z0-9+/=]{1,128}\\r?\\n){1,200}'),
+    noPlaceholderCheck: true,
+  },
+  {
+    id: 'url-password',
+    description: 'Password embedded in a URL (scheme://user:password@host)',
+    keywords: ['://'],
+    regex: re(`${B}[a-z][a-z0-9+.-]{1,20}://[A-Za-z0-9._~%!$&'*+,;=-]{1,64}:([A-Za-z0-9._~%!$&'*+,;=-]{6,128})@[A-Za-z0-9.-]{1,253}`, 'i'),
+    secretGroup: 1,
+    entropy: 2.8,
+    minClasses: 2,
+    allow: [/^(?:pass(?:word)?|secret|pwd|changeme|admin|root|guest|user|postgres|mysql|redis|test)$/i],
+  },
+  // ---- generic: a high-entropy value assigned to a secret-sounding name
+  {
+    id: 'generic-secret',
+    description: 'High-entropy value assigned to a name like password, secret, api_key, token',
+    keywords: ['pass', 'pwd', 'secret', 'key', 'token', 'credential'],
+    regex: re(
+      `(?:${GENERIC_NAMES})[A-Za-z0-9_.-]{0,24}${ASSIGN}([A-Za-z0-9!#$%&()*+,./:;<=>?@\\[\\]^_{|}~-]{8,200})(?=["'\`\\s,;)}\\]]|$)`,
+      'i',
+    ),
+    secretGroup: 1,
+    entropy: 3.0,
+    minClasses: 2,
+    generic: true,
+    allow: [
+      // paths, URLs and code references are not secrets
+      /^(?:\/|\.\.?\/|~\/|[a-z]+:\/\/)/i,
+      /^(?:process\.env|os\.environ|env\.|os\.getenv|System\.getenv|ENV\[|config\.|settings\.|self\.|this\.|args\.|req\.|request\.|params\.)/,
+      /^[A-Za-z_$][\w$]*(?:\.[A-Za-z_$][\w$]*)+(?:\(\)?)?$/,
+      /^[A-Za-z_$][\w$]*\(/,
+      // hashes and UUIDs: identifiers, not credentials (a hex digest named like a secret still is a digest)
+      /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i,
+      /^(?:sha(?:1|256|384|512)|md5|bcrypt|argon2\w*)[:-]/i,
+      /^\$(?:2[aby]?|argon2\w*|[156])\$/,
+      // type annotations and literals
+      /^(?:true|false|null|none|nil|undefined|string|number|boolean|optional|required|bytes|str|int)$/i,
+    ],
+  },
+];
