@@ -8,6 +8,8 @@ const entries = {
   init: 'src/sidecars/init/serve.ts',
   heartbeat: 'src/sidecars/init/heartbeat.ts',
   egress: 'src/sidecars/egress/serve.ts',
+  'git-gate': 'src/sidecars/git-gate/serve.ts',
+  supervise: 'src/sidecars/supervise/serve.ts',
 };
 
 const entryPoints = Object.fromEntries(Object.entries(entries).filter(([, path]) => existsSync(path)));
