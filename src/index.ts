@@ -22,3 +22,22 @@ export { startHeadless, destroy, freeze, resume, list } from './api/orchestrator
 export { doctor } from './api/doctor.js';
 export { listAgents, listBottles as listBottleManifests } from './manifest/index.js';
 export { stderrProgress, silentProgress, type Progress } from './progress.js';
+export { readAudit, followAudit, type AuditEntry } from './bottle/audit.js';
+export { readMetadata } from './bottle/state.js';
+export {
+  listProposals,
+  findProposal,
+  decideProposal,
+  applyCapability,
+  approvedEgressRoutes,
+  capabilityDiff,
+  editableText,
+  parseEditedText,
+  validateEdit,
+  queueDir as superviseQueueDir,
+  superviseAuditPath,
+  type LocatedProposal,
+  type HumanDecision,
+  type DecideResult,
+} from './sidecars/supervise/host.js';
+export type { Proposal, ProposalKind, ProposalState } from './sidecars/supervise/queue.js';

@@ -3,7 +3,12 @@
  * (launch) -> optional session. The CLI and orchestrators share this path.
  */
 import { PassThrough } from 'node:stream';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { getBackend } from '../backends/index.js';
+import { prepareSidecars, SIDECARS } from '../sidecars/index.js';
+import { BUNDLE_CODE_DIR, BUNDLE_RUN_DIR, BUNDLE_SECRETS_DIR } from '../sidecars/layout.js';
 import type { Backend, Plan } from '../bottle/backend.js';
 import { mintIdentity } from '../bottle/identity.js';
 import type { BottleSpec } from '../bottle/spec.js';
@@ -46,10 +51,33 @@ export async function startBottle(settings: Settings, spec: BottleSpec, opts: St
   const resuming = spec.identity !== undefined;
   const identity = spec.identity ?? mintIdentity(agent.name);
   const backend = getBackend(settings, spec.backend);
-  const plan: Plan = await backend.prepare({ settings, spec, identity, agent, bottle, env, resuming }, progress);
+  // A dry run prepares sidecars into a scratch folder that is removed again: it creates nothing.
+  const scratch = opts.dryRun ? await mkdtemp(join(tmpdir(), 'bot-bottle-dry-run-')) : undefined;
+  let plan: Plan;
+  try {
+    const stateBase = scratch ?? (await ensureStateDirs(settings.home, identity, ['agent', 'bundle', ...SIDECARS]));
+    if (scratch) for (const s of SIDECARS) await mkdir(join(scratch, s), { recursive: true });
+    const sidecars = await prepareSidecars(
+      {
+        identity,
+        bottle,
+        agent,
+        bundleSecretsDir: BUNDLE_SECRETS_DIR,
+        hostEnv: settings.hostEnv,
+        knownSecrets: Object.values(env.secrets),
+        bundleHost: 'bundle',
+        bundleCodeDir: BUNDLE_CODE_DIR,
+      },
+      (name) => ({ hostDir: join(stateBase, name), bundleDir: `${BUNDLE_RUN_DIR}/${name}` }),
+    );
+    plan = await backend.prepare({ settings, spec, identity, agent, bottle, env, resuming, sidecars }, progress);
+  } catch (e) {
+    if (!scratch && !resuming) await removeState(settings.home, identity);
+    throw e;
+  } finally {
+    if (scratch) await rm(scratch, { recursive: true, force: true });
+  }
   if (opts.dryRun) return { identity, plan: plan.describe(), backend: undefined, env };
-
-  await ensureStateDirs(settings.home, identity, ['agent', 'bundle', 'egress', 'git-gate', 'supervise']);
   const meta: BottleMetadata = {
     identity,
     agent: agent.name,

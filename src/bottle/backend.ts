@@ -5,6 +5,7 @@
 import type { Progress } from '../progress.js';
 import type { Settings } from '../settings.js';
 import type { Agent, Bottle, ResolvedEnv } from '../manifest/types.js';
+import type { PreparedSidecar } from '../sidecars/index.js';
 import type { BackendName, BottleSpec } from './spec.js';
 
 export interface PrepareInput {
@@ -16,6 +17,8 @@ export interface PrepareInput {
   readonly env: ResolvedEnv;
   /** True when resuming a bottle whose workspace must be kept. */
   readonly resuming: boolean;
+  /** Sidecar plans from their host-side prepare (services, agent env and files, secrets). */
+  readonly sidecars: readonly PreparedSidecar[];
 }
 
 /** A resolved plan: printable, no secrets, no engine resources created yet. */

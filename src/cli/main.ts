@@ -4,6 +4,7 @@ import { Command, CommanderError } from 'commander';
 import { ExitCode } from '../index.js';
 import { registerDemo } from './commands/demo.js';
 import { registerDoctor } from './commands/doctor.js';
+import { registerLogs } from './commands/logs.js';
 import { registerManage } from './commands/manage.js';
 import { registerStart } from './commands/start.js';
 import { type CliContext, cliContext } from './context.js';
@@ -19,6 +20,7 @@ async function main(argv: string[]): Promise<number> {
     .exitOverride();
   registerStart(program, ctx);
   registerManage(program, ctx);
+  registerLogs(program, ctx);
   registerDoctor(program, ctx);
   registerDemo(program, ctx);
   try {

@@ -19,7 +19,7 @@ export function shannon(s: string): number {
 
 /** Words that mark a value as documentation or a stand-in, never a live credential. */
 const PLACEHOLDER_WORDS =
-  /example|dummy|fake|placeholder|xxxx|sample|changeme|change_me|change-me|your[_-]?(?:api|secret|token|key|password|own)|yourkey|yoursecret|_here\b|redacted|<[a-z _-]*>|\$\{|\{\{|%\(|\.\.\.|\*\*\*\*|not[_-]?a[_-]?real|notreal|insert[_-]|replace[_-]?me|lorem/i;
+  /example|dummy|fake|placeholder|xxxx|sample|changeme|change_me|change-me|your[_-]|yourkey|yoursecret|yourtoken|[_-]here\b|redacted|<[a-z _-]*>|\$\{|\{\{|%\(|\.\.\.|\*\*\*\*|not[_-]?a[_-]?real|notreal|insert[_-]|replace[_-]?me|lorem/i;
 
 /**
  * True when a value is a documentation example or placeholder: a marker word

@@ -27,8 +27,8 @@ export interface Rule {
   readonly keywords: readonly string[];
   /** Global (`g`) and with indices (`d`); linear-time. */
   readonly regex: RegExp;
-  /** Capture group holding the secret (default 0: the whole match). */
-  readonly secretGroup?: number;
+  /** Capture group holding the secret (default 0: the whole match); with a list, the first that matched. */
+  readonly secretGroup?: number | readonly number[];
   /** Minimum Shannon entropy (bits/char) of the secret. */
   readonly entropy?: number;
   /** Minimum number of character classes (lower, upper, digit, other) of the secret. */
@@ -68,15 +68,44 @@ function jwtHeaderIsJson(secret: string): boolean {
   }
 }
 
-/** A PEM block has a real body: enough base64 between its BEGIN and END lines. */
+/**
+ * A PEM block has a real body: between its BEGIN and END lines, at least 64
+ * base64 characters, and little else (string escapes and quotes of a key pasted
+ * into code are fine; a program that merely builds a key is not a key).
+ */
 function pemHasBody(secret: string): boolean {
   const body = secret
     .replace(/-----(?:BEGIN|END)[^-]{0,60}-----/g, '')
-    .replace(/\\[nr]/g, '')
-    .replace(/^[A-Za-z-]{2,20}: .*$/gm, '')
-    .replace(/[^A-Za-z0-9+/=]/g, '');
-  if (body.length < 64) return false;
-  return !/(.)\1{15}/.test(body) && !/example|dummy|fake|placeholder/i.test(secret);
+    .replace(/\\[nr]/g, '\n')
+    .replace(/^[ \t]*[A-Za-z-]{2,20}: .*$/gm, '')
+    .replace(/\s+/g, '');
+  const unquoted = body.replace(/['"`+,\\]/g, '');
+  const b64 = unquoted.replace(/[^A-Za-z0-9+/=]/g, '');
+  if (b64.length < 64 || b64.length < 0.97 * unquoted.length) return false;
+  return !/(.)\1{15}/.test(b64) && !/example|dummy|fake|placeholder/i.test(secret);
+}
+
+/**
+ * Words strung together (`CallCredentials`, `password_hash`, `OpeningParenToken$1`):
+ * a name in code, not a secret. Every lowercase chunk is a word of 3+ letters
+ * with a vowel; random strings break into short vowel-less chunks.
+ */
+function looksLikeIdentifier(v: string): boolean {
+  const core = v.replace(/\$\d+$/, '');
+  if (!/^[A-Za-z][A-Za-z0-9_.$-]*$/.test(core)) return false;
+  const chunks = core.match(/[A-Z]?[a-z]+|[A-Z]+(?![a-z])|[0-9]+/g) ?? [];
+  if (chunks.length === 0 || chunks.length > core.length / 3) return false;
+  let wordy = 0;
+  let acronyms = 0;
+  for (const c of chunks) {
+    if (/^[0-9]+$/.test(c)) {
+      if (c.length > 2) return false;
+    } else if (/^[A-Z]+$/.test(c)) {
+      if (c.length > 5) return false;
+      acronyms += c.length;
+    } else if (c.length >= 2 && /[aeiouy]/i.test(c)) wordy += c.length;
+  }
+  return wordy > 0 && wordy >= 0.75 * (core.replace(/[^A-Za-z]/g, '').length - acronyms);
 }
 
 const GENERIC_NAMES =
@@ -95,8 +124,8 @@ export const RULES: readonly Rule[] = [
   {
     id: 'aws-secret-access-key',
     description: 'AWS secret access key (40 characters assigned to an aws/secret name)',
-    keywords: ['aws', 'secret'],
-    regex: re(`(?:aws|secret)[A-Za-z0-9_.-]{0,32}${ASSIGN}([A-Za-z0-9/+]{40})(?![A-Za-z0-9/+=])`, 'i'),
+    keywords: ['aws', 'secretaccesskey', 'secret_access_key', 'secret-access-key'],
+    regex: re(`(?:aws[A-Za-z0-9_. -]{0,32}|secret[_-]?access[_-]?key[A-Za-z0-9_.-]{0,8})${ASSIGN}([A-Za-z0-9/+]{40})(?![A-Za-z0-9/+=])`, 'i'),
     secretGroup: 1,
     entropy: 4.0,
     minClasses: 3,
@@ -302,6 +331,8 @@ export const RULES: readonly Rule[] = [
     secretGroup: 1,
     entropy: 3.5,
     validate: jwtHeaderIsJson,
+    // jwt.io's own example token, in every tutorial
+    allow: [/SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c$/],
   },
   {
     id: 'private-key',
@@ -317,7 +348,8 @@ export const RULES: readonly Rule[] = [
     id: 'putty-private-key',
     description: 'PuTTY private key file',
     keywords: ['putty-user-key-file'],
-    regex: re('PuTTY-User-Key-File-[0-9]: [\\s\\S]{0,8192}?Private-Lines: [0-9]{1,4}\\r?\\n(?:[A-Za-z0-9+/=]{1,128}\\r?\\n){1,200}'),
+    // header line, then header fields and base64 lines up to Private-Lines and its lines: each line bounded, no lazy scan
+    regex: re('PuTTY-User-Key-File-[0-9]: [^\\r\\n]{1,64}\\r?\\n(?:[A-Za-z-]{1,24}: [^\\r\\n]{0,256}\\r?\\n|[A-Za-z0-9+/=]{1,128}\\r?\\n){0,64}Private-Lines: [0-9]{1,4}\\r?\\n(?:[A-Za-z0-9+/=]{1,128}\\r?\\n){1,200}'),
     noPlaceholderCheck: true,
   },
   {
@@ -336,13 +368,14 @@ export const RULES: readonly Rule[] = [
     description: 'High-entropy value assigned to a name like password, secret, api_key, token',
     keywords: ['pass', 'pwd', 'secret', 'key', 'token', 'credential'],
     regex: re(
-      `(?:${GENERIC_NAMES})[A-Za-z0-9_.-]{0,24}${ASSIGN}([A-Za-z0-9!#$%&()*+,./:;<=>?@\\[\\]^_{|}~-]{8,200})(?=["'\`\\s,;)}\\]]|$)`,
+      `(?:${GENERIC_NAMES})[A-Za-z0-9_.-]{0,24}["']?[ \\t]{0,8}(?::=|=>|\\|\\|=|\\?\\?=|=|:)[ \\t]{0,8}(?:\\([ \\t]{0,4})?(?:"([\\x21\\x23-\\x5b\\x5d-\\x7e]{8,200})"|'([\\x21-\\x26\\x28-\\x5b\\x5d-\\x7e]{8,200})'|\`([\\x21-\\x5b\\x5d-\\x5f\\x61-\\x7e]{8,200})\`|([A-Za-z0-9_+/=.~!@#$%^&*-]{8,200})(?=[\\s,;'"\`)}\\]]|$))`,
       'i',
     ),
-    secretGroup: 1,
+    secretGroup: [1, 2, 3, 4],
     entropy: 3.0,
     minClasses: 2,
     generic: true,
+    validate: (v) => !looksLikeIdentifier(v),
     allow: [
       // paths, URLs and code references are not secrets
       /^(?:\/|\.\.?\/|~\/|[a-z]+:\/\/)/i,
@@ -353,6 +386,13 @@ export const RULES: readonly Rule[] = [
       /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i,
       /^(?:sha(?:1|256|384|512)|md5|bcrypt|argon2\w*)[:-]/i,
       /^\$(?:2[aby]?|argon2\w*|[156])\$/,
+      // identifiers: snake_case, kebab-case, dotted, camelCase words without digits
+      /^[A-Za-z]+(?:[_.-][A-Za-z]+)+$/,
+      /^[a-z]+(?:[A-Z][a-z]+)+$/,
+      // expressions: negations, calls, string concatenation, regex character classes
+      /^!+[A-Za-z_$]/,
+      /\(\)|['"`]\s*\+|\+\s*['"`]/,
+      /\[\^?[A-Za-z0-9]-[A-Za-z0-9]|[A-Za-z0-9]-[A-Za-z0-9]\]/,
       // type annotations and literals
       /^(?:true|false|null|none|nil|undefined|string|number|boolean|optional|required|bytes|str|int)$/i,
     ],

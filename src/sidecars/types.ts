@@ -29,6 +29,8 @@ export interface SidecarPrepareInput {
   readonly bundleSecretsDir: string;
   /** The host's environment: the source of token_ref values. */
   readonly hostEnv: Readonly<Record<string, string>>;
+  /** The bottle's own secret values (forwarded and prompted env): DLP looks for them. */
+  readonly knownSecrets: readonly string[];
   /** The bundle's name on the agent's network. */
   readonly bundleHost: string;
   /** Where bundled sidecar entry files live in the bundle image, e.g. `/opt/bot-bottle`. */

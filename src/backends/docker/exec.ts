@@ -78,12 +78,12 @@ export async function execIn(engine: Engine, container: string, argv: readonly s
 }
 
 /** Feed `content` to a command's stdin and fail loudly if it does not exit 0. */
-export async function execWithInput(engine: Engine, container: string, argv: readonly string[], content: string, what: string): Promise<void> {
+export async function execWithInput(engine: Engine, container: string, argv: readonly string[], content: string, what: string, user?: string): Promise<void> {
   const stdin = new PassThrough();
   const chunks: Buffer[] = [];
   const sink = new PassThrough();
   sink.on('data', (c: Buffer) => chunks.push(c));
-  const pending = execIn(engine, container, argv, { stdin, stdout: sink, stderr: sink, tty: false }, { prelude: false, workdir: '/' });
+  const pending = execIn(engine, container, argv, { stdin, stdout: sink, stderr: sink, tty: false }, { prelude: false, workdir: '/', ...(user ? { user } : {}) });
   stdin.end(content);
   const code = await pending;
   if (code !== 0) {

@@ -9,13 +9,13 @@ import type { ResolvedEnv } from '../../manifest/types.js';
 import { BottleError } from '../../errors.js';
 import type { Progress } from '../../progress.js';
 import { writeSecretFile } from '../../bottle/state.js';
+import type { AgentFile } from '../../sidecars/types.js';
 import { type Engine, engineFailure, isConflict, labels, LABEL_IDENTITY } from './engine.js';
 import { execWithInput, SECRET_ENV_FILE, shellEnvFile } from './exec.js';
-import { AGENT_RUN_DIR, type DockerPlan, WORKSPACE } from './plan.js';
+import { AGENT_RUN_DIR, BUNDLE_RUN_DIR, BUNDLE_SECRETS_DIR, type DockerPlan, WORKSPACE } from './plan.js';
 import { BUNDLE_ALIAS } from './names.js';
 import { teardownBottle } from './teardown.js';
 
-const BUNDLE_RUN_DIR = '/run/bot-bottle';
 const BUNDLE_UID = 10001;
 const READY_TIMEOUT_MS = 30_000;
 
@@ -58,7 +58,7 @@ async function createAndStart(engine: Engine, plan: DockerPlan, images: LaunchIm
     join(bundleDir, 'bundle.json'),
     JSON.stringify({ identity, healthFile: `${BUNDLE_RUN_DIR}/health.json`, services: plan.bundleServices }, null, 2) + '\n',
   );
-  const bundleUser = await bundleUserFor(bundleDir);
+  const bundleUser = await bundleUserFor([bundleDir, ...plan.sidecarMounts.map((m) => m.hostDir)]);
 
   await Promise.all([
     // No route out and, with inhibit_ipv4, no host address on the bridge:
@@ -89,8 +89,9 @@ async function createAndStart(engine: Engine, plan: DockerPlan, images: LaunchIm
       ...hardening,
       NetworkMode: names.internalNetwork,
       ReadonlyRootfs: true,
-      Tmpfs: { '/tmp': 'rw,nosuid,nodev,size=64m' },
-      Binds: [`${bundleDir}:${BUNDLE_RUN_DIR}:rw`],
+      // /tmp holds mirrors, minted certificates and the secrets: memory only.
+      Tmpfs: { '/tmp': 'rw,nosuid,nodev,size=512m' },
+      Binds: [`${bundleDir}:${BUNDLE_RUN_DIR}:rw`, ...plan.sidecarMounts.map((m) => `${m.hostDir}:${m.bundleDir}:rw`)],
       PidsLimit: 512,
     },
     NetworkingConfig: { EndpointsConfig: { [names.internalNetwork]: { Aliases: [BUNDLE_ALIAS] } } },
@@ -120,22 +121,65 @@ async function createAndStart(engine: Engine, plan: DockerPlan, images: LaunchIm
   mark('containers created');
   await Promise.all([bundle.start(), agent.start()]);
   mark('containers started');
-  await Promise.all([waitBundleReady(healthFile, identity).then(() => mark('bundle ready')), writeAgentSecrets(engine, plan, env).then(() => mark('agent env written'))]);
+  await Promise.all([
+    writeBundleSecrets(engine, plan).then(() => waitBundleReady(healthFile, identity)).then(() => mark('bundle ready')),
+    writeAgentSecrets(engine, plan, env).then(() => mark('agent env written')),
+  ]);
+  await writeAgentFiles(engine, plan);
+  mark('agent files and trust store written');
 }
+
+/** Secrets reach the bundle's tmpfs over an exec's stdin: never argv, never the host disk. */
+async function writeBundleSecrets(engine: Engine, plan: DockerPlan): Promise<void> {
+  const names = Object.keys(plan.bundleSecrets);
+  if (names.length === 0) return;
+  const script =
+    "const fs=require('fs');let b='';process.stdin.on('data',d=>b+=d).on('end',()=>{const s=JSON.parse(b);" +
+    `fs.mkdirSync('${BUNDLE_SECRETS_DIR}',{recursive:true,mode:0o700});` +
+    `for(const[k,v]of Object.entries(s)){const t='${BUNDLE_SECRETS_DIR}/.'+k+'.tmp';fs.writeFileSync(t,v,{mode:0o600});fs.renameSync(t,'${BUNDLE_SECRETS_DIR}/'+k)}})`;
+  await execWithInput(engine, plan.names.bundle, ['node', '-e', script], JSON.stringify(plan.bundleSecrets), 'writing the bundle secrets');
+}
+
+async function writeAgentFiles(engine: Engine, plan: DockerPlan): Promise<void> {
+  const files = [...plan.agentFiles];
+  if (plan.egressCaHostPath) {
+    // The proxy's CA joins the agent's trust store (the system bundle that curl,
+    // git, Python and OpenSSL read; Node reads NODE_EXTRA_CA_CERTS).
+    const ca = await readFile(plan.egressCaHostPath, 'utf8');
+    files.push({ path: '/usr/local/share/ca-certificates/bot-bottle-egress.crt', content: ca, mode: 0o644, owner: 'root' });
+    files.push({ path: '/etc/ssl/certs/ca-certificates.crt', content: ca, mode: 0o644, owner: 'root', append: true } as AgentFileAppend);
+  }
+  for (const f of files) {
+    const append = (f as AgentFileAppend).append === true;
+    const cmd = `umask 077; cat ${append ? '>>' : '>'} '${f.path}' && chmod ${f.mode.toString(8)} '${f.path}'`;
+    const dir = f.path.slice(0, f.path.lastIndexOf('/')) || '/';
+    await execWithInput(engine, plan.names.agent, ['sh', '-c', `mkdir -p '${dir}' && ${cmd}`], f.content, `writing ${f.path}`, f.owner === 'root' ? '0:0' : '1000:1000');
+  }
+}
+
+type AgentFileAppend = AgentFile & { append?: boolean };
 
 async function createWorkspaceVolume(engine: Engine, plan: DockerPlan): Promise<void> {
   await engine.createVolume({ Name: plan.names.workspaceVolume, Labels: labels(plan.identity, 'volume-workspace') });
 }
 
-/** As root, hand the bundle its folder; otherwise run the bundle as the invoking user. */
-async function bundleUserFor(bundleDir: string): Promise<string | undefined> {
+/** As root, hand the bundle its folders; otherwise run the bundle as the invoking user. */
+async function bundleUserFor(dirs: readonly string[]): Promise<string | undefined> {
   const uid = process.getuid?.();
   if (uid === 0) {
-    await chown(bundleDir, BUNDLE_UID, BUNDLE_UID);
-    for (const f of await readdir(bundleDir)) await chown(join(bundleDir, f), BUNDLE_UID, BUNDLE_UID);
+    for (const d of dirs) await chownTree(d, BUNDLE_UID);
     return undefined;
   }
   return uid === undefined ? undefined : `${uid}:${process.getgid?.() ?? uid}`;
+}
+
+async function chownTree(path: string, uid: number): Promise<void> {
+  await chown(path, uid, uid);
+  for (const entry of await readdir(path, { withFileTypes: true })) {
+    const p = join(path, entry.name);
+    if (entry.isDirectory()) await chownTree(p, uid);
+    else await chown(p, uid, uid);
+  }
 }
 
 async function writeAgentSecrets(engine: Engine, plan: DockerPlan, env: ResolvedEnv): Promise<void> {

@@ -12,6 +12,8 @@ import { getProvider, type Provider } from '../../providers/index.js';
 import type { ImageRecipe } from './images.js';
 import { type BottleNames, bottleNames, BUNDLE_ALIAS } from './names.js';
 import type { ContainerRuntime } from './runtime-probe.js';
+import type { PreparedSidecar } from '../../sidecars/index.js';
+import type { AgentFile, BundleServiceSpec } from '../../sidecars/types.js';
 
 export const BUNDLE_HEARTBEAT_PORT = 7070;
 export const AGENT_RUN_DIR = '/run/bot-bottle';
@@ -24,13 +26,10 @@ export interface Limits {
   readonly pids: number;
 }
 
-export interface BundleService {
-  readonly name: string;
-  readonly command: readonly string[];
-  readonly env?: Readonly<Record<string, string>>;
-  readonly restart: 'always' | 'never';
-  readonly readyProbe?: { readonly tcpPort: number };
-}
+export type BundleService = BundleServiceSpec;
+
+export { BUNDLE_CODE_DIR, BUNDLE_RUN_DIR, BUNDLE_SECRETS_DIR } from '../../sidecars/layout.js';
+import { BUNDLE_CODE_DIR } from '../../sidecars/layout.js';
 
 export interface DockerPlan extends Plan {
   readonly backend: 'docker';
@@ -51,6 +50,15 @@ export interface DockerPlan extends Plan {
   /** Names of secret env entries (values stay in memory until launch). */
   readonly secretEnvNames: readonly string[];
   readonly bundleServices: readonly BundleService[];
+  /** Host folders of sidecars, bind-mounted into the bundle. */
+  readonly sidecarMounts: readonly { readonly hostDir: string; readonly bundleDir: string }[];
+  /** Files written into the agent at launch (git config, trust store, clients). */
+  readonly agentFiles: readonly AgentFile[];
+  /** Secret values for the bundle's tmpfs: held in memory, never printed. */
+  readonly bundleSecrets: Readonly<Record<string, string>>;
+  /** The egress proxy's CA certificate on the host, once the bundle wrote it. */
+  readonly egressCaHostPath: string | undefined;
+  readonly sidecars: readonly PreparedSidecar[];
   readonly resuming: boolean;
   readonly headlessPrompt: string | undefined;
   readonly workspaceVolume: string;
@@ -72,11 +80,15 @@ export function prepareDockerPlan(input: PrepareInput): DockerPlan {
       { at: 'package.json', content: '{"type":"module","private":true}\n' },
     ],
   };
+  const sidecarEnv = Object.assign({}, ...input.sidecars.map((s) => s.plan.agentEnv)) as Record<string, string>;
   const agentEnv: Record<string, string> = {
     BOT_BOTTLE_IDENTITY: identity,
     BOT_BOTTLE_BUNDLE: `${BUNDLE_ALIAS}:${BUNDLE_HEARTBEAT_PORT}`,
     ...input.env.literals,
+    // Sidecar settings (proxy URLs, placeholders) win over the manifest's literals.
+    ...sidecarEnv,
   };
+  const egress = input.sidecars.find((s) => s.name === 'egress' && s.plan.services.length > 0);
   const plan: DockerPlan = {
     backend: 'docker',
     identity,
@@ -97,11 +109,17 @@ export function prepareDockerPlan(input: PrepareInput): DockerPlan {
     bundleServices: [
       {
         name: 'heartbeat',
-        command: ['node', '/opt/bot-bottle/heartbeat.js', '--port', String(BUNDLE_HEARTBEAT_PORT)],
+        command: ['node', `${BUNDLE_CODE_DIR}/heartbeat.js`, '--port', String(BUNDLE_HEARTBEAT_PORT)],
         restart: 'always',
         readyProbe: { tcpPort: BUNDLE_HEARTBEAT_PORT },
       },
+      ...input.sidecars.flatMap((s) => s.plan.services),
     ],
+    sidecarMounts: input.sidecars.map((s) => ({ hostDir: s.hostDir, bundleDir: s.bundleDir })),
+    agentFiles: input.sidecars.flatMap((s) => s.plan.agentFiles),
+    bundleSecrets: Object.assign({}, ...input.sidecars.map((s) => s.plan.bundleSecrets)) as Record<string, string>,
+    egressCaHostPath: egress ? join(egress.hostDir, 'ca.crt') : undefined,
+    sidecars: input.sidecars,
     resuming: input.resuming,
     headlessPrompt: spec.prompt,
     workspaceVolume: names.workspaceVolume,
@@ -154,6 +172,9 @@ function describePlan(plan: DockerPlan, bottleName: string): Record<string, unkn
     env: Object.keys(plan.agentEnv).sort(),
     secret_env: plan.secretEnvNames,
     bundle_services: plan.bundleServices.map((s) => s.name),
+    bundle_secrets: Object.keys(plan.bundleSecrets).sort(),
+    agent_files: plan.agentFiles.map((f) => f.path),
+    sidecars: Object.fromEntries(plan.sidecars.map((s) => [s.name, s.plan.describe])),
     state_dir: plan.stateDir,
     resuming: plan.resuming,
   };

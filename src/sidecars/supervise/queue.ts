@@ -8,11 +8,12 @@
  */
 import { randomBytes } from 'node:crypto';
 import { watch, type FSWatcher } from 'node:fs';
-import { mkdir, readdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { chown, mkdir, readdir, readFile, rename, rmdir, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
 export type ProposalKind = 'egress-route' | 'capability' | 'allow' | 'dlp-hold' | 'push-hold';
-export type ProposalState = 'pending' | 'approved' | 'approved-with-edits' | 'rejected' | 'expired';
+/** `withdrawn`: the raiser gave up (the held request's client went away). */
+export type ProposalState = 'pending' | 'approved' | 'approved-with-edits' | 'rejected' | 'expired' | 'withdrawn';
 export type RaisedBy = 'agent' | 'egress' | 'git-gate';
 
 export interface Proposal {
@@ -34,6 +35,8 @@ export interface Proposal {
   readonly decided_by?: string;
   /** The human's note (approval) or reason (rejection). */
   readonly note?: string;
+  /** The rejection reason again, for readers of the hold protocol (the egress proxy). */
+  readonly reason?: string;
   /** Present when approved with edits: the request as the human changed it. */
   readonly edited_request?: Readonly<Record<string, unknown>>;
 }
@@ -52,7 +55,9 @@ export class QueueError extends Error {
   }
 }
 
-const ID_RE = /^[a-z]+-[a-z0-9]{8}$/;
+// `<prefix>-<8 chars>` from raise(); other raisers (the egress proxy's DLP
+// holds) use longer ids of the same alphabet. Never a path separator or dot.
+export const ID_RE = /^[a-z]+-[a-z0-9][a-z0-9-]{6,46}$/;
 const PREFIX: Record<ProposalKind, string> = {
   'egress-route': 'egress',
   capability: 'cap',
@@ -60,6 +65,18 @@ const PREFIX: Record<ProposalKind, string> = {
   'dlp-hold': 'dlp',
   'push-hold': 'push',
 };
+
+const LOCK_WAIT_MS = 2000;
+const LOCK_STALE_MS = 10_000;
+
+function errCode(e: unknown): string | undefined {
+  return typeof e === 'object' && e !== null ? (e as { code?: string }).code : undefined;
+}
+
+/** Sidecar-raised proposals need a reason to approve unless they say otherwise. */
+export function needsReason(p: Proposal): boolean {
+  return typeof p.needs_reason === 'boolean' ? p.needs_reason : p.raised_by !== 'agent';
+}
 
 export function isDecided(p: Proposal): boolean {
   return p.state !== 'pending';
@@ -105,12 +122,26 @@ export class ProposalQueue {
     return out.sort((a, b) => a.created_at.localeCompare(b.created_at));
   }
 
-  /** Decide a pending proposal. Deciding twice is an error: the first human wins. */
+  /**
+   * Decide a pending proposal. Deciding twice is an error: the first human
+   * wins. The host CLI and the bundle (a timeout) may decide at the same
+   * instant, so the read-check-write runs under a per-proposal lock.
+   */
   async decide(id: string, d: Decision): Promise<Proposal> {
+    await this.get(id); // validates the id and that the proposal exists
+    const release = await this.lock(id);
+    try {
+      return await this.decideLocked(id, d);
+    } finally {
+      await release();
+    }
+  }
+
+  private async decideLocked(id: string, d: Decision): Promise<Proposal> {
     const p = await this.get(id);
     if (isDecided(p)) throw new QueueError(`proposal ${id} is already ${p.state}`);
     if (d.state === 'rejected' && !d.note) throw new QueueError(`rejecting ${id} needs a reason`);
-    if ((d.state === 'approved' || d.state === 'approved-with-edits') && p.needs_reason && !d.note) {
+    if ((d.state === 'approved' || d.state === 'approved-with-edits') && needsReason(p) && !d.note) {
       throw new QueueError(`approving ${id} needs a reason: it was raised by ${p.raised_by} (${p.summary})`);
     }
     const decided: Proposal = {
@@ -119,6 +150,8 @@ export class ProposalQueue {
       decided_at: new Date().toISOString(),
       decided_by: d.by,
       ...(d.note === undefined ? {} : { note: d.note }),
+      // Readers written against the hold protocol look for `reason`.
+      ...(d.state === 'rejected' && d.note !== undefined ? { reason: d.note } : {}),
       ...(d.edited_request === undefined ? {} : { edited_request: d.edited_request }),
     };
     await this.write(decided);
@@ -166,13 +199,85 @@ export class ProposalQueue {
     }
   }
 
+  /**
+   * Re-run `check` whenever the folder changes (and every pollMs) until it
+   * returns a value; undefined once timeoutMs has passed. Unlike waitFor it
+   * decides nothing: for waiting on a proposal that someone else owns.
+   */
+  async watchUntil<T>(check: () => Promise<T | undefined>, opts: { timeoutMs: number; pollMs?: number; signal?: AbortSignal }): Promise<T | undefined> {
+    const deadline = Date.now() + opts.timeoutMs;
+    let wake: (() => void) | undefined;
+    let watcher: FSWatcher | undefined;
+    try {
+      watcher = watch(this.dir, () => wake?.());
+    } catch {
+      watcher = undefined;
+    }
+    const onAbort = () => wake?.();
+    opts.signal?.addEventListener('abort', onAbort);
+    try {
+      for (;;) {
+        const v = await check();
+        if (v !== undefined) return v;
+        if (opts.signal?.aborted) throw new QueueError('waiting was cancelled');
+        const left = deadline - Date.now();
+        if (left <= 0) return undefined;
+        await new Promise<void>((resolve) => {
+          const t = setTimeout(resolve, Math.min(left, opts.pollMs ?? 250));
+          wake = () => {
+            clearTimeout(t);
+            resolve();
+          };
+        });
+      }
+    } finally {
+      opts.signal?.removeEventListener('abort', onAbort);
+      watcher?.close();
+    }
+  }
+
   private path(id: string): string {
     return join(this.dir, `${id}.json`);
+  }
+
+  /**
+   * A lock is a folder (mkdir is atomic on every filesystem, bind mounts too).
+   * One left by a crashed decider is stale after LOCK_STALE_MS and taken over.
+   */
+  private async lock(id: string): Promise<() => Promise<void>> {
+    const path = join(this.dir, `.${id}.lock`);
+    const deadline = Date.now() + LOCK_WAIT_MS;
+    for (;;) {
+      try {
+        await mkdir(path, { mode: 0o700 });
+        return () => rmdir(path).catch(() => undefined);
+      } catch (e) {
+        if (errCode(e) !== 'EEXIST') throw e;
+      }
+      const st = await stat(path).catch(() => undefined);
+      if (st && Date.now() - st.mtimeMs > LOCK_STALE_MS) {
+        await rmdir(path).catch(() => undefined);
+        continue;
+      }
+      if (Date.now() > deadline) throw new QueueError(`proposal ${id} is being decided by someone else`);
+      await new Promise((r) => setTimeout(r, 10));
+    }
   }
 
   private async write(p: Proposal): Promise<void> {
     const tmp = join(this.dir, `.${p.id}.${process.pid}.${randomBytes(3).toString('hex')}.tmp`);
     await writeFile(tmp, JSON.stringify(p, null, 2) + '\n', { mode: 0o600 });
+    await this.matchOwner(tmp);
     await rename(tmp, this.path(p.id));
+  }
+
+  /**
+   * As root (the host CLI), hand a file to the folder's owner: the bundle
+   * runs as another uid and must still read the decision written here.
+   */
+  private async matchOwner(path: string): Promise<void> {
+    if (process.getuid?.() !== 0) return;
+    const st = await stat(this.dir);
+    if (st.uid !== 0 || st.gid !== 0) await chown(path, st.uid, st.gid);
   }
 }

@@ -1,0 +1,82 @@
+/**
+ * The bottle's audit log: each sidecar appends JSON lines to `audit.jsonl` in
+ * its own state folder; readers merge them by time. Entries are whatever the
+ * sidecar wrote, tagged with the source.
+ */
+import { open, readFile, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { stateDir } from './state.js';
+
+export const AUDIT_SOURCES = ['egress', 'git-gate', 'supervise'] as const;
+export type AuditSource = (typeof AUDIT_SOURCES)[number];
+
+export interface AuditEntry {
+  readonly source: AuditSource;
+  readonly time: string;
+  readonly [key: string]: unknown;
+}
+
+function auditFile(home: string, identity: string, source: AuditSource): string {
+  return join(stateDir(home, identity), source, 'audit.jsonl');
+}
+
+function parseLines(source: AuditSource, text: string): AuditEntry[] {
+  const out: AuditEntry[] = [];
+  for (const line of text.split('\n')) {
+    if (!line.trim()) continue;
+    try {
+      const v = JSON.parse(line) as Record<string, unknown>;
+      out.push({ ...v, source, time: typeof v.time === 'string' ? v.time : '' });
+    } catch {
+      // a line cut by a crash mid-write: skip it, keep the rest
+    }
+  }
+  return out;
+}
+
+export async function readAudit(home: string, identity: string): Promise<AuditEntry[]> {
+  const all: AuditEntry[] = [];
+  for (const s of AUDIT_SOURCES) {
+    try {
+      all.push(...parseLines(s, await readFile(auditFile(home, identity, s), 'utf8')));
+    } catch {
+      // this sidecar has written nothing yet
+    }
+  }
+  return all.sort((a, b) => a.time.localeCompare(b.time));
+}
+
+/** New entries as they are appended, until the signal aborts. */
+export async function followAudit(home: string, identity: string, onEntry: (e: AuditEntry) => void, signal: AbortSignal, fromStart = false): Promise<void> {
+  const offsets = new Map<AuditSource, number>();
+  for (const s of AUDIT_SOURCES) offsets.set(s, fromStart ? 0 : await size(auditFile(home, identity, s)));
+  while (!signal.aborted) {
+    for (const s of AUDIT_SOURCES) {
+      const file = auditFile(home, identity, s);
+      const end = await size(file);
+      const start = offsets.get(s) ?? 0;
+      if (end <= start) continue;
+      const fh = await open(file, 'r');
+      try {
+        const buf = Buffer.alloc(end - start);
+        await fh.read(buf, 0, buf.length, start);
+        // Only whole lines: a partial last line waits for the next round.
+        const text = buf.toString('utf8');
+        const cut = text.lastIndexOf('\n') + 1;
+        offsets.set(s, start + Buffer.byteLength(text.slice(0, cut)));
+        for (const e of parseLines(s, text.slice(0, cut))) onEntry(e);
+      } finally {
+        await fh.close();
+      }
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+async function size(path: string): Promise<number> {
+  try {
+    return (await stat(path)).size;
+  } catch {
+    return 0;
+  }
+}

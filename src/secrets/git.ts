@@ -1,0 +1,438 @@
+/**
+ * Scanning what a range of commits adds to a repository: commit by commit,
+ * only the lines each commit adds (against its first parent; a merge shows only
+ * what it adds beyond all its parents, `--cc`), its message, and the messages
+ * of annotated tags that point into the range.
+ *
+ * One `git log -p` process streams the whole range; binary blobs (and files
+ * an attribute marks `-diff`) are read with one `git cat-file --batch`.
+ *
+ * What "new" means: only added lines are scanned, so a secret that is already
+ * in BASE is not reported, unless a commit of the range adds it again (moves
+ * it, copies it): then it is reported once for that commit. A file added and
+ * deleted within the range is reported for the commit that added it.
+ */
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { BottleError } from '../errors.js';
+import { binaryStrings, isBinary } from './decoders.js';
+import { scanText, type ScanOptions } from './scan.js';
+
+export interface GitFinding {
+  commit: string;
+  /** File path, or `<commit-message>`, or `<tag:NAME>`. */
+  path: string;
+  /** 1-based line in the file (or message); 0 for strings found inside binary content. */
+  line: number;
+  rule: string;
+  redacted: string;
+  /** The line carries an inline allow marker (`bot-bottle:allow`, `gitleaks:allow`): a human must decide. */
+  allowed?: boolean;
+  /** How the secret was hidden, when it was decoded (`base64`, `continuation`, `binary`). */
+  via?: string;
+}
+
+export interface GitScanOptions extends ScanOptions {
+  /** Annotated tags to scan whatever they point to (default: every annotated tag pointing into the range). */
+  tags?: readonly string[];
+  /** Scan annotated tags pointing into the range (default true). */
+  scanTags?: boolean;
+}
+
+/** Either `BASE..HEAD` (any rev-list range), `--all`, or the list of commit ids to scan. */
+export type GitRange = string | readonly string[];
+
+const ALLOW_MARKERS = ['bot-bottle:allow', 'gitleaks:allow'];
+const NULL_OID = /^0+$/;
+
+function hasAllowMarker(line: string): boolean {
+  return ALLOW_MARKERS.some((m) => line.includes(m));
+}
+
+// ---------------------------------------------------------------- git processes
+
+const GIT_CONFIG = [
+  '-c', 'core.quotePath=true',
+  '-c', 'diff.noprefix=false',
+  '-c', 'diff.mnemonicPrefix=false',
+  '-c', 'color.ui=never',
+  '-c', 'log.showSignature=false',
+  '-c', 'diff.external=',
+];
+
+function gitEnv(): NodeJS.ProcessEnv {
+  return { ...process.env, GIT_PAGER: 'cat', PAGER: 'cat', LC_ALL: 'C', GIT_TERMINAL_PROMPT: '0' };
+}
+
+function gitError(repo: string, what: string, stderr: string): BottleError {
+  const msg = stderr.trim().split('\n').filter(Boolean).pop() ?? 'git failed';
+  if (/not a git repository|cannot change to|No such file/i.test(stderr)) {
+    return new BottleError('usage', `${repo} is not a git repository (${msg.replace(/^fatal: /, '')})`, {
+      fix: 'pass --repo the path of a git working tree or bare repository',
+    });
+  }
+  return new BottleError('usage', `git could not read ${what} in ${repo}: ${msg.replace(/^fatal: /, '')}`, {
+    fix: 'pass --range BASE..HEAD with two commits that exist in the repository (see `git log --oneline`)',
+  });
+}
+
+/** Run git, collecting stdout as text. */
+function gitText(repo: string, args: readonly string[], what: string, input?: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const p = spawn('git', ['-C', repo, ...GIT_CONFIG, ...args], { env: gitEnv(), stdio: ['pipe', 'pipe', 'pipe'] });
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    p.stdout.on('data', (b: Buffer) => out.push(b));
+    p.stderr.on('data', (b: Buffer) => err.push(b));
+    p.on('error', (e) => reject(new BottleError('usage', `cannot run git: ${e.message}`, { fix: 'install git (apt-get install git)' })));
+    p.on('close', (code) => {
+      if (code === 0) resolve(Buffer.concat(out).toString('utf8'));
+      else reject(gitError(repo, what, Buffer.concat(err).toString('utf8')));
+    });
+    p.stdin.on('error', () => undefined);
+    p.stdin.end(input ?? '');
+  });
+}
+
+/** `git cat-file --batch`: read many blobs through one process. */
+async function readBlobs(repo: string, oids: readonly string[]): Promise<Map<string, Buffer>> {
+  const blobs = new Map<string, Buffer>();
+  const unique = [...new Set(oids)];
+  if (unique.length === 0) return blobs;
+  const data = await new Promise<Buffer>((resolve, reject) => {
+    const p = spawn('git', ['-C', repo, 'cat-file', '--batch'], { env: gitEnv(), stdio: ['pipe', 'pipe', 'pipe'] });
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    p.stdout.on('data', (b: Buffer) => out.push(b));
+    p.stderr.on('data', (b: Buffer) => err.push(b));
+    p.on('error', reject);
+    p.on('close', (code) => (code === 0 ? resolve(Buffer.concat(out)) : reject(gitError(repo, 'blobs', Buffer.concat(err).toString('utf8')))));
+    p.stdin.on('error', () => undefined);
+    p.stdin.end(unique.join('\n') + '\n');
+  });
+  let pos = 0;
+  for (const oid of unique) {
+    const nl = data.indexOf(10, pos);
+    if (nl < 0) break;
+    const header = data.subarray(pos, nl).toString('latin1').split(' ');
+    pos = nl + 1;
+    if (header[1] === 'missing' || header.length < 3) continue;
+    const size = Number(header[2]);
+    blobs.set(oid, data.subarray(pos, pos + size));
+    pos += size + 1;
+  }
+  return blobs;
+}
+
+// ---------------------------------------------------------------- parsing helpers
+
+/** Unquote a C-style quoted path as git writes it (`"a/caf\303\251"`). */
+export function unquoteGitPath(s: string): string {
+  if (!s.startsWith('"')) return s;
+  const bytes: number[] = [];
+  for (let i = 1; i < s.length; i++) {
+    const ch = s[i];
+    if (ch === '"') break;
+    if (ch === '\\') {
+      const n = s[++i] ?? '';
+      const simple: Record<string, number> = { n: 10, t: 9, r: 13, a: 7, b: 8, f: 12, v: 11, '\\': 92, '"': 34 };
+      if (n in simple) bytes.push(simple[n] ?? 0);
+      else if (/[0-7]/.test(n)) {
+        bytes.push(parseInt(s.slice(i, i + 3), 8));
+        i += 2;
+      } else bytes.push(n.charCodeAt(0));
+    } else bytes.push(...Buffer.from(ch ?? '', 'utf8'));
+  }
+  return Buffer.from(bytes).toString('utf8');
+}
+
+/** The path of a `diff --git a/P b/P` header (no renames: both sides are the same path). */
+function pathOfDiffHeader(line: string): string {
+  if (line.startsWith('diff --cc ') || line.startsWith('diff --combined ')) {
+    return unquoteGitPath(line.slice(line.indexOf(' ', 5) + 1));
+  }
+  const rest = line.slice('diff --git '.length);
+  if (rest.startsWith('"')) {
+    const q = /^"((?:[^"\\]|\\.)*)"/.exec(rest);
+    return q ? unquoteGitPath(q[0]).replace(/^a\//, '') : rest;
+  }
+  const half = (rest.length - 1) / 2;
+  return Number.isInteger(half) ? rest.slice(2, half) : rest.slice(2);
+}
+
+interface LineText {
+  /** 1-based line numbers, parallel to `lines`. */
+  numbers: number[];
+  lines: string[];
+}
+
+/** Scan lines (joined by newlines) and attribute each finding to the line where it starts. */
+function scanLines(
+  src: LineText,
+  opts: ScanOptions,
+  emit: (line: number, rule: string, redacted: string, allowed: boolean, via: string | undefined) => void,
+): void {
+  if (src.lines.length === 0) return;
+  const text = src.lines.join('\n');
+  const findings = scanText(text, opts);
+  if (findings.length === 0) return;
+  const starts: number[] = [];
+  let off = 0;
+  for (const l of src.lines) {
+    starts.push(off);
+    off += l.length + 1;
+  }
+  const lineAt = (pos: number): number => {
+    let lo = 0;
+    let hi = starts.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if ((starts[mid] ?? 0) <= pos) lo = mid;
+      else hi = mid - 1;
+    }
+    return lo;
+  };
+  for (const f of findings) {
+    const first = lineAt(f.start);
+    const last = lineAt(Math.max(f.start, f.end - 1));
+    let allowed = false;
+    for (let i = first; i <= last; i++) if (hasAllowMarker(src.lines[i] ?? '')) allowed = true;
+    emit(src.numbers[first] ?? 0, f.rule, f.redacted, allowed, f.via);
+  }
+}
+
+// ---------------------------------------------------------------- the scan
+
+interface PendingBlob {
+  commit: string;
+  path: string;
+  oldOid: string | undefined;
+  newOid: string;
+}
+
+/**
+ * Scan the commits of `range` in `repoPath`. Findings are ordered by commit
+ * (oldest first), then path, then line.
+ */
+export async function scanRange(repoPath: string, range: GitRange, opts: GitScanOptions = {}): Promise<GitFinding[]> {
+  const nonce = randomBytes(8).toString('hex');
+  const START = `\x01${nonce} C `;
+  const END = `\x01${nonce} E`;
+  const findings: GitFinding[] = [];
+  const order = new Map<string, number>();
+  const pending: PendingBlob[] = [];
+  const scanOpts: ScanOptions = {};
+  if (opts.knownSecrets) scanOpts.knownSecrets = opts.knownSecrets;
+  if (opts.entropy) scanOpts.entropy = opts.entropy;
+
+  const listed = typeof range !== 'string';
+  if (listed && range.length === 0) return [];
+  const revArgs = listed ? ['--no-walk=unsorted', '--stdin'] : range === '--all' ? ['--all'] : [range, '--'];
+  if (!listed && range !== '--all' && (range.startsWith('-') || range.trim() === '')) {
+    throw new BottleError('usage', `not a commit range: ${JSON.stringify(range)}`, { fix: 'pass --range BASE..HEAD' });
+  }
+  const args = [
+    'log', '-p', '--cc', '-U0', '--no-renames', '--full-index', '--no-color', '--no-ext-diff', '--no-textconv',
+    '--src-prefix=a/', '--dst-prefix=b/', '--submodule=short', '--encoding=UTF-8',
+    `--format=${START.replace('\x01', '%x01')}%H %P%n%B%n${END.replace('\x01', '%x01')}`,
+    ...(listed ? [] : ['--reverse']),
+    ...revArgs,
+  ];
+
+  // State of the streaming parse.
+  let commit = '';
+  let state: 'none' | 'msg' | 'header' | 'hunk' = 'none';
+  let msg: string[] = [];
+  let path = '';
+  let parents = 1;
+  let oids: string[] = [];
+  let newLine = 0;
+  let added: LineText = { numbers: [], lines: [] };
+
+  const emitFor = (c: string, p: string) => (line: number, rule: string, redacted: string, allowed: boolean, via: string | undefined) => {
+    const f: GitFinding = { commit: c, path: p, line, rule, redacted };
+    if (allowed) f.allowed = true;
+    if (via) f.via = via;
+    findings.push(f);
+  };
+  const flushFile = () => {
+    if (added.lines.length > 0) scanLines(added, scanOpts, emitFor(commit, path));
+    added = { numbers: [], lines: [] };
+  };
+  const flushMessage = () => {
+    while (msg.length > 0 && msg[msg.length - 1] === '') msg.pop();
+    scanLines({ lines: msg, numbers: msg.map((_, i) => i + 1) }, scanOpts, emitFor(commit, '<commit-message>'));
+    msg = [];
+  };
+
+  const onLine = (line: string) => {
+    if (line.startsWith(START)) {
+      flushFile();
+      commit = line.slice(START.length).split(' ')[0] ?? '';
+      order.set(commit, order.size);
+      state = 'msg';
+      return;
+    }
+    if (state === 'msg') {
+      if (line === END) {
+        flushMessage();
+        state = 'header';
+      } else msg.push(line);
+      return;
+    }
+    if (line.startsWith('diff --git ') || line.startsWith('diff --cc ') || line.startsWith('diff --combined ')) {
+      flushFile();
+      path = pathOfDiffHeader(line);
+      oids = [];
+      state = 'header';
+      return;
+    }
+    if (state === 'hunk') {
+      const c = line.charCodeAt(0);
+      if (line.startsWith('@@')) {
+        startHunk(line);
+        return;
+      }
+      if (parents === 1) {
+        if (c === 43 /* + */) {
+          added.numbers.push(newLine++);
+          added.lines.push(line.slice(1));
+        } else if (c === 32 /* space */) newLine++;
+        return;
+      }
+      const prefix = line.slice(0, parents);
+      if (prefix.includes('-')) return;
+      if (prefix.includes('+')) {
+        added.numbers.push(newLine);
+        added.lines.push(line.slice(parents));
+      }
+      newLine++;
+      return;
+    }
+    if (state !== 'header') return;
+    if (line.startsWith('index ')) {
+      const spec = line.slice(6).split(' ')[0] ?? '';
+      const [from = '', to = ''] = spec.split('..');
+      oids = [...from.split(','), to];
+    } else if (line.startsWith('+++ ')) {
+      const p = line.slice(4);
+      if (p !== '/dev/null') path = unquoteGitPath(p).replace(/^b\//, '');
+    } else if (line.startsWith('Binary files ')) {
+      const newOid = oids[oids.length - 1];
+      const oldOid = oids.length === 2 ? oids[0] : undefined;
+      if (newOid && !NULL_OID.test(newOid)) {
+        pending.push({ commit, path, newOid, oldOid: oldOid && !NULL_OID.test(oldOid) ? oldOid : undefined });
+      }
+    } else if (line.startsWith('@@')) startHunk(line);
+  };
+  const startHunk = (line: string) => {
+    let at = 0;
+    while (line.charCodeAt(at) === 64 /* @ */) at++;
+    parents = Math.max(1, at - 1);
+    const plus = /\+(\d+)/.exec(line.slice(at, line.indexOf('@@', at)));
+    newLine = plus ? Number(plus[1]) : 0;
+    // `+N,0`: nothing added; `@@ -1 +0,0 @@` lines start at 0 only when empty.
+    state = 'hunk';
+  };
+
+  await new Promise<void>((resolve, reject) => {
+    const p = spawn('git', ['-C', repoPath, ...GIT_CONFIG, ...args], { env: gitEnv(), stdio: ['pipe', 'pipe', 'pipe'] });
+    const err: Buffer[] = [];
+    let rest = '';
+    let failed: unknown;
+    p.stdout.setEncoding('utf8');
+    p.stdout.on('data', (chunk: string) => {
+      if (failed !== undefined) return;
+      try {
+        const parts = (rest + chunk).split('\n');
+        rest = parts.pop() ?? '';
+        for (const l of parts) onLine(l);
+      } catch (e) {
+        failed = e;
+        p.kill();
+      }
+    });
+    p.stderr.on('data', (b: Buffer) => err.push(b));
+    p.on('error', (e) =>
+      reject(
+        e && (e as NodeJS.ErrnoException).code === 'ENOENT'
+          ? new BottleError('usage', 'cannot run git: not installed', { fix: 'apt-get install git' })
+          : e,
+      ),
+    );
+    p.on('close', (code) => {
+      if (failed !== undefined) return reject(failed instanceof Error ? failed : new Error(String(failed)));
+      if (code !== 0) return reject(gitError(repoPath, `the range ${listed ? '(commit list)' : range}`, Buffer.concat(err).toString('utf8')));
+      try {
+        if (rest) onLine(rest);
+        if (state === 'msg') flushMessage();
+        flushFile();
+        resolve();
+      } catch (e) {
+        reject(e instanceof Error ? e : new Error(String(e)));
+      }
+    });
+    p.stdin.on('error', () => undefined);
+    p.stdin.end(listed ? range.join('\n') + '\n' : '');
+  });
+
+  // Binary blobs (and text git would not diff): what the new blob has that the old did not.
+  if (pending.length > 0) {
+    const blobs = await readBlobs(repoPath, pending.flatMap((b) => (b.oldOid ? [b.newOid, b.oldOid] : [b.newOid])));
+    for (const b of pending) {
+      const now = blobs.get(b.newOid);
+      if (!now) continue;
+      const before = b.oldOid ? blobs.get(b.oldOid) : undefined;
+      const emit = emitFor(b.commit, b.path);
+      if (!isBinary(now)) {
+        // A text file git did not diff (an attribute said -diff): new lines are those the old blob lacks.
+        const old = new Set(before ? before.toString('utf8').split('\n') : []);
+        const lines = now.toString('utf8').split('\n');
+        const src: LineText = { numbers: [], lines: [] };
+        lines.forEach((l, i) => {
+          if (!old.has(l)) {
+            src.numbers.push(i + 1);
+            src.lines.push(l);
+          }
+        });
+        scanLines(src, scanOpts, emit);
+        continue;
+      }
+      const old = new Set(before ? binaryStrings(before).split('\n') : []);
+      const strings = binaryStrings(now).split('\n').filter((s) => !old.has(s));
+      scanLines({ lines: strings, numbers: strings.map(() => 0) }, scanOpts, (line, rule, redacted, allowed, via) =>
+        emit(line, rule, redacted, allowed, via ?? 'binary'),
+      );
+    }
+  }
+
+  // Annotated tags pointing into the range (or named).
+  if (opts.scanTags !== false && (order.size > 0 || (opts.tags?.length ?? 0) > 0)) {
+    const out = await gitText(
+      repoPath,
+      // for-each-ref spells bytes %01 and newlines %0a
+      ['for-each-ref', `--format=${START.replace('\x01', '%01')}%(objecttype) %(*objectname) %(refname:strip=2)%0a%(contents)%0a${END.replace('\x01', '%01')}`, 'refs/tags'],
+      'tags',
+    );
+    const named = new Set(opts.tags ?? []);
+    let tag: { name: string; target: string; lines: string[] } | undefined;
+    for (const line of out.split('\n')) {
+      if (line.startsWith(START)) {
+        const [type = '', target = '', ...name] = line.slice(START.length).split(' ');
+        tag = type === 'tag' ? { name: name.join(' '), target, lines: [] } : undefined;
+      } else if (line === END) {
+        if (tag && (order.has(tag.target) || named.has(tag.name))) {
+          const lines = tag.lines;
+          while (lines.length > 0 && lines[lines.length - 1] === '') lines.pop();
+          if (!order.has(tag.target)) order.set(tag.target, order.size);
+          scanLines({ lines, numbers: lines.map((_, i) => i + 1) }, scanOpts, emitFor(tag.target, `<tag:${tag.name}>`));
+        }
+        tag = undefined;
+      } else tag?.lines.push(line);
+    }
+  }
+
+  return findings.sort(
+    (a, b) => (order.get(a.commit) ?? 0) - (order.get(b.commit) ?? 0) || (a.path < b.path ? -1 : a.path > b.path ? 1 : 0) || a.line - b.line,
+  );
+}

@@ -1,0 +1,14 @@
+/**
+ * Secret scanning: one engine for the egress proxy's DLP (request bodies), the
+ * git-gate (pushed commits) and `bot-bottle scan` (any repository).
+ *
+ * ```ts
+ * scanText('aws_key = AKIA…')  // [{ rule: 'aws-access-key-id', start, end, match, redacted: 'AKIA************WXYZ' }]
+ * ```
+ */
+export { scanText, knownForms, MIN_KNOWN_SECRET, type SecretFinding, type ScanOptions } from './scan.js';
+export { scanBytes } from './bytes.js';
+export { redact } from './redact.js';
+export { RULES, type Rule } from './rules.js';
+export { isBinary, binaryStrings } from './decoders.js';
+export { scanRange, unquoteGitPath, type GitFinding, type GitRange, type GitScanOptions } from './git.js';

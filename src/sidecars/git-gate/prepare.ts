@@ -1,0 +1,159 @@
+/**
+ * Host-side *prepare* of the git-gate: the bottle's `git-gate.repos` become
+ * the gate's config file (no secret in it), the SSH identities, pinned host
+ * keys and HTTPS tokens become bundle secrets (tmpfs only), and the agent gets
+ * a git config that rewrites every upstream spelling to the gate. No repos:
+ * an empty plan, no service at all.
+ */
+import { readFile, writeFile } from 'node:fs/promises';
+import { join, posix } from 'node:path';
+import { BottleError } from '../../errors.js';
+import type { GitUser } from '../../manifest/types.js';
+import type { SidecarPlan, SidecarPrepareInput } from '../types.js';
+import { DEFAULT_HOLD_TIMEOUT_MS, GIT_GATE_CONFIG_ENV, GIT_GATE_PORT, secretNames, type GateRepo } from './config.js';
+import { knownHostsLine, parseUpstream, upstreamSpellings, UpstreamUrlError } from './urls.js';
+
+export const AGENT_GITCONFIG_PATH = '/home/agent/.gitconfig';
+export const CONFIG_FILE = 'config.json';
+
+export interface GitGateOptions {
+  /** The bottle's proposal queue as the bundle sees it; default `<bundleDir>/../supervise/queue`. */
+  readonly proposalsDir?: string;
+  readonly holdTimeoutMs?: number;
+  readonly fetchTimeoutMs?: number;
+  readonly pushTimeoutMs?: number;
+  readonly connectTimeoutS?: number;
+  readonly mirrorRoot?: string;
+}
+
+const EMPTY: SidecarPlan = { services: [], agentEnv: {}, agentFiles: [], bundleSecrets: {}, describe: {} };
+
+/** The contract entry point (see sidecars/types.ts). */
+export function prepare(input: SidecarPrepareInput): Promise<SidecarPlan> {
+  return prepareGitGate(input);
+}
+
+export async function prepareGitGate(input: SidecarPrepareInput, opts: GitGateOptions = {}): Promise<SidecarPlan> {
+  const { bottle, hostDir, bundleDir, bundleSecretsDir } = input;
+  const entries = Object.entries(bottle.git_gate.repos).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  if (entries.length === 0) return EMPTY;
+  const file = bottle.files.at(-1) ?? 'the bottle';
+
+  const repos: Record<string, GateRepo> = {};
+  const secrets: Record<string, string> = {};
+  const gateUrls: Record<string, string> = {};
+  const describeRepos: Record<string, unknown> = {};
+  for (const [name, r] of entries) {
+    const where = `git-gate repo ${name}`;
+    let parsed;
+    try {
+      parsed = parseUpstream(r.url);
+    } catch (e) {
+      throw new BottleError('usage', `${where}: ${e instanceof UpstreamUrlError ? e.message : String(e)}`, { fix: `fix its url in ${file}` });
+    }
+    const names = secretNames(name);
+    gateUrls[name] = `http://${input.bundleHost}:${GIT_GATE_PORT}/${name}.git`;
+    if (parsed.transport === 'ssh') {
+      if (!r.identity) {
+        throw new BottleError('usage', `${where}: an ssh upstream needs \`identity\` (the private key the gate pushes with)`, { fix: `add identity: ~/.ssh/<key> to it in ${file}` });
+      }
+      if (!r.host_key) {
+        // Never trust on first use: an unpinned host is a man in the middle waiting to happen.
+        throw new BottleError('usage', `${where}: an ssh upstream needs a pinned \`host_key\``, {
+          fix: `ssh-keyscan -t ed25519${parsed.port ? ` -p ${parsed.port}` : ''} ${parsed.host}   (check it out of band), then host_key: "ssh-ed25519 AAAA…" in ${file}`,
+        });
+      }
+      let key: string;
+      try {
+        key = await readFile(r.identity, 'utf8');
+      } catch (e) {
+        throw new BottleError('usage', `${where}: cannot read the identity file ${r.identity} (${(e as NodeJS.ErrnoException).code ?? String(e)})`, {
+          fix: `check the path in ${file}, or make the file readable by this user`,
+        });
+      }
+      secrets[names.sshKey] = key.endsWith('\n') ? key : `${key}\n`;
+      secrets[names.knownHosts] = knownHostsLine(r.host_key, parsed);
+      repos[name] = { url: r.url, transport: 'ssh', sshKeySecret: names.sshKey, knownHostsSecret: names.knownHosts, tokenSecret: undefined };
+    } else {
+      let tokenSecret: string | undefined;
+      if (r.token_ref) {
+        const token = input.hostEnv[r.token_ref];
+        if (!token) {
+          throw new BottleError('usage', `${where}: token_ref ${r.token_ref} is not set in the host environment`, {
+            fix: `export ${r.token_ref}=… before starting, or remove token_ref from it in ${file}`,
+          });
+        }
+        secrets[names.token] = token;
+        tokenSecret = names.token;
+      }
+      repos[name] = { url: r.url, transport: 'https', sshKeySecret: undefined, knownHostsSecret: undefined, tokenSecret };
+    }
+    describeRepos[name] = {
+      upstream: r.url,
+      transport: parsed.transport,
+      gate_url: gateUrls[name],
+      credential: parsed.transport === 'ssh' ? `identity ${r.identity ?? ''}, pinned host key` : r.token_ref ? `token from $${r.token_ref}` : 'none (fetch only)',
+    };
+  }
+
+  const config = {
+    identity: input.identity,
+    listen: { host: '0.0.0.0', port: GIT_GATE_PORT },
+    ...(opts.mirrorRoot ? { mirrorRoot: opts.mirrorRoot } : {}),
+    secretsDir: bundleSecretsDir,
+    auditLog: `${bundleDir}/audit.jsonl`,
+    proposalsDir: opts.proposalsDir ?? posix.join(posix.dirname(bundleDir), 'supervise', 'queue'),
+    holdTimeoutMs: opts.holdTimeoutMs ?? DEFAULT_HOLD_TIMEOUT_MS,
+    ...(opts.fetchTimeoutMs ? { fetchTimeoutMs: opts.fetchTimeoutMs } : {}),
+    ...(opts.pushTimeoutMs ? { pushTimeoutMs: opts.pushTimeoutMs } : {}),
+    ...(opts.connectTimeoutS ? { connectTimeoutS: opts.connectTimeoutS } : {}),
+    repos,
+  };
+  await writeFile(join(hostDir, CONFIG_FILE), JSON.stringify(config, null, 2) + '\n', { mode: 0o600 });
+
+  const user = input.agent.git_gate_user ?? bottle.git_gate.user;
+  return {
+    services: [
+      {
+        name: 'git-gate',
+        command: ['node', `${input.bundleCodeDir}/git-gate.js`],
+        env: { [GIT_GATE_CONFIG_ENV]: `${bundleDir}/${CONFIG_FILE}` },
+        restart: 'always',
+        readyProbe: { tcpPort: GIT_GATE_PORT },
+      },
+    ],
+    agentEnv: {},
+    agentFiles: [
+      {
+        path: AGENT_GITCONFIG_PATH,
+        content: agentGitConfig(
+          entries.map(([name, r]) => ({ gateUrl: gateUrls[name] ?? '', spellings: upstreamSpellings(r.url) })),
+          `http://${input.bundleHost}:${GIT_GATE_PORT}/`,
+          user,
+        ),
+        mode: 0o644,
+        owner: 'agent',
+      },
+    ],
+    bundleSecrets: secrets,
+    describe: { port: GIT_GATE_PORT, repos: describeRepos, user: user ? `${user.name} <${user.email}>` : null },
+  };
+}
+
+/** A git config value or subsection, always quoted (`"`, `\` escaped); newlines cannot be written. */
+function q(v: string): string {
+  if (/[\r\n\0]/.test(v)) throw new BottleError('usage', `git-gate: ${JSON.stringify(v)} cannot be written into a git config (line break)`);
+  return `"${v.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
+}
+
+export function agentGitConfig(repos: readonly { gateUrl: string; spellings: readonly string[] }[], gateBase: string, user: GitUser | undefined): string {
+  const lines = ['# Written by bot-bottle. Every upstream below is reached through the git-gate,', '# which scans each push; this bottle holds no upstream credential.'];
+  if (user) lines.push('[user]', `\tname = ${q(user.name)}`, `\temail = ${q(user.email)}`);
+  for (const r of repos) {
+    lines.push(`[url ${q(r.gateUrl)}]`);
+    for (const s of r.spellings) lines.push(`\tinsteadOf = ${q(s)}`);
+  }
+  // The gate is on the bottle's own network: never through the egress proxy (HTTP_PROXY).
+  lines.push(`[http ${q(gateBase)}]`, '\tproxy = ""');
+  return lines.join('\n') + '\n';
+}

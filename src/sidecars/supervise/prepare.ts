@@ -1,0 +1,45 @@
+/**
+ * Host-side *prepare* of the supervise sidecar: when the bottle asks for
+ * supervision, the bundle runs the MCP server (serve.ts) and the agent is
+ * told where it is. The queue folder is created here so the host CLI and
+ * the other sidecars can write into it before the server starts. No secrets.
+ */
+import { mkdir } from 'node:fs/promises';
+import { posix, join } from 'node:path';
+import { BUNDLE_RUN_DIR } from '../layout.js';
+import type { SidecarPlan, SidecarPrepareInput } from '../types.js';
+import { ENV, MCP_PATH, SUPERVISE_PORT } from './config.js';
+
+export const MCP_URL_ENV = 'BOT_BOTTLE_MCP_URL';
+
+export async function prepare(input: SidecarPrepareInput): Promise<SidecarPlan> {
+  if (!input.bottle.supervise) {
+    return { services: [], agentEnv: {}, agentFiles: [], bundleSecrets: {}, describe: { enabled: false } };
+  }
+  await mkdir(join(input.hostDir, 'queue'), { recursive: true, mode: 0o700 });
+  const egressDir = posix.join(BUNDLE_RUN_DIR, 'egress');
+  const url = `http://${input.bundleHost}:${SUPERVISE_PORT}${MCP_PATH}`;
+  const env: Record<string, string> = {
+    [ENV.identity]: input.identity,
+    [ENV.dir]: input.bundleDir,
+    [ENV.hosts]: input.bundleHost,
+    [ENV.egressRoutesDir]: posix.join(egressDir, 'routes.d'),
+    [ENV.egressConfigFile]: posix.join(egressDir, 'config.json'),
+    [ENV.egressPolicyFile]: posix.join(egressDir, 'policy.json'),
+  };
+  return {
+    services: [
+      {
+        name: 'supervise',
+        command: ['node', `${input.bundleCodeDir}/supervise.js`],
+        env,
+        restart: 'always',
+        readyProbe: { tcpPort: SUPERVISE_PORT },
+      },
+    ],
+    agentEnv: { [MCP_URL_ENV]: url },
+    agentFiles: [],
+    bundleSecrets: {},
+    describe: { enabled: true, mcp_url: url, queue: posix.join(input.bundleDir, 'queue'), tools: ['list-egress-routes', 'request-egress', 'request-capability', 'allow'] },
+  };
+}
