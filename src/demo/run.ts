@@ -9,7 +9,10 @@ import { createServer, type Server } from 'node:net';
 import { networkInterfaces, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
+import { createServer as createHttpsServer } from 'node:https';
 import { execInBottle, stopBottle } from '../api/manage.js';
+import { BottleError } from '../errors.js';
+import { createCa, LeafMinter } from '../sidecars/egress/certs.js';
 import { startBottle } from '../api/start.js';
 import type { Progress } from '../progress.js';
 import { readSettings, type Settings } from '../settings.js';
@@ -28,7 +31,7 @@ description: scripted demo agent
 You are the bot-bottle demo agent.
 `;
 
-const BOTTLE = `---
+const bottle = (upstreamIp: string, port: number, caFile: string) => `---
 agent_provider:
   template: shell
 runtime:
@@ -37,8 +40,18 @@ runtime:
   pids: 256
 env:
   DEMO_GREETING: hello from the bottle
+egress:
+  hosts:
+    demo.test: ${upstreamIp}
+  ca_certs: [${caFile}]
+  routes:
+    - host: demo.test:${port}
+      matches:
+        - paths: [{type: prefix, value: /}]
+          methods: [GET, POST]
+      dlp: {on_match: block}
 ---
-The demo bottle: no egress routes yet, so nothing but the sidecar bundle is reachable.
+The demo bottle: one allowlisted HTTPS host, served by the demo itself on this machine.
 `;
 
 export async function runDemo(base: Settings, progress: Progress, report: (step: DemoStep) => void): Promise<{ identity: string; steps: DemoStep[] }> {
@@ -47,7 +60,10 @@ export async function runDemo(base: Settings, progress: Progress, report: (step:
   await mkdir(join(home, 'agents'), { recursive: true });
   await mkdir(join(home, 'bottles'), { recursive: true });
   await writeFile(join(home, 'agents', 'demo.md'), AGENT);
-  await writeFile(join(home, 'bottles', 'demo.md'), BOTTLE);
+  const upstream = await startUpstream(home);
+  const bridge = hostAddresses()[0];
+  if (!bridge) throw new BottleError('launch', 'no Docker bridge address on this host for the demo upstream', { fix: 'bot-bottle doctor' });
+  await writeFile(join(home, 'bottles', 'demo.md'), bottle(bridge, upstream.port, upstream.caFile));
   const hostServer = await listenOnAllInterfaces();
   let identity = '';
   try {
@@ -71,6 +87,14 @@ export async function runDemo(base: Settings, progress: Progress, report: (step:
     };
     await check('the sidecar bundle (http://bundle:7070/healthz)', 'reachable', 'curl -sS --max-time 5 http://bundle:7070/healthz');
     await check('its own literal env (DEMO_GREETING)', 'reachable', 'printenv DEMO_GREETING');
+    const url = `https://demo.test:${upstream.port}`;
+    await check(`1. an allowlisted HTTPS host through the bumped TLS path (${url}/hello → 200)`, 'reachable',
+      `out=$(curl -sS -w ' %{http_code}' ${url}/hello) && echo "$out" && [ "\${out##* }" = 200 ] && curl -sSv ${url}/hello 2>&1 | grep -o 'issuer: .*bot-bottle egress CA[^,]*'`);
+    await check('2. a host that is not allowlisted (https://deb.debian.org → 403)', 'blocked',
+      `code=$(curl -s -o /dev/null -w '%{http_connect}' https://deb.debian.org/); echo "proxy answered $code"; [ "$code" != 403 ]`);
+    await check(`3. a POST carrying a credential-shaped string to the allowlisted host (→ 403)`, 'blocked',
+      `code=$(curl -s -o /tmp/body -w '%{http_code}' -X POST --data-binary "aws_key=AKIA$(tr -dc 'A-Z2-7' </dev/urandom | head -c 16)" ${url}/upload); echo "$code $(grep -o 'dlp-blocked[^(]*' /tmp/body)"; [ "$code" != 403 ]`);
+    await check(`   …and the upstream never saw it (${upstream.received().length} request(s) arrived, none to /upload)`, 'blocked', upstream.received().includes('/upload') ? 'echo arrived' : 'echo "not received"; exit 1');
     for (const ip of hostAddresses()) {
       await check(`the host at ${ip}:${port} (a server the demo runs)`, 'blocked', `timeout 4 bash -c 'echo > /dev/tcp/${ip}/${port}' 2>&1 && echo connected`);
     }
@@ -80,6 +104,7 @@ export async function runDemo(base: Settings, progress: Progress, report: (step:
     return { identity, steps };
   } finally {
     hostServer.close();
+    upstream.close();
     if (identity) await stopBottle(settings, identity).catch(() => undefined);
     await rm(home, { recursive: true, force: true });
   }
@@ -91,6 +116,29 @@ async function run(settings: Settings, identity: string, script: string): Promis
   out.on('data', (c: Buffer) => chunks.push(c));
   const code = await execInBottle(settings, identity, ['bash', '-c', script], { stdin: undefined, stdout: out, stderr: out, tty: false });
   return { code, output: Buffer.concat(chunks).toString('utf8') };
+}
+
+interface DemoUpstream {
+  readonly port: number;
+  readonly caFile: string;
+  received(): string[];
+  close(): void;
+}
+
+/** The allowlisted HTTPS host of the demo, with its own CA: the proxy verifies it like any upstream. */
+async function startUpstream(home: string): Promise<DemoUpstream> {
+  const ca = await createCa('demo-upstream');
+  const caFile = join(home, 'demo-upstream-ca.pem');
+  await writeFile(caFile, ca.certPem);
+  const secureContext = await new LeafMinter(ca).contextFor('demo.test');
+  const paths: string[] = [];
+  const server = createHttpsServer({ SNICallback: (_name, cb) => cb(null, secureContext) }, (req, res) => {
+    paths.push(req.url ?? '');
+    res.setHeader('content-type', 'text/plain');
+    res.end(`hello from demo.test, you sent ${req.method} ${req.url}\n`);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '0.0.0.0', resolve));
+  return { port: (server.address() as { port: number }).port, caFile, received: () => [...paths], close: () => server.close() };
 }
 
 function listenOnAllInterfaces(): Promise<Server> {
