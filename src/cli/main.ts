@@ -6,6 +6,7 @@ import { registerDemo } from './commands/demo.js';
 import { registerDoctor } from './commands/doctor.js';
 import { registerLogs } from './commands/logs.js';
 import { registerManage } from './commands/manage.js';
+import { registerScan } from './commands/scan.js';
 import { registerStart } from './commands/start.js';
 import { type CliContext, cliContext } from './context.js';
 import { colors, reportError } from './output.js';
@@ -21,6 +22,7 @@ async function main(argv: string[]): Promise<number> {
   registerStart(program, ctx);
   registerManage(program, ctx);
   registerLogs(program, ctx);
+  registerScan(program, ctx);
   registerDoctor(program, ctx);
   registerDemo(program, ctx);
   try {

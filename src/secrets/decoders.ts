@@ -155,14 +155,14 @@ export function findBase64Runs(text: string): Decoded[] {
   const out: Decoded[] = [];
   const runs = base64Runs(text);
   for (let r = 0; r < runs.length; r++) {
-    const first = runs[r] as Run;
+    const first = runs[r];
     // A wrapped block: consecutive whole lines of base64, each but the last as long as the first.
     let last = r;
     if (first.wholeLine) {
       const width = first.end - first.start;
       while (last + 1 < runs.length) {
-        const prev = runs[last] as Run;
-        const next = runs[last + 1] as Run;
+        const prev = runs[last];
+        const next = runs[last + 1];
         if (!next.wholeLine || prev.end - prev.start !== width || next.end - next.start > width) break;
         if (text.slice(prev.end, next.start).replace(/[ \t\r]/g, '') !== '\n') break;
         last++;
@@ -172,12 +172,12 @@ export function findBase64Runs(text: string): Decoded[] {
       const pos: number[] = [];
       let chars = '';
       for (let k = r; k <= last; k++) {
-        const run = runs[k] as Run;
+        const run = runs[k];
         chars += text.slice(run.start, run.end);
         for (let p = run.start; p < run.end; p++) pos.push(p);
       }
       const start = first.start;
-      const end = (runs[last] as Run).end;
+      const end = (runs[last]).end;
       r = last;
       const decoded = decodeText(chars);
       if (decoded === undefined) continue;
@@ -205,6 +205,93 @@ export function findBase64Runs(text: string): Decoded[] {
         const [s, e] = b64Span(ds, de, b64.length);
         return [start + s, start + e];
       },
+    });
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------- hex
+
+const HEX_VAL = new Int8Array(128).fill(-1);
+for (let i = 0; i < 16; i++) {
+  HEX_VAL['0123456789abcdef'.charCodeAt(i)] = i;
+  HEX_VAL['0123456789ABCDEF'.charCodeAt(i)] = i;
+}
+const hexVal = (c: number) => (c < 128 ? (HEX_VAL[c] ?? -1) : -1);
+/** 20 bytes: shorter hex is an id or a hash, not an encoded file. */
+const MIN_HEX = 40;
+
+/** Runs of hex digits (an encoded `.env`, `xxd -p` output) decoded when the result is text. */
+export function findHexRuns(text: string): Decoded[] {
+  const out: Decoded[] = [];
+  const n = text.length;
+  let i = 0;
+  while (i < n) {
+    if (hexVal(text.charCodeAt(i)) < 0) {
+      i++;
+      continue;
+    }
+    const start = i;
+    while (i < n && hexVal(text.charCodeAt(i)) >= 0) i++;
+    const len = (i - start) & ~1;
+    if (len < MIN_HEX) continue;
+    let decoded = '';
+    for (let k = start; k < start + len; k += 2) decoded += String.fromCharCode(hexVal(text.charCodeAt(k)) * 16 + hexVal(text.charCodeAt(k + 1)));
+    if (printableRatio(decoded) < 0.92) continue;
+    out.push({ start, end: start + len, text: decoded, map: (ds, de) => [start + 2 * ds, start + 2 * de] });
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------- URL encoding
+
+const URL_CHAR = new Uint8Array(128);
+for (const ch of "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789%._~+-/=:&?!$'()*,;@") URL_CHAR[ch.charCodeAt(0)] = 1;
+const isUrlChar = (c: number) => c < 128 && URL_CHAR[c] === 1;
+
+/**
+ * Runs of URL characters with at least two `%XX` escapes (a key in a query
+ * string, a form body), percent-decoded byte for byte (`+` stays `+`: it is
+ * a base64 character more often than a space in a secret).
+ */
+export function findUrlEncoded(text: string): Decoded[] {
+  const out: Decoded[] = [];
+  if (!text.includes('%')) return out;
+  const n = text.length;
+  let i = 0;
+  while (i < n) {
+    if (!isUrlChar(text.charCodeAt(i))) {
+      i++;
+      continue;
+    }
+    const start = i;
+    let escapes = 0;
+    while (i < n && isUrlChar(text.charCodeAt(i))) {
+      if (text.charCodeAt(i) === 37 && hexVal(text.charCodeAt(i + 1)) >= 0 && hexVal(text.charCodeAt(i + 2)) >= 0) escapes++;
+      i++;
+    }
+    if (escapes < 2 || i - start < 16) continue;
+    let decoded = '';
+    const pos: number[] = [];
+    for (let k = start; k < i; k++) {
+      const c = text.charCodeAt(k);
+      if (c === 37 && k + 2 < i + 1 && hexVal(text.charCodeAt(k + 1)) >= 0 && hexVal(text.charCodeAt(k + 2)) >= 0) {
+        decoded += String.fromCharCode(hexVal(text.charCodeAt(k + 1)) * 16 + hexVal(text.charCodeAt(k + 2)));
+        pos.push(k);
+        k += 2;
+      } else {
+        decoded += text[k];
+        pos.push(k);
+      }
+    }
+    pos.push(i);
+    const end = i;
+    out.push({
+      start,
+      end,
+      text: decoded,
+      // the end of a decoded char is where the next one starts
+      map: (ds, de) => [pos[ds] ?? start, pos[de] ?? end],
     });
   }
   return out;

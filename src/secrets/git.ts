@@ -339,7 +339,7 @@ export async function scanRange(repoPath: string, range: GitRange, opts: GitScan
     const p = spawn('git', ['-C', repoPath, ...GIT_CONFIG, ...args], { env: gitEnv(), stdio: ['pipe', 'pipe', 'pipe'] });
     const err: Buffer[] = [];
     let rest = '';
-    let failed: unknown;
+    let failed: Error | undefined;
     p.stdout.setEncoding('utf8');
     p.stdout.on('data', (chunk: string) => {
       if (failed !== undefined) return;
@@ -348,7 +348,7 @@ export async function scanRange(repoPath: string, range: GitRange, opts: GitScan
         rest = parts.pop() ?? '';
         for (const l of parts) onLine(l);
       } catch (e) {
-        failed = e;
+        failed = e instanceof Error ? e : new Error(String(e));
         p.kill();
       }
     });
@@ -361,7 +361,7 @@ export async function scanRange(repoPath: string, range: GitRange, opts: GitScan
       ),
     );
     p.on('close', (code) => {
-      if (failed !== undefined) return reject(failed instanceof Error ? failed : new Error(String(failed)));
+      if (failed !== undefined) return reject(failed);
       if (code !== 0) return reject(gitError(repoPath, `the range ${listed ? '(commit list)' : range}`, Buffer.concat(err).toString('utf8')));
       try {
         if (rest) onLine(rest);

@@ -56,7 +56,7 @@ function re(source: string, flags = ''): RegExp {
 }
 
 /** An assignment operator between a name and its value: `=`, `:`, `:=`, `=>`, with optional quotes/space. */
-const ASSIGN = `["']?[ \\t]{0,8}(?::=|=>|\\|\\|=|\\?\\?=|=|:)[ \\t]{0,8}["'\`]?`;
+const ASSIGN = `["']?[ \\t]{0,8}(?::{1,3}=|=>|\\|\\|=|\\?\\??=|=|:|>)[ \\t]{0,8}["'\`]?`;
 
 function jwtHeaderIsJson(secret: string): boolean {
   const head = secret.slice(0, secret.indexOf('.'));
@@ -78,8 +78,10 @@ function pemHasBody(secret: string): boolean {
     .replace(/-----(?:BEGIN|END)[^-]{0,60}-----/g, '')
     .replace(/\\[nr]/g, '\n')
     .replace(/^[ \t]*[A-Za-z-]{2,20}: .*$/gm, '')
+    // string concatenation of a key pasted into code: '...' + '...'
+    .replace(/["'`]\s*(?:\+|\.|&)?\s*["'`]/g, '')
     .replace(/\s+/g, '');
-  const unquoted = body.replace(/['"`+,\\]/g, '');
+  const unquoted = body.replace(/['"`,;\\]/g, '');
   const b64 = unquoted.replace(/[^A-Za-z0-9+/=]/g, '');
   if (b64.length < 64 || b64.length < 0.97 * unquoted.length) return false;
   return !/(.)\1{15}/.test(b64) && !/example|dummy|fake|placeholder/i.test(secret);
@@ -368,7 +370,7 @@ export const RULES: readonly Rule[] = [
     description: 'High-entropy value assigned to a name like password, secret, api_key, token',
     keywords: ['pass', 'pwd', 'secret', 'key', 'token', 'credential'],
     regex: re(
-      `(?:${GENERIC_NAMES})[A-Za-z0-9_.-]{0,24}["']?[ \\t]{0,8}(?::=|=>|\\|\\|=|\\?\\?=|=|:)[ \\t]{0,8}(?:\\([ \\t]{0,4})?(?:"([\\x21\\x23-\\x5b\\x5d-\\x7e]{8,200})"|'([\\x21-\\x26\\x28-\\x5b\\x5d-\\x7e]{8,200})'|\`([\\x21-\\x5b\\x5d-\\x5f\\x61-\\x7e]{8,200})\`|([A-Za-z0-9_+/=.~!@#$%^&*-]{8,200})(?=[\\s,;'"\`)}\\]]|$))`,
+      `(?:${GENERIC_NAMES})[A-Za-z0-9_.-]{0,24}["']?[ \\t]{0,8}(?::{1,3}=|=>|\\|\\|=|\\?\\??=|=|:|>)[ \\t]{0,8}(?:\\([ \\t]{0,4})?(?:"([\\x21\\x23-\\x5b\\x5d-\\x7e]{8,200})"|'([\\x21-\\x26\\x28-\\x5b\\x5d-\\x7e]{8,200})'|\`([\\x21-\\x5b\\x5d-\\x5f\\x61-\\x7e]{8,200})\`|([A-Za-z0-9_+/=.~!@#$%^&*-]{8,200})(?=[\\s,;'"\`)}\\]<]|$))`,
       'i',
     ),
     secretGroup: [1, 2, 3, 4],

@@ -3,7 +3,7 @@
  * hiding places a secret may be tucked into (base64, line continuations and
  * string concatenations). Pure and synchronous; one call per text.
  */
-import { continuationJoin, findBase64Runs, type Decoded } from './decoders.js';
+import { continuationJoin, findBase64Runs, findHexRuns, findUrlEncoded, type Decoded } from './decoders.js';
 import { charClasses, isPlaceholder, shannon } from './entropy.js';
 import { redact } from './redact.js';
 import { RULES, type Rule } from './rules.js';
@@ -18,7 +18,7 @@ export interface SecretFinding {
   match: string;
   /** At most 4 leading and 4 trailing characters, the rest masked. */
   redacted: string;
-  /** Set when the secret was found after decoding: `base64`, `continuation`. */
+  /** Set when the secret was found after decoding: `base64`, `hex`, `url`, `continuation`. */
   via?: string;
 }
 
@@ -29,6 +29,10 @@ export interface ScanOptions {
   entropy?: boolean;
   /** Look inside base64 runs (default true). */
   decodeBase64?: boolean;
+  /** Look inside runs of hex digits (default true). */
+  decodeHex?: boolean;
+  /** Percent-decode URL-encoded runs (default true). */
+  decodeUrl?: boolean;
   /** Join line continuations and string concatenations (default true). */
   joinContinuations?: boolean;
 }
@@ -255,6 +259,8 @@ function scanRaw(text: string, known: readonly string[][], opts: ScanOptions, de
         decodeWith(d, 'base64');
       }
     }
+    if (opts.decodeHex !== false) for (const d of findHexRuns(text)) decodeWith(d, 'hex');
+    if (opts.decodeUrl !== false) for (const d of findUrlEncoded(text)) decodeWith(d, 'url');
   }
   if (opts.entropy && depth === 0) runEntropy(text, out);
   return out;

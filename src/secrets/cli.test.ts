@@ -1,0 +1,95 @@
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { Command } from 'commander';
+import { registerScan, runScan } from '../cli/commands/scan.js';
+import type { CliContext } from '../cli/context.js';
+import { colors } from '../cli/output.js';
+import { BottleError } from '../errors.js';
+import { silentProgress } from '../progress.js';
+import { fake, seed } from './fakes.test.js';
+
+seed(99);
+let dir = '';
+let base = '';
+let head = '';
+
+function git(...args: string[]): string {
+  return execFileSync('git', ['-C', dir, ...args], {
+    encoding: 'utf8',
+    env: { ...process.env, GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@t.invalid', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@t.invalid', GIT_CONFIG_NOSYSTEM: '1', HOME: dir },
+  }).trim();
+}
+
+before(() => {
+  dir = mkdtempSync(join(tmpdir(), 'bb-scan-cli-'));
+  git('init', '-q', '-b', 'main');
+  writeFileSync(join(dir, 'a.txt'), 'hello\n');
+  git('add', '-A');
+  git('commit', '-q', '-m', 'base');
+  base = git('rev-parse', 'HEAD');
+  writeFileSync(join(dir, 'b.env'), `X=1\nAWS_ACCESS_KEY_ID=${fake.awsId()}\nNPM=${fake.npm()} # gitleaks:allow\n`);
+  git('add', '-A');
+  git('commit', '-q', '-m', `add\n\n${fake.ghp()}`);
+  head = git('rev-parse', 'HEAD');
+});
+after(() => {
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+const plain = colors(false);
+
+async function run(flags: Parameters<typeof runScan>[0]): Promise<{ code: number; out: string }> {
+  let out = '';
+  const code = await runScan(flags, plain, (s) => (out += s));
+  return { code, out };
+}
+
+void test('scan --json prints one {"commit","path","line","rule"} object per line, exit 1 on findings', async () => {
+  const { code, out } = await run({ repo: dir, range: `${base}..${head}`, json: true });
+  assert.equal(code, 1);
+  const lines = out.trimEnd().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+  assert.deepEqual(lines, [
+    { commit: head, path: '<commit-message>', line: 3, rule: 'github-pat' },
+    { commit: head, path: 'b.env', line: 2, rule: 'aws-access-key-id' },
+    { commit: head, path: 'b.env', line: 3, rule: 'npm-access-token', allowed: true },
+  ]);
+});
+
+void test('scan without --json prints a readable list; a clean range exits 0', async () => {
+  const dirty = await run({ repo: dir, range: `${base}..${head}` });
+  assert.equal(dirty.code, 1);
+  assert.match(dirty.out, /b\.env:2 {2}aws-access-key-id {2}AKIA\*+/);
+  assert.match(dirty.out, /3 findings in 1 commit/);
+  const clean = await run({ repo: dir, range: `${base}..${base}` });
+  assert.equal(clean.code, 0);
+  assert.match(clean.out, /^clean/);
+  const all = await run({ repo: dir, all: true, json: true });
+  assert.equal(all.code, 1);
+});
+
+void test('usage errors: no range, both --range and --all, a range that is not A..B, a bad repo', async () => {
+  for (const flags of [{ repo: dir }, { repo: dir, range: 'a..b', all: true }, { repo: dir, range: head }, { repo: join(dir, 'nope'), range: 'a..b' }]) {
+    await assert.rejects(run(flags), (e: unknown) => e instanceof BottleError && e.exitCode === 2 && e.fix !== undefined);
+  }
+});
+
+void test('registerScan wires the command into a commander program', async () => {
+  const ctx = (): CliContext => ({ settings: {} as CliContext['settings'], c: plain, progress: () => silentProgress });
+  const program = new Command('bot-bottle').exitOverride();
+  let written = '';
+  registerScan(program, ctx, (s) => (written += s));
+  const help = program.commands.find((c) => c.name() === 'scan')?.helpInformation() ?? '';
+  assert.match(help, /--range <BASE\.\.HEAD>/);
+  const before = process.exitCode;
+  try {
+    await program.parseAsync(['scan', '--repo', dir, '--range', `${base}..${head}`, '--json'], { from: 'user' });
+    assert.equal(process.exitCode, 1);
+  } finally {
+    process.exitCode = before;
+  }
+  assert.equal(written.trimEnd().split('\n').length, 3);
+});

@@ -1,0 +1,144 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { continuationJoin } from './decoders.js';
+import { B64, bytes, chars, fake, seed } from './fakes.test.js';
+import { binaryStrings, isBinary, knownForms, scanBytes, scanText } from './index.js';
+
+seed(7);
+
+void test('base64: an encoded .env on one line is decoded and scanned; offsets point into the base64', () => {
+  const token = fake.ghp();
+  const enc = Buffer.from(`NODE_ENV=production\nGITHUB_TOKEN=${token}\nPORT=8080\n`).toString('base64');
+  const text = `apiVersion: v1\nkind: Secret\ndata:\n  app.env: ${enc}\n`;
+  const f = scanText(text);
+  assert.equal(f.length, 1);
+  const [hit] = f;
+  assert.equal(hit?.rule, 'github-pat');
+  assert.equal(hit?.via, 'base64');
+  assert.equal(hit?.match, text.slice(hit?.start, hit?.end));
+  assert.ok(enc.includes(hit?.match ?? '-'));
+  // The span decodes to the token (base64 is decoded in 4-character groups).
+  assert.ok(Buffer.from(hit?.match ?? '', 'base64').toString('latin1').includes(token));
+  assert.ok((hit?.match.length ?? 0) <= Math.ceil(token.length / 3) * 4 + 8);
+});
+
+void test('base64: a block wrapped at 76 columns, and URL-safe base64, are decoded', () => {
+  const key = fake.anthropic();
+  const enc = Buffer.from(`# deploy\nANTHROPIC_API_KEY=${key}\nREGION=eu-west-1\n`).toString('base64');
+  const wrapped = (enc.match(/.{1,76}/g) ?? []).join('\n') + '\n';
+  assert.deepEqual(scanText(wrapped).map((f) => [f.rule, f.via]), [['anthropic-api-key', 'base64']]);
+  const url = Buffer.from(`{"token": "${fake.xoxb()}"}`).toString('base64url');
+  assert.deepEqual(scanText(`payload=${url}`).map((f) => f.rule), ['slack-bot-token']);
+});
+
+void test('base64: binary noise, images and encoded placeholders are not findings', () => {
+  assert.deepEqual(scanText(bytes(3000).toString('base64')), []);
+  assert.deepEqual(scanText(Buffer.from('API_KEY=your_api_key_here\nPASSWORD=changeme\n').toString('base64')), []);
+  assert.deepEqual(scanText(Buffer.from('Lorem ipsum dolor sit amet, consectetur adipiscing elit.').toString('base64')), []);
+});
+
+void test('base64 nested twice is found; deeper nesting is not followed', () => {
+  const tok = fake.npm();
+  const once = Buffer.from(`NPM_TOKEN=${tok}\n`).toString('base64');
+  const twice = Buffer.from(`encoded=${once}\n`).toString('base64');
+  assert.deepEqual(scanText(twice).map((f) => f.rule), ['npm-access-token']);
+});
+
+void test('hex and URL encoding: decoded and scanned, with offsets into the encoded text', () => {
+  const tok = fake.sendgrid();
+  const hex = Buffer.from(`SENDGRID_API_KEY=${tok}\nREGION=eu\n`).toString('hex');
+  const fh = scanText(`blob ${hex}\n`);
+  assert.deepEqual(fh.map((f) => [f.rule, f.via]), [['sendgrid-api-key', 'hex']]);
+  assert.equal(Buffer.from(fh[0]?.match ?? '', 'hex').toString(), tok);
+  // hashes are hex too, but decode to bytes that are not text
+  assert.deepEqual(scanText(`sha256 ${chars('0123456789abcdef', 64)}\nsha512 ${chars('0123456789abcdef', 128)}`), []);
+  const hook = fake.slackHook();
+  const url = `curl "https://api.internal.test/report?hook=${encodeURIComponent(hook)}&x=1"`;
+  const fu = scanText(url);
+  assert.deepEqual(fu.map((f) => [f.rule, f.via]), [['slack-webhook-url', 'url']]);
+  assert.equal(decodeURIComponent(fu[0]?.match ?? ''), hook.slice(hook.indexOf('/services/') + 10));
+  const pem = fake.pem('EC PRIVATE KEY');
+  assert.deepEqual(scanText(`key=${encodeURIComponent(pem)}`).map((f) => f.rule), ['private-key']);
+});
+
+void test('binary content: printable strings (ASCII and UTF-16LE) are extracted and scanned', () => {
+  const tok = fake.stripe();
+  const buf = Buffer.concat([Buffer.from([0x7f, 0x45, 0x4c, 0x46, 0, 0]), bytes(500), Buffer.from([0]), Buffer.from(`STRIPE=${tok}`), Buffer.from([0]), bytes(500)]);
+  assert.ok(isBinary(buf));
+  assert.ok(binaryStrings(buf).split('\n').includes(`STRIPE=${tok}`));
+  const r = scanBytes(buf);
+  assert.equal(r.binary, true);
+  assert.deepEqual(r.findings.map((f) => f.rule), ['stripe-secret-key']);
+  const wide = Buffer.concat([Buffer.from([0, 0, 1, 2]), Buffer.from(`KEY ${fake.google()}`, 'utf16le'), Buffer.from([0, 0, 0, 0])]);
+  assert.deepEqual(scanBytes(wide).findings.map((f) => f.rule), ['gcp-api-key']);
+  const text = scanBytes(Buffer.from(`token: ${fake.ghp()}\n`));
+  assert.equal(text.binary, false);
+  assert.deepEqual(text.findings.map((f) => f.rule), ['github-pat']);
+});
+
+void test('line continuations and string concatenations are joined', () => {
+  const cases: [string, (a: string, b: string) => string][] = [
+    ['shell backslash', (a, b) => `export STRIPE_KEY=${a}\\\n${b}\n`],
+    ['C string backslash', (a, b) => `const char *k = "${a}\\\n${b}";\n`],
+    ['JS +', (a, b) => `const stripeKey = "${a}" +\n  "${b}";\n`],
+    ['JS + leading', (a, b) => `const stripeKey = '${a}'\n  + '${b}';\n`],
+    ['same line +', (a, b) => `key = "${a}" + "${b}"\n`],
+    ['Python implicit', (a, b) => `KEY = ("${a}"\n       "${b}")\n`],
+    ['PHP dot', (a, b) => `$key = '${a}' .\n  '${b}';\n`],
+    ['Lua ..', (a, b) => `local key = "${a}" .. "${b}"\n`],
+    ['VB &', (a, b) => `Dim key = "${a}" & _\n "${b}"\n`.replace(' _\n', '\n')],
+  ];
+  for (const [name, render] of cases) {
+    const tok = fake.stripe();
+    const mid = 14;
+    const text = render(tok.slice(0, mid), tok.slice(mid));
+    const f = scanText(text);
+    assert.deepEqual(f.map((x) => [x.rule, x.via]), [['stripe-secret-key', 'continuation']], name);
+    assert.equal(f[0]?.match, text.slice(f[0]?.start, f[0]?.end), name);
+    assert.ok(f[0]?.match.startsWith(tok.slice(0, mid)) && f[0].match.endsWith(tok.slice(mid)), name);
+  }
+  // A PEM block as concatenated string literals with \n escapes.
+  const pem = fake.pem('RSA PRIVATE KEY').split('\n');
+  const js = `const key =\n${pem.map((l, i) => `  "${l}\\n"${i < pem.length - 1 ? ' +' : ';'}`).join('\n')}\n`;
+  assert.deepEqual(scanText(js).map((f) => f.rule), ['private-key']);
+});
+
+void test('continuationJoin maps joined offsets back to the original', () => {
+  const text = 'x = "abc" +\n  "def" + "ghi"';
+  const j = continuationJoin(text);
+  assert.ok(j);
+  assert.equal(j.text, 'x = "abcdefghi"');
+  const s = j.text.indexOf('abcdefghi');
+  const [a, b] = j.map(s, s + 9);
+  assert.equal(text.slice(a, b), 'abc" +\n  "def" + "ghi');
+  assert.ok(j.spansJoin(s, s + 9));
+  assert.ok(!j.spansJoin(0, 3));
+  assert.equal(continuationJoin('no joins here'), undefined);
+});
+
+void test('known secrets: raw, URL-encoded, hex and base64 occurrences are found as known-secret', () => {
+  const secret = 'p@ss/word+' + chars(B64, 14);
+  const known = { knownSecrets: [secret] };
+  const raw = scanText(`the value is ${secret}.`, known);
+  assert.deepEqual(raw.map((f) => [f.rule, f.match]), [['known-secret', secret]]);
+  assert.deepEqual(scanText(`q=${encodeURIComponent(secret)}&x=1`, known).map((f) => f.rule), ['known-secret']);
+  assert.deepEqual(scanText(`hex ${Buffer.from(secret).toString('hex')}`, known).map((f) => f.rule), ['known-secret']);
+  for (const prefix of ['', 'a', 'ab', 'abc:']) {
+    const b64 = Buffer.from(prefix + secret + ' tail').toString('base64');
+    assert.ok(scanText(`auth ${b64}`, known).some((f) => f.rule === 'known-secret'), `offset ${prefix.length}`);
+  }
+  // A known secret that also matches a rule is reported once, as the known secret.
+  const gh = fake.ghp();
+  assert.deepEqual(scanText(`GITHUB_TOKEN=${gh}`, { knownSecrets: [gh] }).map((f) => f.rule), ['known-secret']);
+  // Too short to search for: ignored.
+  assert.deepEqual(scanText('abc abc abc', { knownSecrets: ['abc'] }), []);
+  assert.ok(knownForms(secret).length >= 4);
+});
+
+void test('entropy warnings are opt-in', () => {
+  const blob = chars(B64, 48);
+  const text = `checksum-ish thing: ${blob}`;
+  assert.deepEqual(scanText(text), []);
+  assert.deepEqual(scanText(text, { entropy: true }).map((f) => f.rule), ['high-entropy']);
+  assert.deepEqual(scanText(`sha ${chars('0123456789abcdef', 64)}`, { entropy: true }), []);
+});

@@ -1,0 +1,159 @@
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { BottleError } from '../errors.js';
+import { bytes, fake, seed } from './fakes.test.js';
+import { scanRange, unquoteGitPath, type GitFinding } from './index.js';
+
+seed(1234);
+
+let dir = '';
+const ids: Record<string, string> = {};
+const S = {
+  inBase: fake.ghp(),
+  env: fake.awsId(),
+  allowed: fake.npm(),
+  message: fake.xoxb(),
+  deleted: fake.stripe(),
+  binary: fake.sendgrid(),
+  tag: fake.anthropic(),
+  oldTag: fake.google(),
+  branch: fake.glpat(),
+  evilMerge: fake.gho(),
+  unicode: fake.ghs(),
+  noDiff: fake.ghr(),
+};
+
+function git(...args: string[]): string {
+  return execFileSync('git', ['-C', dir, ...args], {
+    encoding: 'utf8',
+    env: { ...process.env, GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@t.invalid', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@t.invalid', GIT_CONFIG_NOSYSTEM: '1', HOME: dir },
+  }).trim();
+}
+function write(path: string, data: string | Buffer): void {
+  mkdirSync(join(dir, path, '..'), { recursive: true });
+  writeFileSync(join(dir, path), data);
+}
+function commit(name: string, message: string): void {
+  git('add', '-A');
+  git('commit', '-q', '--allow-empty', '-m', message);
+  ids[name] = git('rev-parse', 'HEAD');
+}
+
+before(() => {
+  dir = mkdtempSync(join(tmpdir(), 'bb-git-scan-'));
+  git('init', '-q', '-b', 'main');
+  write('legacy.env', `A=1\nGITHUB_TOKEN=${S.inBase}\n`);
+  write('README.md', '# test\n');
+  commit('base', 'base');
+  git('tag', '-a', 'old', '-m', `old release ${S.oldTag}`);
+
+  write('config/.env', `NODE_ENV=production\nPORT=8080\nAWS_ACCESS_KEY_ID=${S.env}\nNPM_TOKEN=${S.allowed} # bot-bottle:allow\n`);
+  commit('env', 'add env');
+  commit('message', `Rotate keys\n\nthe new one:\n${S.message}\n`);
+  write('scratch/tmp.txt', `notes\nstripe ${S.deleted}\n`);
+  commit('added', 'scratch');
+  rmSync(join(dir, 'scratch'), { recursive: true });
+  commit('deleted', 'remove scratch');
+  write('assets/blob.bin', Buffer.concat([Buffer.from([0, 1, 2, 0]), bytes(300), Buffer.from([0]), Buffer.from(`SENDGRID=${S.binary}`), Buffer.from([0]), bytes(300)]));
+  commit('binary', 'binary asset');
+  git('tag', '-a', 'v1', '-m', `Release v1\n\nused ${S.tag}\n`);
+  git('tag', 'light');
+  // Nothing new: the BASE secret's file grows, and the secret moves to another file (reported: it is added there).
+  write('legacy.env', `A=1\nGITHUB_TOKEN=${S.inBase}\nB=2\n`);
+  commit('grow', 'grow legacy');
+  // A branch with a secret, merged with an evil line in the merge itself.
+  git('checkout', '-q', '-b', 'feature');
+  write('feature.txt', `gitlab ${S.branch}\n`);
+  commit('feature', 'feature');
+  git('checkout', '-q', 'main');
+  write('main.txt', 'main side\n');
+  commit('mainSide', 'main side');
+  git('merge', '-q', '--no-ff', '--no-commit', 'feature');
+  write('merge.txt', `oauth ${S.evilMerge}\n`);
+  git('add', '-A');
+  git('commit', '-q', '-m', 'merge feature');
+  ids.merge = git('rev-parse', 'HEAD');
+  write('dir with space/café.env', `x=1\nTOKEN=${S.unicode}\n`);
+  write('.gitattributes', 'opaque.txt -diff\n');
+  write('opaque.txt', `line\nkey ${S.noDiff}\n`);
+  commit('paths', 'odd paths');
+});
+
+after(() => {
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+const at = (findings: GitFinding[], path: string) => findings.filter((f) => f.path === path);
+
+void test('scanRange reports each secret added in the range once, where it was added', async () => {
+  const f = await scanRange(dir, `${ids.base}..main`);
+  const summary = f.map((x) => `${Object.entries(ids).find(([, v]) => v === x.commit)?.[0]} ${x.path}:${x.line} ${x.rule}${x.allowed ? ' allowed' : ''}${x.via ? ' ' + x.via : ''}`);
+  assert.deepEqual(summary, [
+    'env config/.env:3 aws-access-key-id',
+    'env config/.env:4 npm-access-token allowed',
+    'message <commit-message>:4 slack-bot-token',
+    'added scratch/tmp.txt:2 stripe-secret-key',
+    'binary <tag:v1>:3 anthropic-api-key',
+    'binary assets/blob.bin:0 sendgrid-api-key binary',
+    'feature feature.txt:1 gitlab-pat',
+    'merge merge.txt:1 github-oauth',
+    'paths dir with space/café.env:2 github-app-token',
+    'paths opaque.txt:2 github-refresh-token',
+  ]);
+  // The secret already in BASE is never reported; neither is the tag on BASE.
+  assert.equal(at(f, 'legacy.env').length, 0);
+  assert.equal(at(f, '<tag:old>').length, 0);
+  // Findings carry redactions, never the secret.
+  for (const x of f) assert.ok(!Object.values(S).some((s) => x.redacted.includes(s.slice(4, 12))), x.redacted);
+});
+
+void test('scanRange takes a list of commit ids (what a push adds)', async () => {
+  const f = await scanRange(dir, [ids.message ?? '', ids.binary ?? '']);
+  assert.deepEqual(
+    f.map((x) => `${x.path} ${x.rule}`),
+    ['<commit-message> slack-bot-token', '<tag:v1> anthropic-api-key', 'assets/blob.bin sendgrid-api-key'],
+  );
+  assert.deepEqual(await scanRange(dir, []), []);
+});
+
+void test('a secret moved into a new file in the range is reported there (only added lines are scanned)', async () => {
+  write('moved.env', `GITHUB_TOKEN=${S.inBase}\n`);
+  commit('moved', 'move');
+  const f = await scanRange(dir, `${ids.paths}..main`);
+  assert.deepEqual(f.map((x) => `${x.path}:${x.line} ${x.rule}`), ['moved.env:1 github-pat']);
+  git('reset', '-q', '--hard', ids.paths ?? 'HEAD');
+});
+
+void test('tags can be named explicitly, and tag scanning can be turned off', async () => {
+  const named = await scanRange(dir, `${ids.deleted}..${ids.binary}`, { tags: ['old'], scanTags: true });
+  assert.ok(named.some((x) => x.path === '<tag:old>' && x.rule === 'gcp-api-key'));
+  const off = await scanRange(dir, `${ids.deleted}..${ids.binary}`, { scanTags: false });
+  assert.ok(!off.some((x) => x.path.startsWith('<tag:')));
+});
+
+void test('bad ranges and repositories are one-line usage errors with a fix', async () => {
+  for (const [repo, range] of [
+    [dir, 'nope..main'],
+    [join(dir, 'missing'), 'a..b'],
+    [tmpdir(), 'a..b'],
+    [dir, '--output=/tmp/x'],
+  ] as const) {
+    await assert.rejects(scanRange(repo, range), (e: unknown) => {
+      assert.ok(e instanceof BottleError, String(e));
+      assert.equal(e.exitCode, 2);
+      assert.ok(e.fix);
+      assert.ok(!e.message.includes('\n'));
+      return true;
+    });
+  }
+});
+
+void test('git path quoting is undone', () => {
+  assert.equal(unquoteGitPath('"dir with space/caf\\303\\251.env"'), 'dir with space/café.env');
+  assert.equal(unquoteGitPath('"a\\tb\\"c"'), 'a\tb"c');
+  assert.equal(unquoteGitPath('plain/path'), 'plain/path');
+});
