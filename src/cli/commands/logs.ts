@@ -26,7 +26,12 @@ export function registerLogs(program: Command, ctx: () => CliContext): void {
 const DENIED = /deny|block|reject|refus|hold|expired|fail/i;
 
 export function formatEntry(e: AuditEntry, c: Colors): string {
-  const s = (k: string) => (e[k] === undefined || e[k] === null ? '' : String(e[k]));
+  const s = (k: string): string => {
+    const v = e[k];
+    if (typeof v === 'string') return v;
+    if (typeof v === 'number' || typeof v === 'boolean') return `${v}`;
+    return v === undefined || v === null ? '' : JSON.stringify(v);
+  };
   const verdict = s('verdict') || s('state') || s('event');
   const paint = DENIED.test(verdict) ? c.red : verdict === 'allow' || verdict === 'accepted' || verdict === 'approved' ? c.green : (x: string) => x;
   const what =
