@@ -60,6 +60,14 @@ export async function execIn(engine: Engine, container: string, argv: readonly s
   });
   if (io.tty) {
     stream.pipe(io.stdout, { end: false });
+    // Keep the agent's terminal the size of the user's.
+    const out = io.stdout as NodeJS.WriteStream;
+    const resize = () => {
+      if (out.columns && out.rows) exec.resize({ h: out.rows, w: out.columns }).catch(() => undefined);
+    };
+    resize();
+    out.on?.('resize', resize);
+    stream.once('end', () => out.off?.('resize', resize));
   } else {
     const out = new PassThrough();
     const err = new PassThrough();
