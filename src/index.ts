@@ -34,6 +34,7 @@ export {
   editableText,
   parseEditedText,
   validateEdit,
+  writeCurrentDockerfile,
   queueDir as superviseQueueDir,
   superviseAuditPath,
   type LocatedProposal,

@@ -7,6 +7,7 @@ import { registerDoctor } from './commands/doctor.js';
 import { registerLogs } from './commands/logs.js';
 import { registerManage } from './commands/manage.js';
 import { registerScan } from './commands/scan.js';
+import { registerSupervise } from './commands/supervise.js';
 import { registerStart } from './commands/start.js';
 import { type CliContext, cliContext } from './context.js';
 import { colors, reportError } from './output.js';
@@ -23,6 +24,7 @@ async function main(argv: string[]): Promise<number> {
   registerManage(program, ctx);
   registerLogs(program, ctx);
   registerScan(program, ctx);
+  registerSupervise(program, ctx);
   registerDoctor(program, ctx);
   registerDemo(program, ctx);
   try {

@@ -20,7 +20,12 @@ export interface EgressTargets {
   readonly policyFile: string | undefined;
 }
 
-export type ApplyResult = { readonly recorded: string; readonly live: 'merged' | 'already-covered' | 'no-policy-file' };
+export interface ApplyResult {
+  readonly recorded: string;
+  /** False when the record was already there (a repeat: nothing new to audit). */
+  readonly recordedNow: boolean;
+  readonly live: 'merged' | 'already-covered' | 'no-policy-file';
+}
 
 async function exists(path: string): Promise<boolean> {
   return stat(path).then(
@@ -64,17 +69,18 @@ export function applyEgressRoute(targets: EgressTargets, proposalId: string, rou
 
 async function applyNow(t: EgressTargets, proposalId: string, route: EgressRoute): Promise<ApplyResult> {
   const recorded = join(t.routesDir, `${proposalId}.json`);
-  if (!(await exists(recorded))) {
+  const recordedNow = !(await exists(recorded));
+  if (recordedNow) {
     await mkdir(t.routesDir, { recursive: true, mode: 0o700 });
     await writeAtomic(recorded, JSON.stringify(route, null, 2) + '\n');
   }
-  if (t.configFile === undefined || t.policyFile === undefined) return { recorded, live: 'no-policy-file' };
+  if (t.configFile === undefined || t.policyFile === undefined) return { recorded, recordedNow, live: 'no-policy-file' };
   const inForce = effectiveRoutes(t.configFile, t.policyFile);
   const merged = mergeRoute(
     inForce.find((r) => key(r) === key(route)),
     route,
   );
-  if (!merged) return { recorded, live: 'already-covered' };
+  if (!merged) return { recorded, recordedNow, live: 'already-covered' };
   let overlay: EgressRoute[] = [];
   try {
     const raw = JSON.parse(await readFile(t.policyFile, 'utf8')) as unknown;
@@ -84,5 +90,5 @@ async function applyNow(t: EgressTargets, proposalId: string, route: EgressRoute
   }
   const next = [...overlay.filter((r) => key(r) !== key(merged)), merged];
   await writeAtomic(t.policyFile, JSON.stringify({ routes: next }, null, 2) + '\n');
-  return { recorded, live: 'merged' };
+  return { recorded, recordedNow, live: 'merged' };
 }

@@ -13,6 +13,7 @@
 import './node18.js';
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { refuseOutside } from '../net-scope.js';
 import type { AddressInfo } from 'node:net';
 import { WebStandardStreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js';
 import { isInitializeRequest } from '@modelcontextprotocol/sdk/types.js';
@@ -233,6 +234,8 @@ export function startHttpServer(config: SuperviseConfig, makeServer: () => McpSe
       jsonRpcError(res, 500, -32603, 'internal error');
     });
   });
+  // Only the agent's network and loopback may ask for powers; never the egress side.
+  refuseOutside(server, undefined, (remote) => log(`refused a connection from ${remote} on the egress side`));
   // A waiting tool call is a long response, not a slow request: no socket idle timeout.
   server.timeout = 0;
   server.requestTimeout = 60_000;

@@ -164,38 +164,16 @@ export class ProposalQueue {
    * inotify does not see writes made on the other side of some bind mounts.
    */
   async waitFor(id: string, opts: { timeoutMs: number; pollMs?: number; signal?: AbortSignal }): Promise<Proposal> {
-    const deadline = Date.now() + opts.timeoutMs;
-    let watcher: FSWatcher | undefined;
-    let wake: (() => void) | undefined;
+    const decided = await this.watchUntil(async () => {
+      const p = await this.get(id);
+      return isDecided(p) ? p : undefined;
+    }, opts);
+    if (decided) return decided;
     try {
-      watcher = watch(this.dir, () => wake?.());
-    } catch {
-      watcher = undefined;
-    }
-    try {
-      for (;;) {
-        const p = await this.get(id);
-        if (isDecided(p)) return p;
-        if (opts.signal?.aborted) throw new QueueError(`waiting for ${id} was cancelled`);
-        const left = deadline - Date.now();
-        if (left <= 0) {
-          try {
-            return await this.decide(id, { state: 'expired', by: 'timeout', note: `no answer within ${Math.round(opts.timeoutMs / 1000)} s` });
-          } catch (e) {
-            if (e instanceof QueueError) return this.get(id);
-            throw e;
-          }
-        }
-        await new Promise<void>((resolve) => {
-          const t = setTimeout(resolve, Math.min(left, opts.pollMs ?? 250));
-          wake = () => {
-            clearTimeout(t);
-            resolve();
-          };
-        });
-      }
-    } finally {
-      watcher?.close();
+      return await this.decide(id, { state: 'expired', by: 'timeout', note: `no answer within ${Math.round(opts.timeoutMs / 1000)} s` });
+    } catch (e) {
+      if (e instanceof QueueError) return this.get(id); // a human answered at the last moment
+      throw e;
     }
   }
 
@@ -206,22 +184,31 @@ export class ProposalQueue {
    */
   async watchUntil<T>(check: () => Promise<T | undefined>, opts: { timeoutMs: number; pollMs?: number; signal?: AbortSignal }): Promise<T | undefined> {
     const deadline = Date.now() + opts.timeoutMs;
+    // `changed` is set by any event, also one that lands while check() runs,
+    // so that no change is slept through until the next poll.
+    let changed = false;
     let wake: (() => void) | undefined;
+    const poke = () => {
+      changed = true;
+      wake?.();
+    };
     let watcher: FSWatcher | undefined;
     try {
-      watcher = watch(this.dir, () => wake?.());
+      watcher = watch(this.dir, poke);
+      watcher.on('error', () => undefined);
     } catch {
       watcher = undefined;
     }
-    const onAbort = () => wake?.();
-    opts.signal?.addEventListener('abort', onAbort);
+    opts.signal?.addEventListener('abort', poke);
     try {
       for (;;) {
+        changed = false;
         const v = await check();
         if (v !== undefined) return v;
         if (opts.signal?.aborted) throw new QueueError('waiting was cancelled');
         const left = deadline - Date.now();
         if (left <= 0) return undefined;
+        if (changed) continue;
         await new Promise<void>((resolve) => {
           const t = setTimeout(resolve, Math.min(left, opts.pollMs ?? 250));
           wake = () => {
@@ -229,9 +216,10 @@ export class ProposalQueue {
             resolve();
           };
         });
+        wake = undefined;
       }
     } finally {
-      opts.signal?.removeEventListener('abort', onAbort);
+      opts.signal?.removeEventListener('abort', poke);
       watcher?.close();
     }
   }

@@ -175,7 +175,7 @@ export class SuperviseService {
       const route = egressRoute(parseEgressRequest(p.edited_request ?? p.request));
       const r = await applyEgressRoute({ routesDir: c.egressRoutesDir, configFile: c.egressConfigFile, policyFile: c.egressPolicyFile }, p.id, route);
       const where = route.port === 443 ? route.host : `${route.host}:${route.port}`;
-      await this.audit('applied', p, `route ${where} recorded in ${r.recorded}; live: ${r.live}`);
+      if (r.recordedNow || r.live === 'merged') await this.audit('applied', p, `route ${where} recorded in ${r.recorded}; live: ${r.live}`);
       switch (r.live) {
         case 'merged':
           return `effect: route to ${where} added to the running egress proxy (it reloads within a second): retry your request`;
@@ -314,7 +314,7 @@ export function redactRoutes(v: unknown): unknown {
   if (typeof v !== 'object' || v === null) return v;
   const out: Record<string, unknown> = {};
   for (const [k, val] of Object.entries(v as Record<string, unknown>)) {
-    if (/^(token|value|secret|password|authorization)$/i.test(k) && typeof val === 'string') continue;
+    if (/^(tokens?|token_value|secrets?|password|authorization)$/i.test(k)) continue;
     if (k === 'auth' && typeof val === 'object' && val !== null) {
       const a = val as Record<string, unknown>;
       out[k] = { scheme: a.scheme, header: a.header, token_ref: a.token_ref };
