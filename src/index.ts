@@ -42,3 +42,4 @@ export {
   type DecideResult,
 } from './sidecars/supervise/host.js';
 export type { Proposal, ProposalKind, ProposalState } from './sidecars/supervise/queue.js';
+export { rebuildAndResume } from './api/capability.js';

@@ -3,16 +3,17 @@
  * (launch) -> optional session. The CLI and orchestrators share this path.
  */
 import { PassThrough } from 'node:stream';
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { getBackend } from '../backends/index.js';
 import { prepareSidecars, SIDECARS } from '../sidecars/index.js';
+import { writeCurrentDockerfile } from '../sidecars/supervise/host.js';
 import { BUNDLE_CODE_DIR, BUNDLE_RUN_DIR, BUNDLE_SECRETS_DIR } from '../sidecars/layout.js';
 import type { Backend, Plan } from '../bottle/backend.js';
 import { mintIdentity } from '../bottle/identity.js';
 import type { BottleSpec } from '../bottle/spec.js';
-import { clearPreserved, ensureStateDirs, type BottleMetadata, removeState, writeMetadata, isPreserved } from '../bottle/state.js';
+import { clearPreserved, ensureStateDirs, type BottleMetadata, readMetadata, removeState, writeMetadata, isPreserved } from '../bottle/state.js';
 import { loadAgent, loadBottlesFor, resolveEnv } from '../manifest/index.js';
 import type { ResolvedEnv } from '../manifest/types.js';
 import { type Progress, silentProgress } from '../progress.js';
@@ -92,6 +93,10 @@ export async function startBottle(settings: Settings, spec: BottleSpec, opts: St
   };
   await writeMetadata(settings.home, meta);
   await clearPreserved(settings.home, identity);
+  if (bottle.supervise && plan.agentDockerfile) {
+    // What request-capability proposals are diffed against.
+    await writeCurrentDockerfile(settings.home, identity, await readFile(plan.agentDockerfile, 'utf8'));
+  }
   try {
     await backend.build(plan, progress);
     await backend.launch(plan, env, progress);
@@ -137,6 +142,9 @@ export async function runSession(settings: Settings, started: Started, prompt: s
 }
 
 export async function endSession(settings: Settings, backend: Backend, identity: string): Promise<void> {
+  // A bottle that was resumed elsewhere meanwhile (a capability rebuild) is no longer this session's to remove.
+  const meta = await readMetadata(settings.home, identity).catch(() => undefined);
+  if (meta && meta.owner_pid !== process.pid) return;
   const preserved = await isPreserved(settings.home, identity);
   await backend.teardown(identity, { keepWorkspace: preserved });
   if (!preserved) await removeState(settings.home, identity);

@@ -25,6 +25,8 @@ export interface PrepareInput {
 export interface Plan {
   readonly backend: BackendName;
   readonly identity: string;
+  /** The Dockerfile the agent image is built from (none for a committed snapshot). */
+  readonly agentDockerfile: string | undefined;
   /** A JSON-safe description for `--dry-run` (never secret values). */
   describe(): Record<string, unknown>;
 }

@@ -3,7 +3,7 @@
  * setting resolved on the host into a frozen plan. Nothing is created in the
  * engine and nothing is written to disk, so `--dry-run` is exactly this.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { Plan, PrepareInput } from '../../bottle/backend.js';
 import { perBottleDockerfilePath, stateDir } from '../../bottle/state.js';
@@ -123,31 +123,41 @@ export function prepareDockerPlan(input: PrepareInput): DockerPlan {
     resuming: input.resuming,
     headlessPrompt: spec.prompt,
     workspaceVolume: names.workspaceVolume,
+    agentDockerfile: agentImage.kind === 'tag' ? undefined : agentImage.source,
     describe: () => describePlan(plan, bottle.name),
   };
   return plan;
 }
 
 function resolveAgentImage(home: string, identity: string, provider: Provider, bottleDockerfile: string | undefined): DockerPlan['agentImage'] {
-  // An approved capability change wins over the bottle's and the template's recipe.
+  // The newest of a committed snapshot and an approved capability change wins
+  // over the bottle's and the template's recipe.
   const perBottle = perBottleDockerfilePath(home, identity);
   const committed = join(stateDir(home, identity), 'committed-image');
-  if (existsSync(committed)) {
+  const mtime = (p: string) => (existsSync(p) ? statSync(p).mtimeMs : -1);
+  if (mtime(committed) >= 0 && mtime(committed) >= mtime(perBottle)) {
     return { kind: 'tag', tag: readFirstLine(committed), source: 'committed snapshot' };
   }
-  if (existsSync(perBottle)) return { kind: 'recipe', recipe: dirRecipe(`bot-bottle/bottle-${identity}`, dirname(perBottle), 'Dockerfile', true), source: perBottle };
+  if (mtime(perBottle) >= 0) {
+    // The template's folder stays the build context, so its COPY lines still work.
+    return {
+      kind: 'recipe',
+      recipe: {
+        repository: `bot-bottle/bottle-${identity}`,
+        dockerfile: 'Dockerfile.bot-bottle',
+        context: [{ at: '.', from: provider.imageDir }, { at: 'Dockerfile.bot-bottle', content: readFileSync(perBottle, 'utf8') }],
+      },
+      source: perBottle,
+    };
+  }
   if (bottleDockerfile) {
     return { kind: 'recipe', recipe: dirRecipe(`bot-bottle/agent-${provider.name}-custom`, dirname(bottleDockerfile), bottleDockerfile.slice(dirname(bottleDockerfile).length + 1)), source: bottleDockerfile };
   }
   return { kind: 'recipe', recipe: dirRecipe(`bot-bottle/agent-${provider.name}`, provider.imageDir, 'Dockerfile'), source: join(provider.imageDir, 'Dockerfile') };
 }
 
-function dirRecipe(repository: string, dir: string, dockerfile: string, onlyDockerfile = false): ImageRecipe {
-  return {
-    repository,
-    dockerfile,
-    context: onlyDockerfile ? [{ at: dockerfile, from: join(dir, dockerfile) }] : [{ at: '.', from: dir }],
-  };
+function dirRecipe(repository: string, dir: string, dockerfile: string): ImageRecipe {
+  return { repository, dockerfile, context: [{ at: '.', from: dir }] };
 }
 
 function readFirstLine(path: string): string {

@@ -15,6 +15,7 @@ import {
   BottleError,
   capabilityDiff,
   decideProposal,
+  rebuildAndResume,
   editableText,
   findProposal,
   listProposals,
@@ -82,6 +83,7 @@ export function registerSupervise(program: Command, ctx: () => CliContext): void
       }
       const r = await decideProposal(c.settings, id, { approve: true, ...(flags.note === undefined ? {} : { note: flags.note }), ...(edited ? { edited_request: edited } : {}) });
       report(c, r, flags.json === true);
+      await applyIfCapability(c, r);
     });
 
   program
@@ -95,6 +97,14 @@ export function registerSupervise(program: Command, ctx: () => CliContext): void
       const r = await decideProposal(c.settings, id, { approve: false, note: flags.reason });
       report(c, r, flags.json === true);
     });
+}
+
+/** An approved capability change takes effect now: rebuild the image, resume the bottle. */
+async function applyIfCapability(c: CliContext, r: DecideResult): Promise<void> {
+  const p = r.proposal;
+  if (p.kind !== 'capability' || !(p.state === 'approved' || p.state === 'approved-with-edits')) return;
+  const done = await rebuildAndResume(c.settings, r.identity, { progress: c.progress(), why: p.summary });
+  process.stderr.write(`${r.identity} rebuilt and resumed in ${(done.ms / 1000).toFixed(1)} s\n`);
 }
 
 function report(c: CliContext, r: DecideResult, json: boolean): void {
@@ -281,6 +291,10 @@ async function runScreen(settings: Settings, c: Colors): Promise<void> {
     try {
       const r = await decideProposal(settings, p.id, { approve, ...(note.trim() ? { note } : {}), ...(edited ? { edited_request: edited } : {}) });
       setMessage(`${stateText(c, r.proposal.state)} ${p.id}${r.effects.length ? ': ' + r.effects.join('; ') : ''}`);
+      if (approve && r.proposal.kind === 'capability') {
+        const done = await rebuildAndResume(settings, r.identity, { why: r.proposal.summary });
+        setMessage(`${p.id}: ${r.identity} rebuilt and resumed in ${(done.ms / 1000).toFixed(1)} s`);
+      }
     } catch (e) {
       setMessage(c.red(e instanceof Error ? e.message : String(e)));
     }

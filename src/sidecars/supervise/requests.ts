@@ -91,7 +91,10 @@ export function capabilityRequest(base: string, change: string): CapabilityReque
   if (trimmed === '') throw new RequestError('dockerfile_change is empty');
   const replace = /^\s*FROM\s+\S/im.test(trimmed);
   const baseText = base.replace(/\s+$/, '');
-  const dockerfile = replace || baseText === '' ? `${trimmed}\n` : `${baseText}\n\n${trimmed}\n`;
+  // Appended lines run as root (an install needs it), then the image's own user is restored.
+  const lastUser = [...baseText.matchAll(/^\s*USER\s+(\S+)\s*$/gim)].at(-1)?.[1];
+  const appended = lastUser && lastUser !== 'root' && !/^\s*USER\s/im.test(trimmed) ? `USER root\n${trimmed}\nUSER ${lastUser}` : trimmed;
+  const dockerfile = replace || baseText === '' ? `${trimmed}\n` : `${baseText}\n\n${appended}\n`;
   if (Buffer.byteLength(dockerfile) > MAX_DOCKERFILE_BYTES) throw new RequestError(`the proposed Dockerfile is over ${MAX_DOCKERFILE_BYTES / 1024} KiB`);
   if (!/^\s*FROM\s+\S/im.test(dockerfile)) {
     throw new RequestError('the current Dockerfile is unknown, so the change must be a whole Dockerfile (with a FROM line)');
