@@ -4,6 +4,7 @@ import { Command, CommanderError } from 'commander';
 import { ExitCode } from '../index.js';
 import { registerDemo } from './commands/demo.js';
 import { registerDoctor } from './commands/doctor.js';
+import { registerEgress } from './commands/egress.js';
 import { registerLogs } from './commands/logs.js';
 import { registerManage } from './commands/manage.js';
 import { registerScan } from './commands/scan.js';
@@ -24,6 +25,7 @@ async function main(argv: string[]): Promise<number> {
   registerManage(program, ctx);
   registerLogs(program, ctx);
   registerScan(program, ctx);
+  registerEgress(program, ctx);
   registerSupervise(program, ctx);
   registerDoctor(program, ctx);
   registerDemo(program, ctx);

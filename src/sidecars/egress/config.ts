@@ -44,7 +44,7 @@ export interface EgressConfig {
   readonly holdTimeoutMs: number;
   /** Largest request body buffered for DLP. */
   readonly bodyCap: number;
-  /** Serving processes (1 = this process only). Default: the number of CPUs. */
+  /** Serving processes (1 = this process only, the default; see run.ts). */
   readonly workers: number | undefined;
 }
 

@@ -217,6 +217,25 @@ export interface HeadInput {
   readonly headers: readonly (readonly [string, string])[];
 }
 
+const CLEAN_MAX = 512;
+const CLEAN_MAX_LEN = 4096;
+/** Heads found clean, per known-secrets set (a reload makes a new set, so a new cache) and entropy flag. */
+const cleanHeads = new WeakMap<KnownSecrets, [Set<string>, Set<string>]>();
+
+function rememberClean(opts: ScanOpts, text: string, cache: Set<string> | undefined): void {
+  let set = cache;
+  if (set === undefined) {
+    let pair = cleanHeads.get(opts.known);
+    if (pair === undefined) {
+      pair = [new Set(), new Set()];
+      cleanHeads.set(opts.known, pair);
+    }
+    set = pair[opts.entropy ? 1 : 0];
+  }
+  if (set.size >= CLEAN_MAX) set.clear();
+  set.add(text);
+}
+
 /**
  * Scan URL and headers. The common case (nothing found) costs one rules pass
  * over a single joined text; the parts are told apart only when it finds something.
@@ -239,8 +258,19 @@ export function scanHead(input: HeadInput, opts: ScanOpts): DlpResult {
   }
   const text = lines.join('\n');
   const out = new Collector();
+  // Clients repeat their heads (same URL, same headers): a head already found
+  // clean with these same options is clean again (the scan is pure).
+  const cacheable = text.length <= CLEAN_MAX_LEN;
+  let cache: Set<string> | undefined;
+  if (cacheable) {
+    cache = cleanHeads.get(opts.known)?.[opts.entropy ? 1 : 0];
+    if (cache?.has(text)) return out;
+  }
   const spans = findSpans(text, opts);
-  if (spans.length === 0) return out;
+  if (spans.length === 0) {
+    if (cacheable) rememberClean(opts, text, cache);
+    return out;
+  }
   const starts: number[] = [];
   let at = 0;
   for (const l of lines) {

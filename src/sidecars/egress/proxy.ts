@@ -627,7 +627,12 @@ export class EgressProxy extends EventEmitter {
 
   private droppedHeaders(route: EgressRoute): ReadonlySet<string> {
     if (route.auth === undefined) return EMPTY;
-    return new Set([...AGENT_CREDENTIALS, route.auth.header.toLowerCase()]);
+    let set = dropCache.get(route);
+    if (set === undefined) {
+      set = new Set([...AGENT_CREDENTIALS, route.auth.header.toLowerCase()]);
+      dropCache.set(route, set);
+    }
+    return set;
   }
 
   private actOnDlp(
@@ -937,5 +942,6 @@ export class EgressProxy extends EventEmitter {
 }
 
 const EMPTY: ReadonlySet<string> = new Set();
+const dropCache = new WeakMap<EgressRoute, ReadonlySet<string>>();
 /** Responses up to this size are buffered and sent with their headers in one write. */
 const SMALL_BODY = 64 * 1024;
