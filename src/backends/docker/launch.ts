@@ -91,7 +91,12 @@ async function createAndStart(engine: Engine, plan: DockerPlan, images: LaunchIm
       ReadonlyRootfs: true,
       // /tmp holds mirrors, minted certificates and the secrets: memory only.
       Tmpfs: { '/tmp': 'rw,nosuid,nodev,size=512m' },
-      Binds: [`${bundleDir}:${BUNDLE_RUN_DIR}:rw`, ...plan.sidecarMounts.map((m) => `${m.hostDir}:${m.bundleDir}:rw`)],
+      Binds: [
+        `${bundleDir}:${BUNDLE_RUN_DIR}:rw`,
+        ...plan.sidecarMounts.map((m) => `${m.hostDir}:${m.bundleDir}:rw`),
+        // ssh refuses to run for a uid with no passwd entry: give the invoking user's uid one.
+        ...(bundleUser ? [`${await passwdFor(bundleDir, bundleUser)}:/etc/passwd:ro`] : []),
+      ],
       PidsLimit: 512,
     },
     NetworkingConfig: { EndpointsConfig: { [names.internalNetwork]: { Aliases: [BUNDLE_ALIAS] } } },
@@ -171,6 +176,13 @@ async function bundleUserFor(dirs: readonly string[]): Promise<string | undefine
     return undefined;
   }
   return uid === undefined ? undefined : `${uid}:${process.getgid?.() ?? uid}`;
+}
+
+async function passwdFor(bundleDir: string, user: string): Promise<string> {
+  const [uid, gid] = user.split(':');
+  const path = join(bundleDir, 'passwd');
+  await writeSecretFile(path, `root:x:0:0:root:/root:/usr/sbin/nologin\nbundle:x:${uid}:${gid}:bot-bottle bundle:/tmp:/usr/sbin/nologin\n`, 0o644);
+  return path;
 }
 
 async function chownTree(path: string, uid: number): Promise<void> {

@@ -49,6 +49,14 @@ export function parseCgiHeaders(text: string): { status: number; headers: [strin
   return { status, headers };
 }
 
+/** Every running http-backend's process group, so a stopping server takes them (and their hooks) along. */
+const running = new Set<(sig: NodeJS.Signals) => void>();
+
+export function signalAllBackends(sig: NodeJS.Signals): number {
+  for (const send of running) send(sig);
+  return running.size;
+}
+
 export function runHttpBackend(req: IncomingMessage, res: ServerResponse, opts: CgiOptions): Promise<CgiResult> {
   return new Promise((resolve) => {
     const encoding = (req.headers['content-encoding'] ?? '').toLowerCase();
@@ -78,12 +86,18 @@ export function runHttpBackend(req: IncomingMessage, res: ServerResponse, opts: 
     if (typeof proto === 'string' && GIT_PROTOCOL_RE.test(proto)) env.GIT_PROTOCOL = proto;
 
     const child = spawn('git', ['http-backend'], { env, stdio: ['pipe', 'pipe', 'pipe'], detached: true });
-    const killGroup = () => {
+    const signalGroup = (sig: NodeJS.Signals) => {
       try {
-        if (child.pid !== undefined) process.kill(-child.pid, 'SIGKILL');
+        if (child.pid !== undefined) process.kill(-child.pid, sig);
       } catch {
         // already gone
       }
+    };
+    running.add(signalGroup);
+    // TERM first: a hook waiting for a human withdraws its proposal; KILL whatever is left.
+    const killGroup = () => {
+      signalGroup('SIGTERM');
+      setTimeout(() => signalGroup('SIGKILL'), 3000).unref();
     };
     let aborted = false;
     let done = false;
@@ -132,11 +146,13 @@ export function runHttpBackend(req: IncomingMessage, res: ServerResponse, opts: 
     });
     child.on('error', (e) => {
       done = true;
+      running.delete(signalGroup);
       if (!res.headersSent) res.writeHead(500, { 'Content-Type': 'text/plain' }).end(`bot-bottle git-gate: cannot run git http-backend: ${e.message}\n`);
       resolve({ status: 500, exitCode: null, stderr: e.message, aborted });
     });
     child.on('close', (code) => {
       done = true;
+      running.delete(signalGroup);
       const stderr = Buffer.concat(err).toString('utf8');
       if (!headersSent) {
         status = 500;

@@ -31,10 +31,18 @@ export interface GateRepo {
 export interface GitGateConfig {
   readonly identity: string;
   readonly listen: { readonly host: string; readonly port: number };
-  /** Writable scratch (the bundle's /tmp tmpfs): mirrors, hook script, key copies. */
+  /** Writable scratch (the bundle's /tmp tmpfs): mirrors, key copies. */
   readonly mirrorRoot: string;
+  /**
+   * Where the server writes the pre-receive hook script: a folder on a mount
+   * that allows exec (Docker's --tmpfs is noexec unless told otherwise, and
+   * git silently skips a hook it cannot execute). Default `<mirrorRoot>/hooks`.
+   */
+  readonly hooksDir: string;
   /** Where the backend writes bundleSecrets (tmpfs, mode 600). */
   readonly secretsDir: string;
+  /** Secret file (JSON string array): the bottle's own secret values, reported wherever a push carries them. */
+  readonly knownSecretsSecret: string | undefined;
   /** One JSON line per fetch and push. */
   readonly auditLog: string | undefined;
   /** The bottle's proposal queue; without it an allow-marked push is refused. */
@@ -117,7 +125,9 @@ export function parseGitGateConfig(raw: unknown): GitGateConfig {
     'identity',
     'listen',
     'mirrorRoot',
+    'hooksDir',
     'secretsDir',
+    'knownSecretsSecret',
     'auditLog',
     'proposalsDir',
     'holdTimeoutMs',
@@ -138,11 +148,14 @@ export function parseGitGateConfig(raw: unknown): GitGateConfig {
     if (!REPO_NAME_RE.test(name) || name.includes('..')) fail(`repos.${name}`, 'name must be letters, digits, `.`, `_`, `-`');
     repos[name] = repo(r, `repos.${name}`);
   }
+  const mirrorRoot = raw.mirrorRoot === undefined ? DEFAULT_MIRROR_ROOT : absPath(raw.mirrorRoot, 'mirrorRoot');
   return {
     identity: str(raw.identity, 'identity'),
     listen,
-    mirrorRoot: raw.mirrorRoot === undefined ? DEFAULT_MIRROR_ROOT : absPath(raw.mirrorRoot, 'mirrorRoot'),
+    mirrorRoot,
+    hooksDir: raw.hooksDir === undefined ? `${mirrorRoot}/hooks` : absPath(raw.hooksDir, 'hooksDir'),
     secretsDir: absPath(raw.secretsDir, 'secretsDir'),
+    knownSecretsSecret: secretName(raw.knownSecretsSecret, 'knownSecretsSecret'),
     auditLog: raw.auditLog === undefined || raw.auditLog === null ? undefined : absPath(raw.auditLog, 'auditLog'),
     proposalsDir: raw.proposalsDir === undefined || raw.proposalsDir === null ? undefined : absPath(raw.proposalsDir, 'proposalsDir'),
     holdTimeoutMs: int(raw.holdTimeoutMs, 'holdTimeoutMs', DEFAULT_HOLD_TIMEOUT_MS, 1000, 24 * 3600 * 1000),
@@ -168,6 +181,9 @@ export function loadGitGateConfig(path: string): GitGateConfig {
   }
   return parseGitGateConfig(raw);
 }
+
+/** The bottle's own secret values (JSON array), for the scanner. */
+export const KNOWN_SECRETS_SECRET = 'git-gate.known-secrets.json';
 
 /** Names of a repo's files in the bundle's secrets dir (the lead writes them from bundleSecrets). */
 export function secretNames(repoName: string): { sshKey: string; knownHosts: string; token: string } {

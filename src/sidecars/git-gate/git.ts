@@ -28,8 +28,14 @@ export interface RunOptions {
 }
 
 /** A base environment for git in the bundle: no system config, no prompts, no pager. */
+/** TLS trust for HTTPS upstreams on private CAs: taken from the gate's own environment when set. */
+const PASSED_THROUGH = ['GIT_SSL_CAINFO', 'SSL_CERT_FILE', 'SSL_CERT_DIR'];
+
 export function baseGitEnv(cfg: Pick<GitGateConfig, 'mirrorRoot'>, extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
+  const passed: NodeJS.ProcessEnv = {};
+  for (const k of PASSED_THROUGH) if (process.env[k]) passed[k] = process.env[k];
   return {
+    ...passed,
     PATH: process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin',
     HOME: join(cfg.mirrorRoot, 'home'),
     LC_ALL: 'C',

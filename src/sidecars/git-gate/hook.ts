@@ -16,7 +16,8 @@
  *    the value the agent saw. Only if upstream accepts does the hook succeed
  *    and the mirror take the refs, so it never claims what upstream refused.
  */
-import { writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { scanRange, type GitFinding } from '../../secrets/git.js';
 import { scanText } from '../../secrets/index.js';
 import { ProposalQueue, type Proposal } from '../supervise/queue.js';
@@ -107,7 +108,7 @@ async function peel(cfg: GitGateConfig, oid: string): Promise<Peeled> {
 }
 
 /** A pushed annotated tag's message, scanned like a commit message. */
-async function scanTagMessage(cfg: GitGateConfig, tagOid: string, name: string, target: string): Promise<GitFinding[]> {
+async function scanTagMessage(cfg: GitGateConfig, tagOid: string, name: string, target: string, knownSecrets: readonly string[]): Promise<GitFinding[]> {
   const body = await git(cfg, ['cat-file', 'tag', tagOid]);
   const cut = body.indexOf('\n\n');
   const lines = (cut < 0 ? '' : body.slice(cut + 2)).replace(/\n+$/, '').split('\n');
@@ -123,7 +124,7 @@ async function scanTagMessage(cfg: GitGateConfig, tagOid: string, name: string, 
     while (i + 1 < starts.length && (starts[i + 1] ?? Infinity) <= pos) i++;
     return i;
   };
-  return scanText(text).map((f) => {
+  return scanText(text, { knownSecrets }).map((f) => {
     const first = lineOf(f.start);
     const last = lineOf(Math.max(f.start, f.end - 1));
     let allowed = false;
@@ -135,6 +136,20 @@ async function scanTagMessage(cfg: GitGateConfig, tagOid: string, name: string, 
   });
 }
 
+/** The bottle's own secret values; written with the credentials, so missing means not yet: refuse. */
+async function readKnownSecrets(cfg: GitGateConfig): Promise<string[]> {
+  if (!cfg.knownSecretsSecret) return [];
+  const path = join(cfg.secretsDir, cfg.knownSecretsSecret);
+  let raw: unknown;
+  try {
+    raw = JSON.parse(await readFile(path, 'utf8'));
+  } catch (e) {
+    throw new CredentialMissingError(`the bottle's secret list ${cfg.knownSecretsSecret} is not available (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+  }
+  if (!Array.isArray(raw) || !raw.every((v) => typeof v === 'string')) throw new Error(`${path} is not a JSON array of strings`);
+  return raw;
+}
+
 const short = (oid: string) => oid.slice(0, 12);
 
 function findingLine(f: GitFinding): string {
@@ -143,15 +158,17 @@ function findingLine(f: GitFinding): string {
 }
 
 function fixAdvice(findings: readonly GitFinding[]): string[] {
-  const out = [
-    'Nothing was sent upstream. Rewrite the commits so that none of them carries the secret, then push again:',
-    '  - in the last commit: remove it from the file, `git add` it, `git commit --amend`',
-    '  - in an earlier commit: `git rebase -i <upstream-branch>`, mark that commit `edit`, remove it,',
-    '    `git commit --amend`, `git rebase --continue` (a file added then deleted later in the push',
-    '    is still in history: drop or edit the commit that added it)',
-  ];
-  if (findings.some((f) => f.path === '<commit-message>')) out.push('  - in a commit message: `git commit --amend` (last commit) or `reword` in `git rebase -i`');
-  if (findings.some((f) => f.path.startsWith('<tag:'))) out.push('  - in a tag message: `git tag -d NAME`, then `git tag -a NAME` with a clean message');
+  const out = ['Nothing was sent upstream. Rewrite what carries the secret, then push again:'];
+  if (findings.some((f) => !f.path.startsWith('<'))) {
+    out.push(
+      '  - in the last commit: remove it from the file, `git add` it, `git commit --amend`',
+      '  - in an earlier commit: `git rebase -i <upstream-branch>`, mark that commit `edit`, remove it,',
+      '    `git commit --amend`, `git rebase --continue` (a file added then deleted later in the push',
+      '    is still in history: drop or edit the commit that added it)',
+    );
+  }
+  if (findings.some((f) => f.path === '<commit-message>')) out.push('  - in a commit message: `git commit --amend` (last commit) or `reword` it in `git rebase -i <upstream-branch>`');
+  if (findings.some((f) => f.path.startsWith('<tag:'))) out.push('  - in a tag message: `git tag -d NAME`, then `git tag -a NAME` again with a clean message');
   out.push(
     'A real credential that was committed must be treated as leaked: rotate it.',
     'A false positive: add `bot-bottle:allow` on that line; the push is then held for a human to approve.',
@@ -178,16 +195,34 @@ async function waitForHuman(cfg: GitGateConfig, name: string, repo: GateRepo, up
     why: ['The agent marked these lines with an allow comment:', ...held.map(findingLine)].join('\n'),
     needs_reason: true,
   });
-  const mins = Math.round(cfg.holdTimeoutMs / 60_000);
+  const wait = cfg.holdTimeoutMs >= 300_000 ? `${Math.round(cfg.holdTimeoutMs / 60_000)} min` : `${Math.round(cfg.holdTimeoutMs / 1000)} s`;
   say(`bot-bottle git-gate: push to ${name} HELD: ${held.length} finding(s) carry an allow comment, so a human decides.`);
   for (const f of held) say(findingLine(f));
-  say(`Waiting up to ${mins >= 1 ? `${mins} min` : `${Math.round(cfg.holdTimeoutMs / 1000)} s`} for a decision on proposal ${p.id}...`);
+  say(`Waiting up to ${wait} for a decision on proposal ${p.id}...`);
   const tick = setInterval(() => say(`  still waiting for a decision on ${p.id}`), 30_000);
+  // The agent gave up (Ctrl-C, a dropped connection): the server TERMs us; withdraw the proposal.
+  const cancel = new AbortController();
+  const onTerm = () => cancel.abort();
+  process.once('SIGTERM', onTerm);
   try {
-    return await queue.waitFor(p.id, { timeoutMs: cfg.holdTimeoutMs, pollMs: 250 });
+    return await queue.waitFor(p.id, { timeoutMs: cfg.holdTimeoutMs, pollMs: 250, signal: cancel.signal });
+  } catch (e) {
+    if (!cancel.signal.aborted) throw e;
+    return await queue.decide(p.id, { state: 'expired', by: 'git-gate', note: 'the agent cancelled the push before a decision' }).catch(() => queue.get(p.id));
   } finally {
     clearInterval(tick);
+    process.removeListener('SIGTERM', onTerm);
   }
+}
+
+const PORCELAIN_FLAGS: Record<string, string> = { ' ': 'updated', '+': 'forced', '-': 'deleted', '*': 'created', '=': 'up to date', '!': 'REJECTED' };
+
+/** `git push --porcelain`'s `<flag>\t<from>:<to>\t<summary>` as one readable line. */
+export function porcelainLine(line: string): string | undefined {
+  const m = /^([ +\-*=!])\t([^\t]*)\t(.*)$/.exec(line.trimEnd());
+  if (!m) return undefined;
+  const to = (m[2] ?? '').split(':').pop() ?? '';
+  return `${to}: ${PORCELAIN_FLAGS[m[1] ?? ''] ?? m[1]} ${m[3] ?? ''}`.trimEnd();
 }
 
 async function forward(cfg: GitGateConfig, name: string, repo: GateRepo, updates: readonly RefUpdate[], report: HookReport): Promise<boolean> {
@@ -212,7 +247,10 @@ async function forward(cfg: GitGateConfig, name: string, repo: GateRepo, updates
   report.upstream_ms = r.ms;
   say(`bot-bottle git-gate: upstream ${repo.url} answered:`);
   for (const l of r.stderr.split('\n').map((x) => x.trimEnd()).filter(Boolean)) say(`  ${l}`);
-  for (const l of r.stdout.split('\n').map((x) => x.trimEnd()).filter((x) => x && x !== 'Done')) say(`  ${l.replace(/\t/g, ' ')}`);
+  for (const l of r.stdout.split('\n')) {
+    const line = porcelainLine(l);
+    if (line) say(`  ${line}`);
+  }
   if (r.timedOut) {
     say(`bot-bottle git-gate: push to ${name} refused: upstream did not finish within ${Math.round(cfg.pushTimeoutMs / 1000)} s`);
     report.verdict = 'refused:upstream-timeout';
@@ -237,7 +275,7 @@ export async function decide(cfg: GitGateConfig, name: string, repo: GateRepo, u
   }
 
   const tips: string[] = [];
-  const tagScans: GitFinding[] = [];
+  const tagTargets: { tag: string; name: string; target: string }[] = [];
   const knownTags = new Set((await git(cfg, ['for-each-ref', '--format=%(objectname)', 'refs/tags'])).split('\n').filter(Boolean));
   for (const u of updates) {
     if (ZERO.test(u.new)) continue;
@@ -249,16 +287,20 @@ export async function decide(cfg: GitGateConfig, name: string, repo: GateRepo, u
     }
     tips.push(p.commit);
     const tagName = u.ref.replace(/^refs\/tags\//, '');
-    for (const t of p.tags) if (!knownTags.has(t)) tagScans.push(...(await scanTagMessage(cfg, t, tagName, p.commit)));
+    for (const t of p.tags) if (!knownTags.has(t)) tagTargets.push({ tag: t, name: tagName, target: p.commit });
   }
+  const knownSecrets = await readKnownSecrets(cfg);
   const commits = tips.length === 0 ? [] : (await git(cfg, ['rev-list', '--reverse', '--topo-order', '--stdin', '--not', '--all'], tips.join('\n') + '\n')).split('\n').filter(Boolean);
   report.commits_scanned = commits.length;
-  const findings = [...(commits.length === 0 ? [] : await scanRange(repoPath, commits, { scanTags: false })), ...tagScans];
+  const tagScans: GitFinding[] = [];
+  for (const t of tagTargets) tagScans.push(...(await scanTagMessage(cfg, t.tag, t.name, t.target, knownSecrets)));
+  const findings = [...(commits.length === 0 ? [] : await scanRange(repoPath, commits, { scanTags: false, knownSecrets })), ...tagScans];
   report.findings = findings.map(toAudit);
 
   const hard = findings.filter((f) => !f.allowed);
   if (hard.length > 0) {
-    say(`bot-bottle git-gate: push to ${name} REFUSED: ${hard.length} secret(s) in ${commits.length} commit(s) new to upstream`);
+    const scope = [`${commits.length} commit(s) new to upstream`, ...(tagTargets.length > 0 ? [`${tagTargets.length} tag message(s)`] : [])].join(' and ');
+    say(`bot-bottle git-gate: push to ${name} REFUSED: ${hard.length} secret(s) in ${scope}`);
     for (const f of hard) say(findingLine(f));
     const held = findings.filter((f) => f.allowed);
     if (held.length > 0) say(`(and ${held.length} more marked allowed, which a human would have to approve)`);
@@ -306,8 +348,9 @@ export async function runPreReceiveHook(): Promise<number> {
   } catch (e) {
     // Fail closed: an error in the gate is a refusal, never a pass.
     const msg = (e instanceof Error ? e.message : String(e)).replace(/\s+/g, ' ');
-    say(`bot-bottle git-gate: push refused: internal error: ${msg}`);
-    report.verdict = 'error';
+    const missing = e instanceof CredentialMissingError;
+    say(`bot-bottle git-gate: push refused: ${missing ? '' : 'internal error: '}${msg}`);
+    report.verdict = missing ? 'refused:no-credential' : 'error';
     report.reason = msg;
     ok = false;
   }

@@ -5,6 +5,7 @@
  * accepted locally after upstream took it), so "new to upstream" is "not
  * reachable from any ref of the mirror".
  */
+import { spawn } from 'node:child_process';
 import { chmod, mkdir, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { GateRepo, GitGateConfig } from './config.js';
@@ -20,26 +21,55 @@ export function mirrorPath(cfg: Pick<GitGateConfig, 'mirrorRoot'>, name: string)
   return join(projectRoot(cfg), `${name}.git`);
 }
 
-export function hooksDir(cfg: Pick<GitGateConfig, 'mirrorRoot'>): string {
-  return join(cfg.mirrorRoot, 'hooks');
-}
-
 export function reportsDir(cfg: Pick<GitGateConfig, 'mirrorRoot'>): string {
   return join(cfg.mirrorRoot, 'reports');
 }
 
 const shq = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`;
 
+export const HOOK_SELFTEST_ENV = 'BOT_BOTTLE_GIT_GATE_HOOK_SELFTEST';
+
 /**
- * The pre-receive hook: this same program with `--hook pre-receive` (the
- * bundled git-gate.js in the bundle; under tsx in development).
+ * Install the pre-receive hook (this same program with `--hook pre-receive`)
+ * in the first candidate folder where it demonstrably runs: git skips a hook
+ * it cannot execute (a noexec mount) without failing the push, so an
+ * unproven hook would be a gate that is open. Returns the folder, or the
+ * reason none works (the server then refuses every push).
  */
-export async function installHook(cfg: GitGateConfig, argv: readonly string[]): Promise<void> {
-  const dir = hooksDir(cfg);
-  await mkdir(dir, { recursive: true, mode: 0o700 });
-  const file = join(dir, 'pre-receive');
-  await writeFile(file, `#!/bin/sh\nexec ${argv.map(shq).join(' ')} --hook pre-receive\n`, { mode: 0o700 });
-  await chmod(file, 0o700);
+export async function installHook(candidates: readonly string[], argv: readonly string[]): Promise<{ dir: string } | { error: string }> {
+  const errors: string[] = [];
+  for (const dir of [...new Set(candidates)]) {
+    const file = join(dir, 'pre-receive');
+    try {
+      await mkdir(dir, { recursive: true, mode: 0o700 });
+      await writeFile(file, `#!/bin/sh\nexec ${argv.map(shq).join(' ')} --hook pre-receive\n`, { mode: 0o700 });
+      await chmod(file, 0o700);
+      const r = await runHookSelftest(file);
+      if (r === 'ok') return { dir };
+      errors.push(`${file}: ${r}`);
+    } catch (e) {
+      errors.push(`${file}: ${(e as Error).message}`);
+    }
+  }
+  return { error: errors.join('; ') };
+}
+
+function runHookSelftest(file: string): Promise<string> {
+  return new Promise((resolve) => {
+    const child = spawn(file, [], { env: { ...process.env, [HOOK_SELFTEST_ENV]: '1' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (b: Buffer) => (out += b.toString()));
+    child.stderr.on('data', (b: Buffer) => (out += b.toString()));
+    const t = setTimeout(() => child.kill('SIGKILL'), 10_000);
+    child.on('error', (e) => {
+      clearTimeout(t);
+      resolve(`cannot execute (${(e as NodeJS.ErrnoException).code ?? e.message})`);
+    });
+    child.on('close', (code) => {
+      clearTimeout(t);
+      resolve(code === 0 && out.includes('git-gate hook ok') ? 'ok' : `self-test failed (exit ${code}): ${out.trim().slice(0, 200)}`);
+    });
+  });
 }
 
 const MIRROR_CONFIG: readonly [string, string][] = [
@@ -56,7 +86,7 @@ const MIRROR_CONFIG: readonly [string, string][] = [
 ];
 
 /** Create the bare mirror if missing (no network): init, settings, the hook path. */
-export async function ensureMirror(cfg: GitGateConfig, name: string): Promise<string> {
+export async function ensureMirror(cfg: GitGateConfig, name: string, hooks: string): Promise<string> {
   const dir = mirrorPath(cfg, name);
   const exists = await stat(join(dir, 'HEAD')).then(
     () => true,
@@ -68,7 +98,7 @@ export async function ensureMirror(cfg: GitGateConfig, name: string): Promise<st
     const r = await runGit(['init', '--bare', '--quiet', dir], { env });
     if (r.code !== 0) throw new Error(`git init ${dir}: ${lastLine(r.stderr)}`);
   }
-  for (const [k, v] of [...MIRROR_CONFIG, ['core.hooksPath', hooksDir(cfg)] as [string, string]]) {
+  for (const [k, v] of [...MIRROR_CONFIG, ['core.hooksPath', hooks] as [string, string]]) {
     const r = await runGit(['-C', dir, 'config', k, v], { env });
     if (r.code !== 0) throw new Error(`git config ${k} in ${dir}: ${lastLine(r.stderr)}`);
   }
@@ -88,7 +118,7 @@ export interface RefreshResult {
  */
 export async function refreshMirror(cfg: GitGateConfig, name: string, repo: GateRepo): Promise<RefreshResult> {
   const t0 = Date.now();
-  const dir = await ensureMirror(cfg, name);
+  const dir = mirrorPath(cfg, name);
   let env: NodeJS.ProcessEnv;
   try {
     env = await upstreamEnv(cfg, name, repo);

@@ -10,7 +10,7 @@ import { join, posix } from 'node:path';
 import { BottleError } from '../../errors.js';
 import type { GitUser } from '../../manifest/types.js';
 import type { SidecarPlan, SidecarPrepareInput } from '../types.js';
-import { DEFAULT_HOLD_TIMEOUT_MS, GIT_GATE_CONFIG_ENV, GIT_GATE_PORT, secretNames, type GateRepo } from './config.js';
+import { DEFAULT_HOLD_TIMEOUT_MS, GIT_GATE_CONFIG_ENV, GIT_GATE_PORT, KNOWN_SECRETS_SECRET, secretNames, type GateRepo } from './config.js';
 import { knownHostsLine, parseUpstream, upstreamSpellings, UpstreamUrlError } from './urls.js';
 
 export const AGENT_GITCONFIG_PATH = '/home/agent/.gitconfig';
@@ -43,6 +43,7 @@ export async function prepareGitGate(input: SidecarPrepareInput, opts: GitGateOp
   const secrets: Record<string, string> = {};
   const gateUrls: Record<string, string> = {};
   const describeRepos: Record<string, unknown> = {};
+  const tokens: string[] = [];
   for (const [name, r] of entries) {
     const where = `git-gate repo ${name}`;
     let parsed;
@@ -84,6 +85,7 @@ export async function prepareGitGate(input: SidecarPrepareInput, opts: GitGateOp
           });
         }
         secrets[names.token] = token;
+        tokens.push(token);
         tokenSecret = names.token;
       }
       repos[name] = { url: r.url, transport: 'https', sshKeySecret: undefined, knownHostsSecret: undefined, tokenSecret };
@@ -96,11 +98,17 @@ export async function prepareGitGate(input: SidecarPrepareInput, opts: GitGateOp
     };
   }
 
+  // The bottle's own secrets (and the HTTPS tokens) are findings wherever a push carries them.
+  secrets[KNOWN_SECRETS_SECRET] = JSON.stringify([...new Set([...(input.knownSecrets ?? []), ...tokens])]);
+
   const config = {
     identity: input.identity,
     listen: { host: '0.0.0.0', port: GIT_GATE_PORT },
     ...(opts.mirrorRoot ? { mirrorRoot: opts.mirrorRoot } : {}),
+    // On the state mount: the bundle's /tmp tmpfs may be noexec, and git skips a hook it cannot run.
+    hooksDir: `${bundleDir}/hooks`,
     secretsDir: bundleSecretsDir,
+    knownSecretsSecret: KNOWN_SECRETS_SECRET,
     auditLog: `${bundleDir}/audit.jsonl`,
     proposalsDir: opts.proposalsDir ?? posix.join(posix.dirname(bundleDir), 'supervise', 'queue'),
     holdTimeoutMs: opts.holdTimeoutMs ?? DEFAULT_HOLD_TIMEOUT_MS,

@@ -6,12 +6,18 @@
  */
 import { GIT_GATE_CONFIG_ENV, loadGitGateConfig, type GitGateConfig } from './config.js';
 import { runPreReceiveHook } from './hook.js';
+import { HOOK_SELFTEST_ENV } from './mirror.js';
 import { startGate } from './server.js';
 
 const CONFIG_EXIT = 2;
 
 async function main(): Promise<void> {
   const argv = process.argv.slice(2);
+  if (argv[0] === '--hook' && process.env[HOOK_SELFTEST_ENV] === '1') {
+    // The server proving at start that git can really run this hook.
+    process.stdout.write('git-gate hook ok\n');
+    process.exit(0);
+  }
   if (argv[0] === '--hook') {
     if (argv[1] !== 'pre-receive') {
       process.stderr.write(`git-gate: unknown hook ${argv[1] ?? ''}\n`);

@@ -10,7 +10,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { appendAudit, type AuditRecord } from './audit.js';
-import { runHttpBackend } from './cgi.js';
+import { runHttpBackend, signalAllBackends } from './cgi.js';
 import type { GitGateConfig } from './config.js';
 import { baseGitEnv } from './git.js';
 import { HOOK_REPO_ENV, HOOK_REPORT_ENV, type HookReport } from './hook.js';
@@ -61,8 +61,11 @@ const log = (line: string): void => {
 export async function startGate(cfg: GitGateConfig, hookArgv: readonly string[]): Promise<GateServer> {
   await mkdir(cfg.mirrorRoot, { recursive: true, mode: 0o700 });
   await mkdir(reportsDir(cfg), { recursive: true, mode: 0o700 });
-  await installHook(cfg, hookArgv);
-  for (const name of Object.keys(cfg.repos)) await ensureMirror(cfg, name);
+  const hook = await installHook([cfg.hooksDir, join(cfg.mirrorRoot, 'hooks')], hookArgv);
+  // No working hook: fetches are still served, every push is refused (never accepted unscanned).
+  const pushesDisabled = 'error' in hook ? `the gate cannot run its pre-receive hook (${hook.error})` : undefined;
+  if (pushesDisabled) log(`[git-gate] PUSHES DISABLED: ${pushesDisabled}`);
+  for (const name of Object.keys(cfg.repos)) await ensureMirror(cfg, name, 'dir' in hook ? hook.dir : cfg.hooksDir);
 
   const locks = new Map<string, RepoLock>();
   const lockOf = (name: string): RepoLock => {
@@ -91,6 +94,11 @@ export async function startGate(cfg: GitGateConfig, hookArgv: readonly string[])
   async function advertise(req: IncomingMessage, res: ServerResponse, name: string, service: string, query: string): Promise<void> {
     const t0 = Date.now();
     const op = service === 'git-receive-pack' ? 'push' : 'fetch';
+    if (op === 'push' && pushesDisabled) {
+      text(res, 503, `bot-bottle git-gate: pushes are disabled: ${pushesDisabled}`);
+      await audit({ repo: name, op, refs: [], commits_scanned: 0, findings: [], verdict: 'refused:hook-unavailable', ms: Date.now() - t0 });
+      return;
+    }
     const r = await refresh(name);
     const url = cfg.repos[name]?.url ?? name;
     if ('busy' in r) {
@@ -112,6 +120,10 @@ export async function startGate(cfg: GitGateConfig, hookArgv: readonly string[])
 
   async function receive(req: IncomingMessage, res: ServerResponse, name: string, query: string): Promise<void> {
     const t0 = Date.now();
+    if (pushesDisabled) {
+      text(res, 503, `bot-bottle git-gate: pushes are disabled: ${pushesDisabled}`);
+      return;
+    }
     const release = await lockOf(name).acquire(cfg.pushTimeoutMs, 'another push');
     if (typeof release !== 'function') {
       text(res, 503, `bot-bottle git-gate: ${name} is busy with ${release.busy}; try again shortly`);
@@ -131,7 +143,13 @@ export async function startGate(cfg: GitGateConfig, hookArgv: readonly string[])
       } catch {
         report = undefined;
       }
-      const verdict = report?.verdict ?? (cgi.aborted ? 'aborted' : cgi.status === 200 ? 'no-update' : `error:${cgi.status}`);
+      const verdict = report?.verdict ?? (cgi.aborted ? 'aborted' : cgi.status === 200 ? 'no-hook-report' : `error:${cgi.status}`);
+      if (!report) {
+        // The hook did not report (nothing to update, or it never ran): resync the mirror from
+        // upstream so it cannot keep a ref upstream never took.
+        const again = await refreshMirror(cfg, name, cfg.repos[name]);
+        if (!again.ok) log(`[git-gate] ${name}: resync after push failed: ${again.reason ?? ''}`);
+      }
       log(`[git-gate] ${name}: push ${verdict} (${report?.refs.map((u) => u.ref).join(' ') ?? ''}; ${report?.commits_scanned ?? 0} commits, ${report?.findings.length ?? 0} findings, ${Date.now() - t0} ms)`);
       await audit({
         repo: name,
@@ -198,6 +216,13 @@ export async function startGate(cfg: GitGateConfig, hookArgv: readonly string[])
   });
   return {
     server,
-    close: () => new Promise<void>((r) => server.close(() => r())),
+    close: async () => {
+      // Held pushes end now (their hooks withdraw their proposals), not when the init gives up on us.
+      if (signalAllBackends('SIGTERM') > 0) await new Promise((r) => setTimeout(r, 1000));
+      signalAllBackends('SIGKILL');
+      const closed = new Promise<void>((r) => server.close(() => r()));
+      server.closeAllConnections();
+      await closed;
+    },
   };
 }
