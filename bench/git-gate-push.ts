@@ -67,7 +67,7 @@ try {
     ],
     labels: { 'bb-test': '1' },
   };
-  const upRecipe: ImageRecipe = { repository: 'bb-test/ssh-upstream', dockerfile: 'Dockerfile', context: [{ at: '.', from: join(ROOT, 'test', 'fixtures', 'ssh-upstream') }], labels: { 'bb-test': '1' } };
+  const upRecipe: ImageRecipe = { repository: 'bb-test/ssh-upstream', dockerfile: 'Dockerfile', context: [{ at: '.', from: join(ROOT, 'images', 'ssh-upstream') }], labels: { 'bb-test': '1' } };
   const [gateImage, upImage, agentImage] = await Promise.all([ensureImage(engine, gateRecipe, silentProgress), ensureImage(engine, upRecipe, silentProgress), ensureImage(engine, agentShellRecipe(), silentProgress)]);
   images.push(gateImage, upImage);
 

@@ -1,6 +1,6 @@
 /**
  * The git-gate for real, in containers, without the bottle wiring: an SSH
- * upstream the test builds (test/fixtures/ssh-upstream), the gate running in
+ * upstream the test builds (images/ssh-upstream), the gate running in
  * the bundle image exactly as the bundle runs it (read-only rootfs, /tmp
  * tmpfs, uid 10001, no capabilities, secrets written into its tmpfs after
  * start), and a client in the agent image that only sees the gate, with the
@@ -127,7 +127,7 @@ describe('git-gate in containers', { timeout: 15 * 60_000 }, () => {
     const upstreamRecipe: ImageRecipe = {
       repository: 'bb-test/ssh-upstream',
       dockerfile: 'Dockerfile',
-      context: [{ at: '.', from: join(ROOT, 'test', 'fixtures', 'ssh-upstream') }],
+      context: [{ at: '.', from: join(ROOT, 'images', 'ssh-upstream') }],
       labels: { 'bb-test': '1' },
     };
     let agentImage: string;

@@ -12,6 +12,7 @@ import { PassThrough } from 'node:stream';
 import { createServer as createHttpsServer } from 'node:https';
 import { execInBottle, stopBottle } from '../api/manage.js';
 import { BottleError } from '../errors.js';
+import { type GitUpstream, startGitUpstream } from '../backends/docker/demo-upstream.js';
 import { createCa, LeafMinter } from '../sidecars/egress/certs.js';
 import { startBottle } from '../api/start.js';
 import type { Progress } from '../progress.js';
@@ -31,7 +32,7 @@ description: scripted demo agent
 You are the bot-bottle demo agent.
 `;
 
-const bottle = (upstreamIp: string, port: number, caFile: string) => `---
+const bottle = (upstreamIp: string, port: number, caFile: string, git: GitUpstream) => `---
 agent_provider:
   template: shell
 runtime:
@@ -50,8 +51,16 @@ egress:
         - paths: [{type: prefix, value: /}]
           methods: [GET, POST]
       dlp: {on_match: block}
+git-gate:
+  user: {name: Demo Agent, email: demo-agent@bot-bottle.invalid}
+  repos:
+    demo:
+      url: ${git.url}
+      identity: ${git.identityFile}
+      host_key: "${git.hostKey}"
 ---
-The demo bottle: one allowlisted HTTPS host, served by the demo itself on this machine.
+The demo bottle: one allowlisted HTTPS host, served by the demo itself on this
+machine, and one git upstream (an SSH server the demo runs) behind the git-gate.
 `;
 
 export async function runDemo(base: Settings, progress: Progress, report: (step: DemoStep) => void): Promise<{ identity: string; steps: DemoStep[] }> {
@@ -63,7 +72,9 @@ export async function runDemo(base: Settings, progress: Progress, report: (step:
   const upstream = await startUpstream(home);
   const bridge = hostAddresses()[0];
   if (!bridge) throw new BottleError('launch', 'no Docker bridge address on this host for the demo upstream', { fix: 'bot-bottle doctor' });
-  await writeFile(join(home, 'bottles', 'demo.md'), bottle(bridge, upstream.port, upstream.caFile));
+  progress.step('starting the demo git upstream (an SSH server in a container of its own)');
+  const git = await startGitUpstream('git.demo', progress);
+  await writeFile(join(home, 'bottles', 'demo.md'), bottle(bridge, upstream.port, upstream.caFile, git));
   const hostServer = await listenOnAllInterfaces();
   let identity = '';
   try {
@@ -75,6 +86,7 @@ export async function runDemo(base: Settings, progress: Progress, report: (step:
       { progress, detach: true },
     );
     identity = started.identity;
+    await git.attach(identity);
     progress.step(`bottle ${identity} ready in ${((Date.now() - t0) / 1000).toFixed(1)} s; checking from inside the agent`);
     const port = (hostServer.address() as { port: number }).port;
     const steps: DemoStep[] = [];
@@ -95,6 +107,14 @@ export async function runDemo(base: Settings, progress: Progress, report: (step:
     await check(`3. a POST carrying a credential-shaped string to the allowlisted host (→ 403)`, 'blocked',
       `code=$(curl -s -o /tmp/body -w '%{http_code}' -X POST --data-binary "aws_key=AKIA$(tr -dc 'A-Z2-7' </dev/urandom | head -c 16)" ${url}/upload); echo "$code $(grep -o 'dlp-blocked[^(]*' /tmp/body)"; [ "$code" != 403 ]`);
     await check(`   …and the upstream never saw it (${upstream.received().length} request(s) arrived, none to /upload)`, 'blocked', upstream.received().includes('/upload') ? 'echo arrived' : 'echo "not received"; exit 1');
+    await check(`4. a clean commit pushed through the git-gate reaches the upstream (${git.url})`, 'reachable',
+      `set -e; cd /workspace; git clone -q ${git.url} repo 2>/dev/null; cd repo; git checkout -q -b main; echo '# demo' > README.md; git add README.md; git commit -qm 'clean commit'; git push -q origin main 2>&1 | tail -2; echo "pushed $(git rev-parse --short HEAD)"`);
+    const cleanHead = await git.head('main');
+    await check(`   …upstream main is now ${cleanHead.slice(0, 7) || '(nothing)'}`, 'reachable', cleanHead ? `echo upstream has ${cleanHead.slice(0, 7)}` : 'echo "upstream is empty"; exit 1');
+    await check('4. a commit with an AWS-style key is refused by the git-gate', 'blocked',
+      `cd /workspace/repo; printf 'aws_access_key_id = AKIA%s\\naws_secret_access_key = %s\\n' "$(tr -dc 'A-Z2-7' </dev/urandom | head -c 16)" "$(tr -dc 'A-Za-z0-9/+' </dev/urandom | head -c 40)" > creds.ini; git add creds.ini; git commit -qm 'add credentials'; out=$(git push origin main 2>&1); code=$?; echo "$out" | grep -m1 -o 'remote: .*aws[^ ]*' ; exit $code`);
+    const afterHead = await git.head('main');
+    await check('   …and the upstream is unchanged', 'reachable', afterHead === cleanHead ? `echo still ${afterHead.slice(0, 7)}` : `echo "upstream moved to ${afterHead.slice(0, 7)}"; exit 1`);
     for (const ip of hostAddresses()) {
       await check(`the host at ${ip}:${port} (a server the demo runs)`, 'blocked', `timeout 4 bash -c 'echo > /dev/tcp/${ip}/${port}' 2>&1 && echo connected`);
     }
@@ -105,6 +125,7 @@ export async function runDemo(base: Settings, progress: Progress, report: (step:
   } finally {
     hostServer.close();
     upstream.close();
+    await git.stop();
     if (identity) await stopBottle(settings, identity).catch(() => undefined);
     await rm(home, { recursive: true, force: true });
   }

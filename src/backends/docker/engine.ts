@@ -10,7 +10,7 @@ export const LABEL_IDENTITY = 'bot-bottle.identity';
 export const LABEL_KIND = 'bot-bottle.kind';
 export const LABEL_MANAGED = 'bot-bottle.managed';
 
-export type ResourceKind = 'agent' | 'bundle' | 'network-internal' | 'network-egress' | 'volume-workspace' | 'image' | 'probe';
+export type ResourceKind = 'agent' | 'bundle' | 'network-internal' | 'network-egress' | 'volume-workspace' | 'image' | 'probe' | 'fixture';
 
 export function labels(identity: string | undefined, kind: ResourceKind): Record<string, string> {
   const l: Record<string, string> = { [LABEL_MANAGED]: 'true', [LABEL_KIND]: kind };
