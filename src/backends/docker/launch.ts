@@ -127,7 +127,9 @@ async function createAndStart(engine: Engine, plan: DockerPlan, images: LaunchIm
   await Promise.all([bundle.start(), agent.start()]);
   mark('containers started');
   await Promise.all([
-    writeBundleSecrets(engine, plan).then(() => waitBundleReady(healthFile, identity)).then(() => mark('bundle ready')),
+    // Sidecars wait for their secrets (and fail closed until then), so readiness need not.
+    writeBundleSecrets(engine, plan).then(() => mark('bundle secrets written')),
+    waitBundleReady(healthFile, identity).then(() => mark('bundle ready')),
     writeAgentSecrets(engine, plan, env).then(() => mark('agent env written')),
   ]);
   await writeAgentFiles(engine, plan);
@@ -154,11 +156,19 @@ async function writeAgentFiles(engine: Engine, plan: DockerPlan): Promise<void> 
     files.push({ path: '/usr/local/share/ca-certificates/bot-bottle-egress.crt', content: ca, mode: 0o644, owner: 'root' });
     files.push({ path: '/etc/ssl/certs/ca-certificates.crt', content: ca, mode: 0o644, owner: 'root', append: true } as AgentFileAppend);
   }
-  for (const f of files) {
-    const append = (f as AgentFileAppend).append === true;
-    const cmd = `umask 077; cat ${append ? '>>' : '>'} '${f.path}' && chmod ${f.mode.toString(8)} '${f.path}'`;
-    const dir = f.path.slice(0, f.path.lastIndexOf('/')) || '/';
-    await execWithInput(engine, plan.names.agent, ['sh', '-c', `mkdir -p '${dir}' && ${cmd}`], f.content, `writing ${f.path}`, f.owner === 'root' ? '0:0' : '1000:1000');
+  // One exec per owner: the files travel on stdin, cut by byte counts (dd reads exactly that many).
+  for (const owner of ['root', 'agent'] as const) {
+    const mine = files.filter((f) => f.owner === owner);
+    if (mine.length === 0) continue;
+    const script = mine
+      .map((f) => {
+        const dir = f.path.slice(0, f.path.lastIndexOf('/')) || '/';
+        const size = Buffer.byteLength(f.content);
+        const append = (f as AgentFileAppend).append === true;
+        return `mkdir -p '${dir}' && dd bs=1 count=${size} status=none ${append ? '>>' : '>'} '${f.path}' && chmod ${f.mode.toString(8)} '${f.path}'`;
+      })
+      .join(' && ');
+    await execWithInput(engine, plan.names.agent, ['sh', '-c', `umask 077; ${script}`], mine.map((f) => f.content).join(''), `writing ${mine.map((f) => f.path).join(', ')}`, owner === 'root' ? '0:0' : '1000:1000');
   }
 }
 
