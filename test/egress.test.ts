@@ -60,7 +60,7 @@ supervise: true
 env:
   KNOWN: "\${TEST_KNOWN}"
 egress:
-  hosts: {api.test: ${hostIp}, held.test: ${hostIp}}
+  hosts: {api.test: ${hostIp}, held.test: ${hostIp}, scrub.test: ${hostIp}}
   ca_certs: [${caFile}]
   routes:
     - host: api.test:${port}
@@ -71,6 +71,8 @@ egress:
       dlp: {on_match: block}
     - host: held.test:${port}
       dlp: {on_match: supervise}
+    - host: scrub.test:${port}
+      dlp: {on_match: redact}
 ---
 `,
     );
@@ -110,9 +112,13 @@ egress:
     const aws = `AKIA${'QZ7X2M4K9P3R6T5W'}`;
     const known64 = Buffer.from(KNOWN).toString('base64');
     const knownHex = Buffer.from(KNOWN).toString('hex');
-    writeFileSync(join(h.home, 'body.gz'), gzipSync(`{"key":"${aws}"}`));
+    const gz = gzipSync(`{"key":"${aws}"}`).toString('base64');
+    assert.equal((await agentSh(h, id, `echo ${gz} | base64 -d > /tmp/body.gz`)).code, 0);
     const cases: [string, string][] = [
       ['query', `'${url(`/v1/q?k=${aws}`)}'`],
+      ['path', `'${url(`/v1/keys/${aws}`)}'`],
+      ['multipart', `-F 'file=@-;filename=creds.txt' ${url('/v1/m')} <<< 'aws=${aws}'`],
+      ['gzip body', `-X POST -H 'content-type: application/json' -H 'content-encoding: gzip' --data-binary @/tmp/body.gz ${url('/v1/gz')}`],
       ['header', `-H 'X-Debug: ${aws}' ${url('/v1/h')}`],
       ['cookie', `-b 'session=${aws}' ${url('/v1/c')}`],
       ['json escaped', `-X POST -H 'content-type: application/json' --data-binary '{"k":"\\u0041KIA${aws.slice(4)}"}' ${url('/v1/j')}`],
@@ -128,6 +134,16 @@ egress:
       assert.match(r.stdout.trim(), /^403 dlp-blocked/, `${what}: ${r.stdout} ${r.stderr}`);
     }
     assert.equal(seen.length, before, 'no blocked request reached the upstream');
+  });
+
+  it('redacts credentials on a redact route and forwards the rest', async () => {
+    const aws = 'AKIAQZ7X2M4K9P3R6T5W';
+    const r = await agentSh(h, id, `curl -sS -o /dev/null -w '%{http_code}' -X POST --data-binary 'note=deploy with ${aws} today' https://scrub.test:${port}/notes`);
+    assert.equal(r.stdout, '200', r.stderr);
+    const got = seen.at(-1);
+    assert.equal(got?.url, '/notes');
+    assert.ok(got && !got.body.includes(aws), 'the key never reached the upstream');
+    assert.match(got?.body ?? '', /^note=deploy with .*REDACTED.* today$/);
   });
 
   it('holds a supervised request until a human approves it, or refuses it on rejection', async () => {

@@ -4,7 +4,8 @@
  * route (and through which the host machine can reach it). Control endpoints
  * (the MCP server) must answer only the agent's side and loopback: a
  * connection that arrived on an address of the default-route interface is
- * from the outside and is refused.
+ * from the outside and is refused. (An internal network keeps a default route
+ * too, to a gateway that drops, so only a dual-homed bundle has an outside.)
  */
 import { readFileSync } from 'node:fs';
 import { networkInterfaces } from 'node:os';
@@ -20,6 +21,9 @@ export function outsideAddresses(routeTable = '/proc/net/route'): Set<string> {
     return out;
   }
   const ifaces = networkInterfaces();
+  // Single-homed (one network, as in some tests): there is no egress side to refuse.
+  const homed = Object.values(ifaces).filter((list) => (list ?? []).some((a) => a.family === 'IPv4' && !a.internal)).length;
+  if (homed < 2) return out;
   for (const line of table.split('\n').slice(1)) {
     const [iface, destination] = line.trim().split(/\s+/);
     if (!iface || destination !== '00000000') continue;
