@@ -102,6 +102,9 @@ async function createAndStart(engine: Engine, plan: DockerPlan, images: LaunchIm
     NetworkingConfig: { EndpointsConfig: { [names.internalNetwork]: { Aliases: [BUNDLE_ALIAS] } } },
   });
   await engine.getNetwork(names.egressNetwork).connect({ Container: bundle.id });
+  // The bundle boots (its sidecars take the longest) while the agent is created.
+  const bundleStarted = bundle.start();
+  bundleStarted.catch(() => undefined); // awaited below; a failure must not surface as unhandled first
 
   const agent = await engine.createContainer({
     name: names.agent,
@@ -124,7 +127,7 @@ async function createAndStart(engine: Engine, plan: DockerPlan, images: LaunchIm
   });
 
   mark('containers created');
-  await Promise.all([bundle.start(), agent.start()]);
+  await Promise.all([bundleStarted, agent.start()]);
   mark('containers started');
   await Promise.all([
     // Sidecars wait for their secrets (and fail closed until then), so readiness need not.
