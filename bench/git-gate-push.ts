@@ -18,6 +18,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { connectEngine } from '../src/backends/docker/engine.js';
 import { agentShellRecipe, ensureImage, type ImageRecipe } from '../src/backends/docker/images.js';
+import { bundleImageRecipe } from '../src/backends/docker/plan.js';
 import type { Agent, Bottle } from '../src/manifest/types.js';
 import { silentProgress } from '../src/progress.js';
 import { prepareGitGate } from '../src/sidecars/git-gate/prepare.js';
@@ -57,16 +58,7 @@ try {
   const key = join(work, 'id');
   await execFileP('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', key]);
   const engine = await connectEngine();
-  const gateRecipe: ImageRecipe = {
-    repository: 'bb-test/git-gate-bundle',
-    dockerfile: 'Dockerfile',
-    context: [
-      { at: 'Dockerfile', from: join(ROOT, 'images', 'bundle', 'Dockerfile') },
-      { at: 'bundle', from: join(ROOT, 'dist', 'bundle') },
-      { at: 'package.json', content: '{"type":"module","private":true}\n' },
-    ],
-    labels: { 'bb-test': '1' },
-  };
+  const gateRecipe: ImageRecipe = bundleImageRecipe('bb-test/git-gate-bundle', { 'bb-test': '1' });
   const upRecipe: ImageRecipe = { repository: 'bb-test/ssh-upstream', dockerfile: 'Dockerfile', context: [{ at: '.', from: join(ROOT, 'images', 'ssh-upstream') }], labels: { 'bb-test': '1' } };
   const [gateImage, upImage, agentImage] = await Promise.all([ensureImage(engine, gateRecipe, silentProgress), ensureImage(engine, upRecipe, silentProgress), ensureImage(engine, agentShellRecipe(), silentProgress)]);
   images.push(gateImage, upImage);

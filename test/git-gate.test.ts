@@ -16,6 +16,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import { agentShellRecipe, ensureImage, type ImageRecipe } from '../src/backends/docker/images.js';
+import { bundleImageRecipe } from '../src/backends/docker/plan.js';
 import { connectEngine } from '../src/backends/docker/engine.js';
 import type { Agent, Bottle } from '../src/manifest/types.js';
 import { silentProgress } from '../src/progress.js';
@@ -114,16 +115,7 @@ describe('git-gate in containers', { timeout: 15 * 60_000 }, () => {
     const pub = readFileSync(`${keyPath}.pub`, 'utf8').trim();
 
     const engine = await connectEngine();
-    const gateRecipe: ImageRecipe = {
-      repository: 'bb-test/git-gate-bundle',
-      dockerfile: 'Dockerfile',
-      context: [
-        { at: 'Dockerfile', from: join(ROOT, 'images', 'bundle', 'Dockerfile') },
-        { at: 'bundle', from: join(ROOT, 'dist', 'bundle') },
-        { at: 'package.json', content: '{"type":"module","private":true}\n' },
-      ],
-      labels: { 'bb-test': '1' },
-    };
+    const gateRecipe: ImageRecipe = bundleImageRecipe('bb-test/git-gate-bundle', { 'bb-test': '1' });
     const upstreamRecipe: ImageRecipe = {
       repository: 'bb-test/ssh-upstream',
       dockerfile: 'Dockerfile',

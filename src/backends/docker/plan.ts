@@ -64,22 +64,28 @@ export interface DockerPlan extends Plan {
   readonly workspaceVolume: string;
 }
 
-export function prepareDockerPlan(input: PrepareInput): DockerPlan {
-  const { settings, identity, bottle, spec } = input;
-  const provider = getProvider(settings, bottle.agent_provider.template);
-  const names = bottleNames(identity);
-  const dir = stateDir(settings.home, identity);
-  const agentImage = resolveAgentImage(settings.home, identity, provider, bottle.agent_provider.dockerfile);
+/** The sidecar bundle image: the Dockerfile, the esbuild-bundled sidecars, an ESM marker. */
+export function bundleImageRecipe(repository = 'bot-bottle/bundle', labels?: Record<string, string>): ImageRecipe {
   const root = packageRoot();
-  const bundleImage: ImageRecipe = {
-    repository: 'bot-bottle/bundle',
+  return {
+    repository,
     dockerfile: 'Dockerfile',
     context: [
       { at: 'Dockerfile', from: join(root, 'images', 'bundle', 'Dockerfile') },
       { at: 'bundle', from: join(root, 'dist', 'bundle') },
       { at: 'package.json', content: '{"type":"module","private":true}\n' },
     ],
+    ...(labels ? { labels } : {}),
   };
+}
+
+export function prepareDockerPlan(input: PrepareInput): DockerPlan {
+  const { settings, identity, bottle, spec } = input;
+  const provider = getProvider(settings, bottle.agent_provider.template);
+  const names = bottleNames(identity);
+  const dir = stateDir(settings.home, identity);
+  const agentImage = resolveAgentImage(settings.home, identity, provider, bottle.agent_provider.dockerfile);
+  const bundleImage = bundleImageRecipe();
   const sidecarEnv = Object.assign({}, ...input.sidecars.map((s) => s.plan.agentEnv)) as Record<string, string>;
   const agentEnv: Record<string, string> = {
     BOT_BOTTLE_IDENTITY: identity,
