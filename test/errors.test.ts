@@ -54,6 +54,13 @@ describe('user-facing errors', () => {
     assert.match(r.stderr, /routes/);
   });
 
+  it('--detach with --prompt is a usage error (exit 2), nothing created', async () => {
+    const r = await run(['start', 'worker', '--detach', '--prompt', 'true'], { env: h.env });
+    assert.equal(r.code, 2);
+    assertOneLineError(r.stderr);
+    assert.deepEqual(stateDirs(h.home), []);
+  });
+
   it('a missing agent is exit 4 with the agents that exist', async () => {
     const r = await run(['start', 'nope', '--detach'], { env: h.env });
     assert.equal(r.code, 4);

@@ -39,6 +39,11 @@ export function registerStart(program: Command, ctx: () => CliContext): void {
     .addHelpText('after', '\nExamples:\n  bot-bottle start dev --detach --json\n  bot-bottle start dev --headless --prompt "git status"\n  bot-bottle start dev --dry-run\n')
     .action(async (agentArg: string | undefined, flags: StartFlags) => {
       const c = ctx();
+      if (flags.detach && flags.prompt !== undefined) {
+        throw new BottleError('usage', '--prompt runs in an attached session; a detached bottle has no session to run it in', {
+          fix: 'start with --detach, then: bot-bottle exec IDENTITY -- bash -c "…"',
+        });
+      }
       const headless = flags.headless === true || flags.prompt !== undefined;
       let agent = agentArg;
       let bottles = flags.bottle;
