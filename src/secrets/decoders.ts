@@ -325,27 +325,18 @@ export function binaryStrings(buf: Uint8Array): string {
       start = -1;
     }
   }
-  // UTF-16LE: printable, NUL, printable, NUL…
-  let wide = '';
-  for (let i = 0; i + 1 < buf.length; i += 2) {
-    const c = buf[i];
-    if (printable(c) && buf[i + 1] === 0) wide += String.fromCharCode(c);
-    else {
-      if (wide.length >= MIN_STRING) runs.push(wide);
-      wide = '';
+  // UTF-16LE (printable, NUL, printable, NUL…), at both alignments.
+  for (const offset of [0, 1]) {
+    let wide = '';
+    for (let i = offset; i + 1 < buf.length; i += 2) {
+      const c = buf[i];
+      if (printable(c) && buf[i + 1] === 0) wide += String.fromCharCode(c);
+      else {
+        if (wide.length >= MIN_STRING) runs.push(wide);
+        wide = '';
+      }
     }
+    if (wide.length >= MIN_STRING) runs.push(wide);
   }
-  if (wide.length >= MIN_STRING) runs.push(wide);
-  // The odd alignment of UTF-16LE.
-  wide = '';
-  for (let i = 1; i + 1 < buf.length; i += 2) {
-    const c = buf[i];
-    if (printable(c) && buf[i + 1] === 0) wide += String.fromCharCode(c);
-    else {
-      if (wide.length >= MIN_STRING) runs.push(wide);
-      wide = '';
-    }
-  }
-  if (wide.length >= MIN_STRING) runs.push(wide);
   return runs.join('\n');
 }

@@ -11,6 +11,7 @@
 import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import type { EgressRoute, HeaderMatch, PathMatch, RouteAuth, RouteDlp, RouteMatch } from '../../manifest/types.js';
+import { jsonCheck, type JsonCheck } from '../json-check.js';
 
 export const EGRESS_CONFIG_ENV = 'BOT_BOTTLE_EGRESS_CONFIG';
 
@@ -52,30 +53,19 @@ export class EgressConfigError extends Error {
   override name = 'EgressConfigError';
 }
 
-type Obj = Record<string, unknown>;
+// Explicit annotations: TypeScript narrows on a `never` call only through a declared type.
+const check: JsonCheck = jsonCheck(EgressConfigError);
+const fail: JsonCheck['fail'] = check.fail;
+const isObj: JsonCheck['isObj'] = check.isObj;
+const onlyKeys: JsonCheck['onlyKeys'] = check.onlyKeys;
+const optStr: JsonCheck['optStr'] = check.optStr;
+const str: JsonCheck['str'] = check.str;
 
-function isObj(v: unknown): v is Obj {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
 
-function fail(where: string, msg: string): never {
-  throw new EgressConfigError(`${where}: ${msg}`);
-}
 
-function onlyKeys(o: Obj, where: string, allowed: readonly string[]): void {
-  for (const k of Object.keys(o)) {
-    if (!allowed.includes(k)) fail(where, `unknown key "${k}"`);
-  }
-}
 
-function str(v: unknown, where: string): string {
-  if (typeof v !== 'string' || v.length === 0) fail(where, 'must be a non-empty string');
-  return v;
-}
 
-function optStr(v: unknown, where: string): string | undefined {
-  return v === undefined || v === null ? undefined : str(v, where);
-}
+
 
 function bool(v: unknown, where: string, dflt: boolean): boolean {
   if (v === undefined) return dflt;

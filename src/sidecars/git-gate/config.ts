@@ -6,6 +6,7 @@
  * credentials are files in the bundle's tmpfs, named here.
  */
 import { readFileSync } from 'node:fs';
+import { jsonCheck, type JsonCheck } from '../json-check.js';
 
 export const GIT_GATE_CONFIG_ENV = 'BOT_BOTTLE_GIT_GATE_CONFIG';
 export const GIT_GATE_PORT = 9420;
@@ -58,25 +59,18 @@ export class GitGateConfigError extends Error {
   override name = 'GitGateConfigError';
 }
 
-type Obj = Record<string, unknown>;
-const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
+// Explicit annotations: TypeScript narrows on a `never` call only through a declared type.
+const check: JsonCheck = jsonCheck(GitGateConfigError);
+const fail: JsonCheck['fail'] = check.fail;
+const isObj: JsonCheck['isObj'] = check.isObj;
+const onlyKeys: JsonCheck['onlyKeys'] = check.onlyKeys;
+const optStr: JsonCheck['optStr'] = check.optStr;
+const str: JsonCheck['str'] = check.str;
 
-function fail(where: string, msg: string): never {
-  throw new GitGateConfigError(`${where}: ${msg}`);
-}
 
-function onlyKeys(o: Obj, where: string, allowed: readonly string[]): void {
-  for (const k of Object.keys(o)) if (!allowed.includes(k)) fail(where, `unknown key "${k}"`);
-}
 
-function str(v: unknown, where: string): string {
-  if (typeof v !== 'string' || v.length === 0) fail(where, 'must be a non-empty string');
-  return v;
-}
 
-function optStr(v: unknown, where: string): string | undefined {
-  return v === undefined || v === null ? undefined : str(v, where);
-}
+
 
 function int(v: unknown, where: string, dflt: number, min: number, max: number): number {
   if (v === undefined) return dflt;

@@ -5,6 +5,7 @@
  * because a typo in a security setting must not silently become a default.
  */
 import { readFileSync } from 'node:fs';
+import { jsonCheck, type JsonCheck } from '../json-check.js';
 
 export const CONFIG_ENV = 'BOT_BOTTLE_BUNDLE_CONFIG';
 export const DEFAULT_CONFIG_PATH = '/run/bot-bottle/bundle.json';
@@ -33,29 +34,20 @@ export class BundleConfigError extends Error {
   override name = 'BundleConfigError';
 }
 
+// Explicit annotations: TypeScript narrows on a `never` call only through a declared type.
+const check: JsonCheck = jsonCheck(BundleConfigError);
+const fail: JsonCheck['fail'] = check.fail;
+const isObj: JsonCheck['isObj'] = check.isObj;
+const nonEmptyString: JsonCheck['str'] = check.str;
+const onlyKeys: JsonCheck['onlyKeys'] = check.onlyKeys;
+
 // Names become log prefixes and JSON keys; keep them boring.
 const NAME_RE = /^[a-z0-9][a-z0-9_-]{0,62}$/;
 
-type Obj = Record<string, unknown>;
 
-function isObj(v: unknown): v is Obj {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
 
-function fail(where: string, msg: string): never {
-  throw new BundleConfigError(`${where}: ${msg}`);
-}
 
-function onlyKeys(o: Obj, where: string, allowed: readonly string[]): void {
-  for (const k of Object.keys(o)) {
-    if (!allowed.includes(k)) fail(where, `unknown key "${k}"`);
-  }
-}
 
-function nonEmptyString(v: unknown, where: string): string {
-  if (typeof v !== 'string' || v.length === 0) fail(where, 'must be a non-empty string');
-  return v;
-}
 
 function parseService(v: unknown, i: number): ServiceSpec {
   const where = `services[${i}]`;
