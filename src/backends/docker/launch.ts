@@ -12,7 +12,7 @@ import { writeSecretFile } from '../../bottle/state.js';
 import type { AgentFile } from '../../sidecars/types.js';
 import { type Engine, engineFailure, isConflict, labels, LABEL_IDENTITY } from './engine.js';
 import { execWithInput, SECRET_ENV_FILE, shellEnvFile } from './exec.js';
-import { AGENT_RUN_DIR, BUNDLE_RUN_DIR, BUNDLE_SECRETS_DIR, type DockerPlan, WORKSPACE } from './plan.js';
+import { AGENT_RUN_DIR, BUNDLE_HEARTBEAT_PORT, BUNDLE_RUN_DIR, BUNDLE_SECRETS_DIR, type DockerPlan, WORKSPACE } from './plan.js';
 import { BUNDLE_ALIAS } from './names.js';
 import { teardownBottle } from './teardown.js';
 
@@ -83,7 +83,7 @@ async function createAndStart(engine: Engine, plan: DockerPlan, images: LaunchIm
     name: names.bundle,
     Image: images.bundle,
     Labels: labels(identity, 'bundle'),
-    Env: [`BOT_BOTTLE_BUNDLE_CONFIG=${BUNDLE_RUN_DIR}/bundle.json`, `BOT_BOTTLE_HEALTH_FILE=${BUNDLE_RUN_DIR}/health.json`],
+    Env: [`BOT_BOTTLE_BUNDLE_CONFIG=${BUNDLE_RUN_DIR}/bundle.json`, `BOT_BOTTLE_HEALTH_FILE=${BUNDLE_RUN_DIR}/health.json`, `BOT_BOTTLE_HEARTBEAT_PORT=${BUNDLE_HEARTBEAT_PORT}`],
     ...(bundleUser ? { User: bundleUser } : {}),
     HostConfig: {
       ...hardening,

@@ -29,7 +29,6 @@ export interface Limits {
 export type BundleService = BundleServiceSpec;
 
 export { BUNDLE_CODE_DIR, BUNDLE_RUN_DIR, BUNDLE_SECRETS_DIR } from '../../sidecars/layout.js';
-import { BUNDLE_CODE_DIR } from '../../sidecars/layout.js';
 
 export interface DockerPlan extends Plan {
   readonly backend: 'docker';
@@ -113,12 +112,6 @@ export function prepareDockerPlan(input: PrepareInput): DockerPlan {
     agentEnv,
     secretEnvNames: Object.keys(input.env.secrets).sort(),
     bundleServices: [
-      {
-        name: 'heartbeat',
-        command: ['node', `${BUNDLE_CODE_DIR}/heartbeat.js`, '--port', String(BUNDLE_HEARTBEAT_PORT)],
-        restart: 'always',
-        readyProbe: { tcpPort: BUNDLE_HEARTBEAT_PORT },
-      },
       ...input.sidecars.flatMap((s) => s.plan.services),
     ],
     sidecarMounts: input.sidecars.map((s) => ({ hostDir: s.hostDir, bundleDir: s.bundleDir })),

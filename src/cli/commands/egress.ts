@@ -7,7 +7,6 @@ import { BottleError } from '../../errors.js';
 // manifest module directly also keeps this command free of the engine code.
 import { loadBottle } from '../../manifest/index.js';
 import type { Bottle } from '../../manifest/types.js';
-import { runEgress } from '../../sidecars/egress/run.js';
 import type { CliContext } from '../context.js';
 
 export interface EgressServeFlags {
@@ -94,11 +93,11 @@ export function registerEgress(program: Command, ctx: () => CliContext): void {
       const dir = mkdtempSync(join(tmpdir(), 'bot-bottle-egress-'));
       chmodSync(dir, 0o700);
       const cleanup = (): void => rmSync(dir, { recursive: true, force: true });
-      let running: Awaited<ReturnType<typeof runEgress>>;
+      let running: Awaited<ReturnType<typeof import('../../sidecars/egress/run.js').runEgress>>;
       try {
         const { configPath, missingTokens } = writeServeConfig(bottle, c.settings.hostEnv, dir, flags);
         for (const t of missingTokens) process.stderr.write(`warning: ${t} is not set on this host: requests on its route will be refused (token-unavailable)\n`);
-        running = await runEgress({ configPath, log: (line) => process.stderr.write(`${line}\n`) });
+        running = await (await import('../../sidecars/egress/run.js')).runEgress({ configPath, log: (line) => process.stderr.write(`${line}\n`) });
       } catch (err) {
         cleanup();
         throw err;

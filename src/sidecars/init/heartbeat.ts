@@ -1,10 +1,10 @@
 /**
  * The bundle's built-in service: proves from inside the bottle that the
  * bundle is reachable (/healthz) and exposes the init's health file (/status).
- * Usage: node dist/sidecars/init/heartbeat.js [--port 7070] [--host 0.0.0.0]
+ * Standalone entry (the init normally serves it in-process, see
+ * BOT_BOTTLE_HEARTBEAT_PORT). Usage: node heartbeat.js [--port 7070] [--host 0.0.0.0]
  */
-import { createServer, type ServerResponse } from 'node:http';
-import { readFile } from 'node:fs/promises';
+import { startHeartbeat, stopHeartbeat } from './heartbeat-server.js';
 
 function arg(name: string, fallback: string): string {
   const i = process.argv.indexOf(`--${name}`);
@@ -19,39 +19,10 @@ if (!Number.isInteger(port) || port < 1 || port > 65535) {
   process.exit(2);
 }
 
-function send(res: ServerResponse, status: number, body: string): void {
-  res.writeHead(status, { 'content-type': 'application/json', 'cache-control': 'no-store' });
-  res.end(body);
-}
-
-async function status(res: ServerResponse): Promise<void> {
-  const file = process.env.BOT_BOTTLE_HEALTH_FILE;
-  if (!file) return send(res, 503, '{"ok":false,"error":"BOT_BOTTLE_HEALTH_FILE not set"}');
-  try {
-    // Served as-is: the init writes it atomically, so it is whole JSON.
-    send(res, 200, await readFile(file, 'utf8'));
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code ?? 'read error';
-    send(res, 503, JSON.stringify({ ok: false, error: `health file: ${code}` }));
-  }
-}
-
-const server = createServer((req, res) => {
-  const path = (req.url ?? '/').split('?')[0];
-  if (req.method !== 'GET' && req.method !== 'HEAD') return send(res, 405, '{"ok":false}');
-  if (path === '/healthz') return send(res, 200, '{"ok":true,"service":"bundle"}');
-  if (path === '/status') return void status(res);
-  send(res, 404, '{"ok":false,"error":"not found"}');
-});
-
-server.listen(port, host, () => {
+const server = startHeartbeat(port, host, process.env.BOT_BOTTLE_HEALTH_FILE, () => {
   process.stdout.write(`listening on ${host}:${port}\n`);
 });
 
-// Exit promptly on stop; open keep-alive sockets must not hold us up.
-const stop = (): void => {
-  server.close(() => process.exit(0));
-  server.closeAllConnections();
-};
+const stop = (): void => void stopHeartbeat(server).then(() => process.exit(0));
 process.on('SIGTERM', stop);
 process.on('SIGINT', stop);

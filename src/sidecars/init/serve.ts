@@ -5,6 +5,7 @@
  * wait out its timeout and SIGKILL everything.
  */
 import { CONFIG_ENV, DEFAULT_CONFIG_PATH, loadBundleConfig, type BundleConfig } from './config.js';
+import { startHeartbeat, stopHeartbeat } from './heartbeat-server.js';
 import { Supervisor } from './supervisor.js';
 
 const CONFIG_EXIT = 2;
@@ -23,9 +24,13 @@ function readConfig(): BundleConfig {
 
 const supervisor = new Supervisor(readConfig());
 
+// The heartbeat, in-process when asked: the agent's proof that the bundle answers.
+const heartbeatPort = Number(process.env.BOT_BOTTLE_HEARTBEAT_PORT ?? '');
+const heartbeat = Number.isInteger(heartbeatPort) && heartbeatPort > 0 ? startHeartbeat(heartbeatPort, '0.0.0.0', process.env.BOT_BOTTLE_HEALTH_FILE) : undefined;
+
 const onSignal = (sig: NodeJS.Signals): void => {
   process.stdout.write(`[init] ${sig}: stopping services\n`);
-  supervisor.stop().then(
+  Promise.all([supervisor.stop(), heartbeat ? stopHeartbeat(heartbeat) : undefined]).then(
     () => process.exit(0),
     (err: unknown) => {
       process.stderr.write(`bot-bottle init: shutdown failed: ${String(err)}\n`);
