@@ -16,7 +16,12 @@ if [ "$(id -u)" != 0 ]; then
 fi
 
 need=()
+# The engine, debootstrap for offline base images, and the host tools the demo
+# and tests use (ssh-keygen for git upstreams, ip to find the bridges, git).
 command -v dockerd >/dev/null 2>&1 || need+=(docker.io)
+command -v ssh-keygen >/dev/null 2>&1 || need+=(openssh-client)
+command -v ip >/dev/null 2>&1 || need+=(iproute2)
+command -v git >/dev/null 2>&1 || need+=(git)
 command -v debootstrap >/dev/null 2>&1 || need+=(debootstrap)
 command -v iptables >/dev/null 2>&1 || need+=(iptables)
 if [ "${#need[@]}" -gt 0 ]; then
