@@ -6,15 +6,6 @@ set -euo pipefail
 
 log() { printf 'ensure-engine: %s\n' "$*" >&2; }
 
-if docker info >/dev/null 2>&1; then
-  exit 0
-fi
-
-if [ "$(id -u)" != 0 ]; then
-  log "no Docker engine answers and this is not root; start one (e.g. 'sudo dockerd &') and retry"
-  exit 1
-fi
-
 need=()
 # The engine, debootstrap for offline base images, and the host tools the demo
 # and tests use (ssh-keygen for git upstreams, ip to find the bridges, git).
@@ -24,6 +15,15 @@ command -v ip >/dev/null 2>&1 || need+=(iproute2)
 command -v git >/dev/null 2>&1 || need+=(git)
 command -v debootstrap >/dev/null 2>&1 || need+=(debootstrap)
 command -v iptables >/dev/null 2>&1 || need+=(iptables)
+if [ "${#need[@]}" -eq 0 ] && docker info >/dev/null 2>&1; then
+  exit 0
+fi
+
+if [ "$(id -u)" != 0 ]; then
+  log "missing: ${need[*]:-a running Docker engine}; as root run this script again (or install them and start 'dockerd')"
+  exit 1
+fi
+
 if [ "${#need[@]}" -gt 0 ]; then
   log "installing ${need[*]} from Debian"
   export DEBIAN_FRONTEND=noninteractive
@@ -31,6 +31,9 @@ if [ "${#need[@]}" -gt 0 ]; then
   apt-get install -y -qq "${need[@]}" >/dev/null
 fi
 
+if docker info >/dev/null 2>&1; then
+  exit 0
+fi
 if ! pgrep -x dockerd >/dev/null 2>&1; then
   log "starting dockerd (log: /var/log/bot-bottle-dockerd.log)"
   nohup dockerd >/var/log/bot-bottle-dockerd.log 2>&1 &
