@@ -136,4 +136,44 @@ describe('bottle lifecycle', () => {
       await docker(['rmi', image]).catch(() => undefined);
     }
   });
+
+  it('a bottle whose containers stopped without us (engine restart, crash) keeps its workspace: cleanup spares it, resume continues it', async () => {
+    const id = await startDetached(h, 'worker');
+    assert.equal((await agentSh(h, id, 'echo unsaved-work > /workspace/work.txt')).code, 0);
+    // What an engine restart leaves: the containers exist, stopped.
+    await docker(['stop', '-t', '1', `bot-bottle-${id}-agent`, `bot-bottle-${id}-bundle`]);
+    const listed = JSON.parse((await run(['list', '--json'], { env: h.env })).stdout) as { identity: string; status: string }[];
+    assert.equal(listed.find((r) => r.identity === id)?.status, 'stopped');
+    const cleaned = JSON.parse((await run(['cleanup', '--yes', '--json'], { env: h.env })).stdout) as { removed: string[] };
+    assert.ok(!cleaned.removed.includes(id), 'cleanup never removes a bottle that may hold work');
+    assert.equal((await labelled('volume', id)).length, 1);
+    const resumed = await run(['resume', id, '--detach'], { env: h.env });
+    assert.equal(resumed.code, 0, resumed.stderr);
+    assert.equal((await agentSh(h, id, 'cat /workspace/work.txt')).stdout, 'unsaved-work\n');
+    assert.equal((await run(['stop', id], { env: h.env })).code, 0);
+  });
+
+  it('an attached session whose agent dies is preserved, not deleted', async () => {
+    const child = spawn(process.execPath, [CLI, 'start', 'worker', '--headless', '--prompt', 'echo work > /workspace/w.txt; echo started; sleep 600'], { env: h.env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    const id = await new Promise<string>((resolve, reject) => {
+      let err = '';
+      child.stderr.on('data', (d: Buffer) => {
+        err += d.toString();
+        const m = /ready: (worker-[a-z0-9]+)/.exec(err);
+        if (m?.[1]) resolve(m[1]);
+      });
+      child.on('exit', () => reject(new Error(`CLI exited early: ${err}`)));
+    });
+    for (let i = 0; i < 50 && !out.includes('started'); i++) await new Promise((r) => setTimeout(r, 100));
+    await docker(['kill', `bot-bottle-${id}-agent`]);
+    await new Promise((r) => child.once('exit', r));
+    const listed = JSON.parse((await run(['list', '--json'], { env: h.env })).stdout) as { identity: string; status: string }[];
+    assert.equal(listed.find((r) => r.identity === id)?.status, 'preserved');
+    assert.equal((await labelled('volume', id)).length, 1, 'the workspace is kept');
+    assert.equal((await run(['resume', id, '--detach'], { env: h.env })).code, 0);
+    assert.equal((await agentSh(h, id, 'cat /workspace/w.txt')).stdout, 'work\n');
+    assert.equal((await run(['stop', id], { env: h.env })).code, 0);
+  });
 });

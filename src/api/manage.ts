@@ -20,7 +20,13 @@ import type { Settings } from '../settings.js';
 import { type StartOptions, type Started, startBottle } from './start.js';
 import { join } from 'node:path';
 
-export type BottleStatus = 'running' | 'detached' | 'preserved' | 'orphan' | 'partial';
+/**
+ * running/detached: up. preserved: kept for `resume`. stopped: its containers
+ * stopped without us (an engine restart, a crash): kept, resumable, never
+ * cleaned up. orphan: nobody owns it (its CLI died, or state without anything
+ * in the engine): `cleanup` removes it.
+ */
+export type BottleStatus = 'running' | 'detached' | 'preserved' | 'stopped' | 'orphan';
 
 export interface BottleListing {
   readonly identity: string;
@@ -60,7 +66,9 @@ function statusOf(meta: BottleMetadata | undefined, engine: RunningBottle | unde
   if (!meta) return 'orphan';
   const containersUp = engine !== undefined && engine.services.agent === 'running' && engine.services.bundle === 'running';
   if (preserved && !containersUp) return 'preserved';
-  if (!containersUp) return engine ? 'partial' : 'orphan';
+  // Stopped without us: the workspace may hold work, so it is kept for `resume`.
+  const hasWork = engine !== undefined && (engine.services.agent !== undefined || engine.services['volume-workspace'] !== undefined);
+  if (!containersUp) return hasWork ? 'stopped' : 'orphan';
   if (meta.detached) return 'detached';
   return pidAlive(meta.owner_pid) ? 'running' : 'orphan';
 }
@@ -107,7 +115,7 @@ export interface CleanupReport {
 
 /** Orphans: engine resources without state, state whose owner died, half-removed bottles. */
 export async function findOrphans(settings: Settings): Promise<BottleListing[]> {
-  return (await listBottles(settings)).filter((b) => b.status === 'orphan' || b.status === 'partial');
+  return (await listBottles(settings)).filter((b) => b.status === 'orphan');
 }
 
 export async function cleanupOrphans(settings: Settings, orphans?: readonly BottleListing[]): Promise<CleanupReport> {

@@ -13,7 +13,7 @@ import { BUNDLE_CODE_DIR, BUNDLE_RUN_DIR, BUNDLE_SECRETS_DIR } from '../sidecars
 import type { Backend, Plan } from '../bottle/backend.js';
 import { mintIdentity } from '../bottle/identity.js';
 import type { BottleSpec } from '../bottle/spec.js';
-import { clearPreserved, ensureStateDirs, type BottleMetadata, readMetadata, removeState, writeMetadata, isPreserved } from '../bottle/state.js';
+import { clearPreserved, ensureStateDirs, type BottleMetadata, markPreserved, readMetadata, removeState, writeMetadata, isPreserved } from '../bottle/state.js';
 import { loadAgent, loadBottlesFor, resolveEnv } from '../manifest/index.js';
 import type { ResolvedEnv } from '../manifest/types.js';
 import { type Progress, silentProgress } from '../progress.js';
@@ -123,7 +123,8 @@ export interface SessionIO {
 export async function runSession(settings: Settings, started: Started, prompt: string | undefined, io: SessionIO): Promise<number> {
   const backend = started.backend;
   if (!backend) throw new Error('runSession needs a launched bottle');
-  let code: number;
+  let code = 1;
+  let crashed = false;
   try {
     if (prompt !== undefined) {
       const promptFile = '/run/bot-bottle/prompt';
@@ -135,10 +136,34 @@ export async function runSession(settings: Settings, started: Started, prompt: s
     } else {
       code = await backend.exec(started.identity, ['bash', '-l'], io);
     }
+  } catch (e) {
+    crashed = true;
+    throw e;
   } finally {
+    // A bottle that died under the session (engine restart, OOM, crash) is kept for inspection and `resume`.
+    if (crashed || !(await agentRunning(backend, started.identity, code >= 128))) {
+      await markPreserved(settings.home, started.identity, 'crash: the agent stopped during the session');
+    }
     await endSession(settings, backend, started.identity);
   }
   return code;
+}
+
+/**
+ * Is the agent still up after the session's command ended? A command killed by
+ * a signal may have died with its container, whose state the engine reports a
+ * moment later: look a few times before saying it is.
+ */
+async function agentRunning(backend: Backend, identity: string, suspicious: boolean): Promise<boolean> {
+  for (let i = 0; i < (suspicious ? 5 : 1); i++) {
+    if (i > 0) await new Promise((r) => setTimeout(r, 200));
+    try {
+      if ((await backend.list()).find((b) => b.identity === identity)?.services.agent !== 'running') return false;
+    } catch {
+      return false;
+    }
+  }
+  return true;
 }
 
 export async function endSession(settings: Settings, backend: Backend, identity: string): Promise<void> {

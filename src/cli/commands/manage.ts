@@ -112,7 +112,7 @@ export function registerManage(program: Command, ctx: () => CliContext): void {
 }
 
 function listingRow(b: BottleListing, c: CliContext): string[] {
-  const status = b.status === 'orphan' || b.status === 'partial' ? c.c.red(b.status) : b.status === 'preserved' ? c.c.yellow(b.status) : c.c.green(b.status);
+  const status = b.status === 'orphan' ? c.c.red(b.status) : b.status === 'preserved' || b.status === 'stopped' ? c.c.yellow(b.status) : c.c.green(b.status);
   const services = Object.entries(b.services).filter(([k]) => k === 'agent' || k === 'bundle').map(([k, v]) => `${k}:${v}`).join(',') || '-';
   return [b.identity, b.label ? paint(c.c, b.color, b.label) : '-', b.agent ?? '?', b.backend, status, services, age(b.startedAt)];
 }
