@@ -3,18 +3,26 @@
  * translated here into BottleErrors with the command that fixes them; no
  * Dockerode type leaves `backends/docker/`.
  */
+import { createHash } from 'node:crypto';
 import type Docker from 'dockerode';
 import { BottleError, errnoCode } from '../../errors.js';
 
 export const LABEL_IDENTITY = 'bot-bottle.identity';
 export const LABEL_KIND = 'bot-bottle.kind';
 export const LABEL_MANAGED = 'bot-bottle.managed';
+/** Which bot-bottle home a bottle belongs to: list and cleanup never touch another home's bottles. */
+export const LABEL_HOME = 'bot-bottle.home';
+
+export function homeId(home: string): string {
+  return createHash('sha256').update(home).digest('hex').slice(0, 16);
+}
 
 export type ResourceKind = 'agent' | 'bundle' | 'network-internal' | 'network-egress' | 'volume-workspace' | 'image' | 'probe' | 'fixture';
 
-export function labels(identity: string | undefined, kind: ResourceKind): Record<string, string> {
+export function labels(identity: string | undefined, kind: ResourceKind, home?: string): Record<string, string> {
   const l: Record<string, string> = { [LABEL_MANAGED]: 'true', [LABEL_KIND]: kind };
   if (identity) l[LABEL_IDENTITY] = identity;
+  if (home) l[LABEL_HOME] = homeId(home);
   return l;
 }
 

@@ -5,7 +5,7 @@ import type { ResolvedEnv } from '../../manifest/types.js';
 import type { Progress } from '../../progress.js';
 import type { Settings } from '../../settings.js';
 import { ensureBaseImage } from './base-image.js';
-import { connectEngine, type Engine, engineFailure, LABEL_IDENTITY, LABEL_KIND, LABEL_MANAGED } from './engine.js';
+import { connectEngine, type Engine, engineFailure, homeId, LABEL_HOME, LABEL_IDENTITY, LABEL_KIND, LABEL_MANAGED } from './engine.js';
 import { execIn } from './exec.js';
 import { ensureImage } from './images.js';
 import { launchBottle } from './launch.js';
@@ -77,7 +77,7 @@ export class DockerBackend implements Backend<DockerPlan> {
 
   async list(): Promise<RunningBottle[]> {
     const engine = await this.connect();
-    const filters = JSON.stringify({ label: [`${LABEL_MANAGED}=true`] });
+    const filters = JSON.stringify({ label: [`${LABEL_MANAGED}=true`, `${LABEL_HOME}=${homeId(this.settings.home)}`] });
     const [containers, networks, volumes] = await Promise.all([
       engine.listContainers({ all: true, filters }),
       engine.listNetworks({ filters }),

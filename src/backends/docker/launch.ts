@@ -69,9 +69,9 @@ async function createAndStart(engine: Engine, plan: DockerPlan, images: LaunchIm
       Internal: true,
       CheckDuplicate: true,
       Options: { 'com.docker.network.bridge.inhibit_ipv4': 'true' },
-      Labels: labels(identity, 'network-internal'),
+      Labels: labels(identity, 'network-internal', plan.home),
     }),
-    engine.createNetwork({ Name: names.egressNetwork, Driver: 'bridge', CheckDuplicate: true, Labels: labels(identity, 'network-egress') }),
+    engine.createNetwork({ Name: names.egressNetwork, Driver: 'bridge', CheckDuplicate: true, Labels: labels(identity, 'network-egress', plan.home) }),
     plan.resuming ? Promise.resolve() : createWorkspaceVolume(engine, plan),
   ]).catch((e: unknown) => {
     throw isConflict(e) ? new BottleError('name-in-use', `an engine resource named for ${identity} already exists`, { fix: 'bot-bottle cleanup --yes' }) : e;
@@ -82,7 +82,7 @@ async function createAndStart(engine: Engine, plan: DockerPlan, images: LaunchIm
   const bundle = await engine.createContainer({
     name: names.bundle,
     Image: images.bundle,
-    Labels: labels(identity, 'bundle'),
+    Labels: labels(identity, 'bundle', plan.home),
     Env: [`BOT_BOTTLE_BUNDLE_CONFIG=${BUNDLE_RUN_DIR}/bundle.json`, `BOT_BOTTLE_HEALTH_FILE=${BUNDLE_RUN_DIR}/health.json`, `BOT_BOTTLE_HEARTBEAT_PORT=${BUNDLE_HEARTBEAT_PORT}`],
     ...(bundleUser ? { User: bundleUser } : {}),
     HostConfig: {
@@ -109,7 +109,7 @@ async function createAndStart(engine: Engine, plan: DockerPlan, images: LaunchIm
   const agent = await engine.createContainer({
     name: names.agent,
     Image: images.agent,
-    Labels: labels(identity, 'agent'),
+    Labels: labels(identity, 'agent', plan.home),
     Hostname: identity.slice(0, 63),
     Env: Object.entries(plan.agentEnv).map(([k, v]) => `${k}=${v}`),
     WorkingDir: WORKSPACE,
@@ -178,7 +178,7 @@ async function writeAgentFiles(engine: Engine, plan: DockerPlan): Promise<void> 
 type AgentFileAppend = AgentFile & { append?: boolean };
 
 async function createWorkspaceVolume(engine: Engine, plan: DockerPlan): Promise<void> {
-  await engine.createVolume({ Name: plan.names.workspaceVolume, Labels: labels(plan.identity, 'volume-workspace') });
+  await engine.createVolume({ Name: plan.names.workspaceVolume, Labels: labels(plan.identity, 'volume-workspace', plan.home) });
 }
 
 /** As root, hand the bundle its folders; otherwise run the bundle as the invoking user. */

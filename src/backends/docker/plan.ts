@@ -34,6 +34,8 @@ export interface DockerPlan extends Plan {
   readonly backend: 'docker';
   readonly identity: string;
   readonly names: BottleNames;
+  /** The bot-bottle home this bottle belongs to (labelled on every resource). */
+  readonly home: string;
   readonly stateDir: string;
   readonly provider: Provider;
   /** A committed snapshot to boot from instead of building. */
@@ -98,6 +100,7 @@ export function prepareDockerPlan(input: PrepareInput): DockerPlan {
     backend: 'docker',
     identity,
     names,
+    home: settings.home,
     stateDir: dir,
     provider,
     agentImage,
