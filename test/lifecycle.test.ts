@@ -176,4 +176,19 @@ describe('bottle lifecycle', () => {
     assert.equal((await agentSh(h, id, 'cat /workspace/w.txt')).stdout, 'work\n');
     assert.equal((await run(['stop', id], { env: h.env })).code, 0);
   });
+
+  it("another home's cleanup and list never see this home's bottles", async () => {
+    const id = await startDetached(h, 'worker');
+    const other = makeHome();
+    try {
+      const listed = JSON.parse((await run(['list', '--json'], { env: other.env })).stdout) as { identity: string }[];
+      assert.ok(!listed.some((b) => b.identity === id));
+      const cleaned = JSON.parse((await run(['cleanup', '--yes', '--json'], { env: other.env })).stdout) as { removed: string[] };
+      assert.ok(!cleaned.removed.includes(id));
+      assert.equal((await labelled('ps', id)).length, 2, 'still running');
+    } finally {
+      await other.cleanup();
+      await run(['stop', id], { env: h.env });
+    }
+  });
 });
