@@ -27,6 +27,7 @@ import type { EgressRoute, RouteDlp } from '../../manifest/types.js';
 import { fileAudit, nullAudit, type AuditEntry, type AuditSink, type Verdict } from './audit.js';
 import { LeafMinter, type CaMaterial } from './certs.js';
 import { effectiveRoutes, readStringList, readStringMap, validHostName, type EgressConfig } from './config.js';
+import { readBounded } from '../bounded-body.js';
 import {
   decodeContent,
   inboundWarnings,
@@ -594,25 +595,10 @@ export class EgressProxy extends EventEmitter {
     }
     // Buffer the body (bounded) to scan it.
     const cap = this.config.bodyCap;
-    const declared = Number(req.headers['content-length'] ?? '0');
-    if (declared > cap) return deny(413, 'dlp-body-too-large', `bodies over ${cap} bytes cannot be scanned, so they are refused on routes with DLP`);
-    const chunks: Buffer[] = [];
-    let size = 0;
-    let over = false;
-    req.on('data', (c: Buffer) => {
-      if (over) return;
-      size += c.length;
-      if (size > cap) {
-        over = true;
-        chunks.length = 0;
-        deny(413, 'dlp-body-too-large', `bodies over ${cap} bytes cannot be scanned, so they are refused on routes with DLP`);
-        return;
-      }
-      chunks.push(c);
-    });
-    req.on('end', () => {
-      if (over) return;
-      const body = chunks.length === 1 ? (chunks[0]) : Buffer.concat(chunks, size);
+    void readBounded(req, cap).then((r) => {
+      if (r.kind === 'error') return res.destroy();
+      if (r.kind === 'too-large') return deny(413, 'dlp-body-too-large', `bodies over ${cap} bytes cannot be scanned, so they are refused on routes with DLP`);
+      const body = r.body;
       const encoding = req.headers['content-encoding'];
       const decoded = decodeContent(body, encoding, cap);
       if (decoded === 'too-large') return deny(413, 'dlp-body-too-large', `the decoded body exceeds ${cap} bytes`);
@@ -622,7 +608,6 @@ export class EgressProxy extends EventEmitter {
       const all: DlpResult = { hits: [...headScan.hits, ...bodyScan.hits], warnings: [...headScan.warnings, ...bodyScan.warnings] };
       this.actOnDlp(req, res, st, t, route, dlp, target, token, all, { raw: body, decoded, encoded: decoded !== body }, deny);
     });
-    req.on('error', () => res.destroy());
   }
 
   private droppedHeaders(route: EgressRoute): ReadonlySet<string> {

@@ -13,6 +13,7 @@
 import './node18.js';
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { drain, readBounded } from '../bounded-body.js';
 import { refuseOutside } from '../net-scope.js';
 import type { AddressInfo } from 'node:net';
 import { WebStandardStreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js';
@@ -56,53 +57,11 @@ function hostName(value: string): string | undefined {
   }
 }
 
-type Body = { ok: true; text: string } | { ok: false; status: number; message: string };
-
-/** Read at most `max` bytes; past that, drain (bounded) and report 413 so the client reads the answer. */
-function readBody(req: IncomingMessage, max: number): Promise<Body> {
-  return new Promise((resolve) => {
-    const declared = Number(req.headers['content-length'] ?? NaN);
-    const tooLarge = (): Body => ({ ok: false, status: 413, message: `request body over ${max} bytes` });
-    if (Number.isFinite(declared) && declared > max) {
-      drain(req);
-      resolve(tooLarge());
-      return;
-    }
-    const chunks: Buffer[] = [];
-    let size = 0;
-    let done = false;
-    req.on('data', (c: Buffer) => {
-      if (done) return;
-      size += c.length;
-      if (size > max) {
-        done = true;
-        chunks.length = 0;
-        drain(req);
-        resolve(tooLarge());
-        return;
-      }
-      chunks.push(c);
-    });
-    req.on('end', () => {
-      if (!done) resolve({ ok: true, text: Buffer.concat(chunks).toString('utf8') });
-      done = true;
-    });
-    req.on('error', () => {
-      if (!done) resolve({ ok: false, status: 400, message: 'request body could not be read' });
-      done = true;
-    });
-  });
-}
-
-/** Discard the rest of a refused body (so the client gets our answer), but not forever. */
-function drain(req: IncomingMessage): void {
-  let left = 64 * 1024 * 1024;
-  req.on('data', (c: Buffer) => {
-    left -= c.length;
-    if (left < 0) req.destroy();
-  });
-  req.resume();
-  setTimeout(() => req.destroy(), 10_000).unref();
+/** The bounded read, in this server's terms: a JSON-RPC error status and message when it fails. */
+async function readBody(req: IncomingMessage, max: number): Promise<{ ok: true; text: string } | { ok: false; status: number; message: string }> {
+  const r = await readBounded(req, max, { drain: true });
+  if (r.kind === 'ok') return { ok: true, text: r.body.toString('utf8') };
+  return r.kind === 'too-large' ? { ok: false, status: 413, message: `request body over ${max} bytes` } : { ok: false, status: 400, message: 'request body could not be read' };
 }
 
 function webHeaders(req: IncomingMessage): Headers {
