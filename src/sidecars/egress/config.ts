@@ -53,13 +53,10 @@ export class EgressConfigError extends Error {
   override name = 'EgressConfigError';
 }
 
-// Explicit annotations: TypeScript narrows on a `never` call only through a declared type.
 const check: JsonCheck = jsonCheck(EgressConfigError);
+// Annotated: TypeScript narrows after a `never` call only through a declared type.
 const fail: JsonCheck['fail'] = check.fail;
-const isObj: JsonCheck['isObj'] = check.isObj;
-const onlyKeys: JsonCheck['onlyKeys'] = check.onlyKeys;
-const optStr: JsonCheck['optStr'] = check.optStr;
-const str: JsonCheck['str'] = check.str;
+const { isObj, onlyKeys, optStr, str } = check;
 
 
 

@@ -59,13 +59,10 @@ export class GitGateConfigError extends Error {
   override name = 'GitGateConfigError';
 }
 
-// Explicit annotations: TypeScript narrows on a `never` call only through a declared type.
 const check: JsonCheck = jsonCheck(GitGateConfigError);
+// Annotated: TypeScript narrows after a `never` call only through a declared type.
 const fail: JsonCheck['fail'] = check.fail;
-const isObj: JsonCheck['isObj'] = check.isObj;
-const onlyKeys: JsonCheck['onlyKeys'] = check.onlyKeys;
-const optStr: JsonCheck['optStr'] = check.optStr;
-const str: JsonCheck['str'] = check.str;
+const { isObj, onlyKeys, optStr, str } = check;
 
 
 

@@ -34,12 +34,10 @@ export class BundleConfigError extends Error {
   override name = 'BundleConfigError';
 }
 
-// Explicit annotations: TypeScript narrows on a `never` call only through a declared type.
 const check: JsonCheck = jsonCheck(BundleConfigError);
+// Annotated: TypeScript narrows after a `never` call only through a declared type.
 const fail: JsonCheck['fail'] = check.fail;
-const isObj: JsonCheck['isObj'] = check.isObj;
-const nonEmptyString: JsonCheck['str'] = check.str;
-const onlyKeys: JsonCheck['onlyKeys'] = check.onlyKeys;
+const { isObj, str: nonEmptyString, onlyKeys } = check;
 
 // Names become log prefixes and JSON keys; keep them boring.
 const NAME_RE = /^[a-z0-9][a-z0-9_-]{0,62}$/;
