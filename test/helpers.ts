@@ -2,7 +2,7 @@
  * Integration test helpers: an isolated bot-bottle home per test, the CLI run
  * as a real subprocess, and the docker CLI for looking at what the engine holds.
  */
-import { execFile, spawn } from 'node:child_process';
+import { type ChildProcessWithoutNullStreams, execFile, spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -114,4 +114,29 @@ export async function startDetached(h: TestHome, agent: string, extra: readonly 
 /** Run a shell script in the agent through the CLI's exec. */
 export function agentSh(h: TestHome, identity: string, script: string, input?: string): Promise<RunResult> {
   return run(['exec', identity, '--', 'bash', '-c', script], { env: h.env, ...(input === undefined ? {} : { input }) });
+}
+
+export interface AttachedSession {
+  readonly id: string;
+  readonly child: ChildProcessWithoutNullStreams;
+  /** What the prompt printed so far. */
+  readonly stdout: () => string;
+}
+
+/** An attached headless session as a live CLI process, once its bottle is ready. */
+export async function startAttached(h: TestHome, agent: string, prompt: string): Promise<AttachedSession> {
+  const child = spawn(process.execPath, [CLI, 'start', agent, '--headless', '--prompt', prompt], { env: h.env });
+  child.stdin.end();
+  let out = '';
+  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  const id = await new Promise<string>((resolve, reject) => {
+    let err = '';
+    child.stderr.on('data', (d: Buffer) => {
+      err += d.toString();
+      const m = new RegExp(`ready: (${agent}-[a-z0-9]+)`).exec(err);
+      if (m?.[1]) resolve(m[1]);
+    });
+    child.on('exit', () => reject(new Error(`CLI exited early: ${err}`)));
+  });
+  return { id, child, stdout: () => out };
 }

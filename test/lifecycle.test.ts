@@ -1,10 +1,9 @@
 /** start → exec → stop, SIGKILLed sessions, parallel starts, resume: on the real engine. */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { agentSh, CLI, docker, labelled, makeHome, run, SHELL_AGENT, SHELL_BOTTLE, startDetached, type TestHome } from './helpers.js';
+import { agentSh, docker, labelled, startAttached, makeHome, run, SHELL_AGENT, SHELL_BOTTLE, startDetached, type TestHome } from './helpers.js';
 
 describe('bottle lifecycle', () => {
   let h: TestHome;
@@ -50,16 +49,7 @@ describe('bottle lifecycle', () => {
   });
 
   it('a session whose CLI is SIGKILLed is removed by cleanup --yes', async () => {
-    const child = spawn(process.execPath, [CLI, 'start', 'worker', '--headless', '--prompt', 'echo started; sleep 600'], { env: h.env, stdio: ['ignore', 'pipe', 'pipe'] });
-    const id = await new Promise<string>((resolve, reject) => {
-      let out = '';
-      child.stderr.on('data', (d: Buffer) => {
-        out += d.toString();
-        const m = /ready: (worker-[a-z0-9]+)/.exec(out);
-        if (m?.[1]) resolve(m[1]);
-      });
-      child.on('exit', () => reject(new Error(`CLI exited early: ${out}`)));
-    });
+    const { id, child } = await startAttached(h, 'worker', 'echo started; sleep 600');
     child.kill('SIGKILL');
     await new Promise((r) => child.once('exit', r));
     assert.equal((await labelled('ps', id)).length, 2, 'the killed session left its containers');
@@ -154,19 +144,8 @@ describe('bottle lifecycle', () => {
   });
 
   it('an attached session whose agent dies is preserved, not deleted', async () => {
-    const child = spawn(process.execPath, [CLI, 'start', 'worker', '--headless', '--prompt', 'echo work > /workspace/w.txt; echo started; sleep 600'], { env: h.env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    const id = await new Promise<string>((resolve, reject) => {
-      let err = '';
-      child.stderr.on('data', (d: Buffer) => {
-        err += d.toString();
-        const m = /ready: (worker-[a-z0-9]+)/.exec(err);
-        if (m?.[1]) resolve(m[1]);
-      });
-      child.on('exit', () => reject(new Error(`CLI exited early: ${err}`)));
-    });
-    for (let i = 0; i < 50 && !out.includes('started'); i++) await new Promise((r) => setTimeout(r, 100));
+    const { id, child, stdout } = await startAttached(h, 'worker', 'echo work > /workspace/w.txt; echo started; sleep 600');
+    for (let i = 0; i < 50 && !stdout().includes('started'); i++) await new Promise((r) => setTimeout(r, 100));
     await docker(['kill', `bot-bottle-${id}-agent`]);
     await new Promise((r) => child.once('exit', r));
     const listed = JSON.parse((await run(['list', '--json'], { env: h.env })).stdout) as { identity: string; status: string }[];
