@@ -43,3 +43,5 @@ export {
 } from './sidecars/supervise/host.js';
 export type { Proposal, ProposalKind, ProposalState } from './sidecars/supervise/queue.js';
 export { rebuildAndResume } from './api/capability.js';
+// Bottle text shown to a human (terminal, page, log, error): control, bidi and invisible characters made visible.
+export { visible, visibleJson, hasHidden, escapeCodePoint, type VisibleOptions } from './untrusted.js';
