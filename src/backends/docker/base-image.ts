@@ -13,17 +13,22 @@
  */
 import { spawn } from 'node:child_process';
 import { constants as fsConstants } from 'node:fs';
-import { access, mkdir, mkdtemp, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
-import { hostname, tmpdir } from 'node:os';
+import { access, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import type { Readable } from 'node:stream';
-import { BottleError, errnoCode } from '../../errors.js';
+import { BottleError } from '../../errors.js';
 import type { Progress } from '../../progress.js';
 import type { Settings } from '../../settings.js';
 import { type Engine, engineFailure, isNotFound, withTimeout } from './engine.js';
+import { findDebianMirror } from '../../bottle/debian-mirror.js';
+import { withLock } from '../../bottle/lock.js';
+
+// Shared with the other backends; re-exported for existing callers.
+export { DEFAULT_DEBIAN_MIRROR, findDebianMirror } from '../../bottle/debian-mirror.js';
+export { withLock } from '../../bottle/lock.js';
 
 export const BASE_IMAGE = 'debian:bookworm-slim';
-export const DEFAULT_DEBIAN_MIRROR = 'http://deb.debian.org/debian';
 /**
  * Labels on the locally made base image. Deliberately NOT the
  * `bot-bottle.managed`/`bot-bottle.kind` labels: image labels are inherited by
@@ -97,77 +102,6 @@ export async function tryPull(engine: Engine, ref: string, progress: Progress): 
     return false;
   }
   return imageExists(engine, ref);
-}
-
-/**
- * The Debian mirror for bookworm named in the host's apt sources (one-line
- * `deb` entries and deb822 `.sources` stanzas); Debian's CDN when none.
- * Prefers an entry with the `main` component on a path ending in `/debian`
- * so a third-party repository that also calls its suite `bookworm` loses.
- */
-export async function findDebianMirror(aptDir = '/etc/apt'): Promise<string> {
-  const files: string[] = [join(aptDir, 'sources.list')];
-  try {
-    const names = (await readdir(join(aptDir, 'sources.list.d'))).sort();
-    for (const n of names) if (n.endsWith('.list') || n.endsWith('.sources')) files.push(join(aptDir, 'sources.list.d', n));
-  } catch {
-    /* no sources.list.d */
-  }
-  const candidates: { uri: string; components: string[] }[] = [];
-  for (const f of files) {
-    let text: string;
-    try {
-      text = await readFile(f, 'utf8');
-    } catch {
-      continue;
-    }
-    candidates.push(...(f.endsWith('.sources') ? parseDeb822(text) : parseOneLine(text)));
-  }
-  const web = candidates.filter((c) => /^https?:\/\//.test(c.uri));
-  const best =
-    web.find((c) => c.components.includes('main') && /\/debian\/?$/.test(c.uri)) ?? web.find((c) => c.components.includes('main')) ?? web[0];
-  return best ? best.uri.replace(/\/+$/, '') : DEFAULT_DEBIAN_MIRROR;
-}
-
-function parseOneLine(text: string): { uri: string; components: string[] }[] {
-  const out: { uri: string; components: string[] }[] = [];
-  for (const raw of text.split('\n')) {
-    const line = raw.replace(/#.*/, '').trim();
-    if (!line.startsWith('deb ') && !line.startsWith('deb\t')) continue;
-    const words = line
-      .slice(3)
-      .replace(/\[[^\]]*\]/, ' ')
-      .trim()
-      .split(/\s+/);
-    const [uri, suite, ...components] = words;
-    if (uri && suite === 'bookworm') out.push({ uri, components });
-  }
-  return out;
-}
-
-function parseDeb822(text: string): { uri: string; components: string[] }[] {
-  const out: { uri: string; components: string[] }[] = [];
-  for (const stanza of text.split(/\n\s*\n/)) {
-    const fields = new Map<string, string>();
-    let last: string | undefined;
-    for (const raw of stanza.split('\n')) {
-      if (raw.startsWith('#')) continue;
-      if (/^\s/.test(raw) && last) {
-        fields.set(last, `${fields.get(last) ?? ''} ${raw.trim()}`);
-        continue;
-      }
-      const m = /^([A-Za-z-]+):\s*(.*)$/.exec(raw);
-      if (m?.[1]) {
-        last = m[1].toLowerCase();
-        fields.set(last, m[2] ?? '');
-      }
-    }
-    if (fields.get('enabled')?.trim().toLowerCase() === 'no') continue;
-    const words = (k: string) => (fields.get(k) ?? '').trim().split(/\s+/).filter(Boolean);
-    if (!words('types').includes('deb') || !words('suites').includes('bookworm')) continue;
-    for (const uri of words('uris')) out.push({ uri, components: words('components') });
-  }
-  return out;
 }
 
 /**
@@ -445,79 +379,6 @@ export function readJsonStream(stream: NodeJS.ReadableStream, onMessage: (msg: J
       }
     });
   });
-}
-
-/**
- * A cross-process lock: an exclusive `mkdir` under the OS temp dir holding the
- * owner's pid. A lock whose owner is dead (or that never got an owner file) is
- * stale and taken over. Waiters poll; the first wait prints one progress step.
- */
-export async function withLock<T>(
-  name: string,
-  fn: () => Promise<T>,
-  opts: { progress?: Progress; what?: string; maxWaitMs?: number; pollMs?: number } = {},
-): Promise<T> {
-  const dir = join(tmpdir(), `bot-bottle-${name.replace(/[^A-Za-z0-9_.-]/g, '_')}.lock`);
-  const ownerFile = join(dir, 'owner');
-  const started = Date.now();
-  const maxWait = opts.maxWaitMs ?? 30 * 60_000;
-  let announced = false;
-  for (;;) {
-    try {
-      await mkdir(dir);
-      await writeFile(ownerFile, JSON.stringify({ pid: process.pid, host: hostname(), at: new Date().toISOString() }));
-      break;
-    } catch (e) {
-      if (errnoCode(e) !== 'EEXIST') throw e;
-    }
-    if (await isStale(dir, ownerFile)) {
-      const aside = `${dir}.stale-${process.pid}-${Date.now()}`;
-      try {
-        await rename(dir, aside);
-        await rm(aside, { recursive: true, force: true });
-      } catch {
-        /* someone else took it over first */
-      }
-      continue;
-    }
-    if (!announced && opts.progress) {
-      opts.progress.step(`waiting for another bot-bottle process that is making ${opts.what ?? name}`);
-      announced = true;
-    }
-    if (Date.now() - started > maxWait) {
-      throw new BottleError('image-build', `timed out waiting for another bot-bottle process making ${opts.what ?? name}`, {
-        fix: `if no other bot-bottle is running, remove ${dir}`,
-      });
-    }
-    await new Promise((r) => setTimeout(r, opts.pollMs ?? 250));
-  }
-  try {
-    return await fn();
-  } finally {
-    await rm(dir, { recursive: true, force: true }).catch(() => undefined);
-  }
-}
-
-async function isStale(dir: string, ownerFile: string): Promise<boolean> {
-  let owner: { pid?: unknown; host?: unknown };
-  try {
-    owner = JSON.parse(await readFile(ownerFile, 'utf8')) as { pid?: unknown; host?: unknown };
-  } catch {
-    // No (complete) owner file: stale only if the owner had ample time to write it.
-    try {
-      return Date.now() - (await stat(dir)).mtimeMs > 10_000;
-    } catch {
-      return false; // vanished: retry mkdir
-    }
-  }
-  if (typeof owner.pid !== 'number') return true;
-  if (typeof owner.host === 'string' && owner.host !== hostname()) return false;
-  try {
-    process.kill(owner.pid, 0);
-    return false;
-  } catch (e) {
-    return errnoCode(e) === 'ESRCH';
-  }
 }
 
 function firstLine(e: unknown): string {
