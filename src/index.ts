@@ -35,12 +35,11 @@ export {
   parseEditedText,
   validateEdit,
   writeCurrentDockerfile,
-  queueDir as superviseQueueDir,
-  superviseAuditPath,
+  proposalsDir as superviseQueueDir,
   type LocatedProposal,
   type HumanDecision,
   type DecideResult,
-} from './sidecars/supervise/host.js';
+} from './api/proposals.js';
 export type { Proposal, ProposalKind, ProposalState } from './sidecars/supervise/queue.js';
 export { rebuildAndResume } from './api/capability.js';
 // Bottle text shown to a human (terminal, page, log, error): control, bidi and invisible characters made visible.

@@ -23,7 +23,7 @@ import { silentProgress } from '../src/progress.js';
 import { redact } from '../src/secrets/redact.js';
 import { prepareGitGate } from '../src/sidecars/git-gate/prepare.js';
 import { ProposalQueue, type Proposal } from '../src/sidecars/supervise/queue.js';
-import type { SidecarPlan } from '../src/sidecars/types.js';
+import type { SidecarPlan } from '../src/bottle/sidecar.js';
 import { docker, ROOT } from './helpers.js';
 
 const execFileP = promisify(execFile);

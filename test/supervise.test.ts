@@ -15,7 +15,8 @@ import { after, before, describe, it } from 'node:test';
 import { renderScreen } from '../src/cli/commands/supervise.js';
 import { colors } from '../src/cli/output.js';
 import { readSettings } from '../src/settings.js';
-import { decideProposal, queueDir, superviseHostDir } from '../src/sidecars/supervise/host.js';
+import { decideProposal } from '../src/api/proposals.js';
+import { BottleState } from '../src/bottle/state.js';
 import { ProposalQueue, type Proposal } from '../src/sidecars/supervise/queue.js';
 import { ROOT, docker, makeHome, run, type TestHome } from './helpers.js';
 
@@ -56,7 +57,7 @@ describe('supervise CLI', () => {
 
   it('proposals --json lists pending proposals of every bottle; approve and reject decide them', async (t) => {
     if (!wired) return t.skip('registerSupervise is not wired into src/cli/main.ts yet');
-    const q = new ProposalQueue(queueDir(h.home, BOTTLE));
+    const q = new ProposalQueue(new BottleState(h.home, BOTTLE).proposalsDir);
     const a = await q.raise(egressProposal('first'));
     const b = await q.raise(egressProposal('second'));
 
@@ -96,13 +97,13 @@ describe('supervise CLI', () => {
     assert.equal(pendingNow.length, 0);
     const all = JSON.parse((await run(['proposals', '--json', '--all'], { env: h.env })).stdout) as unknown[];
     assert.equal(all.length, 2);
-    const audit = readFileSync(join(superviseHostDir(h.home, BOTTLE), 'audit.jsonl'), 'utf8');
+    const audit = readFileSync(new BottleState(h.home, BOTTLE).auditLog('supervise'), 'utf8');
     assert.equal(audit.trim().split('\n').length, 2, 'one audit line per decision');
   });
 
   it('a held request needs --note to approve; supervise without a terminal says what to use instead', async (t) => {
     if (!wired) return t.skip('registerSupervise is not wired into src/cli/main.ts yet');
-    const q = new ProposalQueue(queueDir(h.home, BOTTLE));
+    const q = new ProposalQueue(new BottleState(h.home, BOTTLE).proposalsDir);
     const held = await q.raise({ ...egressProposal('x'), kind: 'dlp-hold', raised_by: 'egress', needs_reason: true });
     const bare = await run(['approve', held.id], { env: h.env });
     assert.equal(bare.code, 2);
@@ -181,7 +182,7 @@ describe('supervise in containers: bottle-ask in the agent, the server in the bu
     h = makeHome();
     [bundleImage, agentImage] = await Promise.all([newestImage('bot-bottle/bundle'), newestImage('bot-bottle/agent-shell')]);
     if (!bundleImage || !agentImage) return;
-    const svDir = superviseHostDir(h.home, BOTTLE);
+    const svDir = new BottleState(h.home, BOTTLE).service('supervise');
     mkdirSync(join(svDir, 'queue'), { recursive: true, mode: 0o700 });
     writeFileSync(join(svDir, 'Dockerfile.current'), 'FROM debian:bookworm-slim\nUSER agent\n');
     // The bundle runs as uid 10001 (as launch does for a root host): hand it its folder.
@@ -201,7 +202,7 @@ describe('supervise in containers: bottle-ask in the agent, the server in the bu
       if (Date.now() > deadline) throw new Error(`supervise did not start: ${await docker(['logs', bundleName]).catch((e: unknown) => String(e))}`);
       await new Promise((r) => setTimeout(r, 100));
     }
-    queue = new ProposalQueue(queueDir(h.home, BOTTLE));
+    queue = new ProposalQueue(new BottleState(h.home, BOTTLE).proposalsDir);
   });
 
   after(async () => {
@@ -257,7 +258,7 @@ describe('supervise in containers: bottle-ask in the agent, the server in the bu
     assert.match(r.stdout, /note: read-only is fine/);
     assert.ok(r.answeredAt - t0 < 500, `answer ${(r.answeredAt - t0).toFixed(0)} ms after approve`);
     // Recorded as the bundle user, in the bundle's view of the host state.
-    const audit = readFileSync(join(superviseHostDir(h.home, BOTTLE), 'audit.jsonl'), 'utf8');
+    const audit = readFileSync(new BottleState(h.home, BOTTLE).auditLog('supervise'), 'utf8');
     assert.match(audit, new RegExp(`"event":"raised","id":"${p.id}"`));
     assert.match(audit, new RegExp(`"event":"decided","id":"${p.id}"`));
   });

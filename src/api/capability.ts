@@ -6,12 +6,13 @@
  */
 import { PassThrough } from 'node:stream';
 import { getBackend } from '../backends/index.js';
+import { AGENT } from '../bottle/layout.js';
 import { readMetadata } from '../bottle/state.js';
 import { type Progress, silentProgress } from '../progress.js';
 import type { Settings } from '../settings.js';
 import { resumeBottle } from './manage.js';
 
-export const NOTICE_FILE = '/run/bot-bottle/notice';
+export const NOTICE_FILE = AGENT.notice;
 
 export async function rebuildAndResume(settings: Settings, identity: string, opts: { progress?: Progress; why: string }): Promise<{ identity: string; ms: number }> {
   const t0 = Date.now();

@@ -3,22 +3,10 @@ import { getBackend } from '../backends/index.js';
 import type { ExecIO, RunningBottle } from '../bottle/backend.js';
 import { checkIdentity } from '../bottle/identity.js';
 import { BACKENDS, type BackendName, type BottleSpec } from '../bottle/spec.js';
-import {
-  type BottleMetadata,
-  isPreserved,
-  listStateIdentities,
-  markPreserved,
-  pidAlive,
-  readMetadata,
-  removeState,
-  perBottleImageTag,
-  writeSecretFile,
-  stateDir,
-} from '../bottle/state.js';
+import { type BottleMetadata, BottleState, listStateIdentities, pidAlive, readMetadata, perBottleImageTag } from '../bottle/state.js';
 import { BottleError } from '../errors.js';
 import type { Settings } from '../settings.js';
 import { type StartOptions, type Started, startBottle } from './start.js';
-import { join } from 'node:path';
 
 /**
  * running/detached: up. preserved: kept for `resume`. stopped: its containers
@@ -45,9 +33,10 @@ export async function listBottles(settings: Settings): Promise<BottleListing[]> 
   const identities = new Set([...running.keys(), ...(await listStateIdentities(settings.home))]);
   const out: BottleListing[] = [];
   for (const identity of [...identities].sort()) {
-    const meta = await readMetadata(settings.home, identity).catch(() => undefined);
+    const state = new BottleState(settings.home, identity);
+    const meta = await state.readMetadata().catch(() => undefined);
     const engine = running.get(identity);
-    const preserved = meta ? await isPreserved(settings.home, identity) : false;
+    const preserved = meta ? await state.isPreserved() : false;
     out.push({
       identity,
       agent: meta?.agent,
@@ -75,15 +64,15 @@ function statusOf(meta: BottleMetadata | undefined, engine: RunningBottle | unde
 
 /** Stop one bottle: remove its engine resources; keep workspace and state only when preserving. Idempotent. */
 export async function stopBottle(settings: Settings, identity: string, opts: { preserve?: boolean } = {}): Promise<void> {
-  checkIdentity(identity);
-  const meta = await readMetadata(settings.home, identity).catch(() => undefined);
+  const state = new BottleState(settings.home, identity);
+  const meta = await state.readMetadata().catch(() => undefined);
   const backend = getBackend(settings, meta?.backend ?? 'docker');
   if (opts.preserve) {
     if (!meta) throw new BottleError('not-found', `no recorded state for ${identity}; nothing to preserve`, { fix: `bot-bottle stop ${identity}` });
-    await markPreserved(settings.home, identity, 'stop --preserve');
+    await state.markPreserved('stop --preserve');
   }
   await backend.teardown(identity, { keepWorkspace: opts.preserve === true });
-  if (!opts.preserve) await removeState(settings.home, identity);
+  if (!opts.preserve) await state.remove();
 }
 
 /** Relaunch a preserved or stopped bottle with its recorded agent, bottles and backend. */
@@ -122,7 +111,7 @@ export async function cleanupOrphans(settings: Settings, orphans?: readonly Bott
   const targets = orphans ?? (await findOrphans(settings));
   for (const o of targets) {
     await getBackend(settings, o.backend).teardown(o.identity, { keepWorkspace: false });
-    await removeState(settings.home, o.identity);
+    await new BottleState(settings.home, o.identity).remove();
   }
   return { removed: targets.map((t) => t.identity) };
 }
@@ -134,10 +123,11 @@ export async function execInBottle(settings: Settings, identity: string, argv: r
 
 /** Snapshot the agent; the next resume boots from it. Preserves the bottle. */
 export async function commitBottle(settings: Settings, identity: string): Promise<string> {
-  const meta = await readMetadata(settings.home, checkIdentity(identity));
+  const state = new BottleState(settings.home, identity);
+  const meta = await state.readMetadata();
   const tag = perBottleImageTag(identity).replace(/:latest$/, `:commit-${Date.now()}`);
   await getBackend(settings, meta.backend).commit(identity, tag);
-  await writeSecretFile(join(stateDir(settings.home, identity), 'committed-image'), tag + '\n');
-  await markPreserved(settings.home, identity, 'commit');
+  await state.writeCommittedImage(tag);
+  await state.markPreserved('commit');
   return tag;
 }

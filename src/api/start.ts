@@ -7,13 +7,14 @@ import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { getBackend } from '../backends/index.js';
-import { prepareSidecars, SIDECARS } from '../sidecars/index.js';
-import { writeCurrentDockerfile } from '../sidecars/supervise/host.js';
-import { BUNDLE_CODE_DIR, BUNDLE_RUN_DIR, BUNDLE_SECRETS_DIR } from '../sidecars/layout.js';
+import { prepareSidecars } from '../sidecars/index.js';
+import { writeCurrentDockerfile } from './proposals.js';
+import { AGENT, BUNDLE_CODE_DIR, BUNDLE_HOST, BUNDLE_SECRETS_DIR, bundleServiceDir } from '../bottle/layout.js';
+import { SIDECARS } from '../bottle/sidecar.js';
 import type { Backend, Plan } from '../bottle/backend.js';
 import { mintIdentity } from '../bottle/identity.js';
 import type { BottleSpec } from '../bottle/spec.js';
-import { clearPreserved, ensureStateDirs, type BottleMetadata, markPreserved, readMetadata, removeState, writeMetadata, isPreserved } from '../bottle/state.js';
+import { type BottleMetadata, BottleState } from '../bottle/state.js';
 import { loadAgent, loadBottlesFor, resolveEnv } from '../manifest/index.js';
 import type { ResolvedEnv } from '../manifest/types.js';
 import { type Progress, silentProgress } from '../progress.js';
@@ -51,13 +52,14 @@ export async function startBottle(settings: Settings, spec: BottleSpec, opts: St
   const env = await resolveEnv(bottle.env, { hostEnv: settings.hostEnv, headless: spec.headless, ask: opts.ask ?? noAsk });
   const resuming = spec.identity !== undefined;
   const identity = spec.identity ?? mintIdentity(agent.name);
+  const state = new BottleState(settings.home, identity);
   const backend = getBackend(settings, spec.backend);
   // A dry run prepares sidecars into a scratch folder that is removed again: it creates nothing.
   const scratch = opts.dryRun ? await mkdtemp(join(tmpdir(), 'bot-bottle-dry-run-')) : undefined;
   let plan: Plan;
   try {
-    const stateBase = scratch ?? (await ensureStateDirs(settings.home, identity, ['agent', 'bundle', ...SIDECARS]));
     if (scratch) for (const s of SIDECARS) await mkdir(join(scratch, s), { recursive: true });
+    else await state.create(['agent', 'bundle', ...SIDECARS]);
     const sidecars = await prepareSidecars(
       {
         identity,
@@ -66,14 +68,14 @@ export async function startBottle(settings: Settings, spec: BottleSpec, opts: St
         bundleSecretsDir: BUNDLE_SECRETS_DIR,
         hostEnv: settings.hostEnv,
         knownSecrets: Object.values(env.secrets),
-        bundleHost: 'bundle',
+        bundleHost: BUNDLE_HOST,
         bundleCodeDir: BUNDLE_CODE_DIR,
       },
-      (name) => ({ hostDir: join(stateBase, name), bundleDir: `${BUNDLE_RUN_DIR}/${name}` }),
+      (name) => ({ hostDir: scratch ? join(scratch, name) : state.service(name), bundleDir: bundleServiceDir(name) }),
     );
     plan = await backend.prepare({ settings, spec, identity, agent, bottle, env, resuming, sidecars }, progress);
   } catch (e) {
-    if (!scratch && !resuming) await removeState(settings.home, identity);
+    if (!scratch && !resuming) await state.remove();
     throw e;
   } finally {
     if (scratch) await rm(scratch, { recursive: true, force: true });
@@ -91,8 +93,8 @@ export async function startBottle(settings: Settings, spec: BottleSpec, opts: St
     owner_pid: opts.detach ? undefined : process.pid,
     detached: opts.detach === true,
   };
-  await writeMetadata(settings.home, meta);
-  await clearPreserved(settings.home, identity);
+  await state.writeMetadata(meta);
+  await state.clearPreserved();
   if (bottle.supervise && plan.agentDockerfile) {
     // What request-capability proposals are diffed against.
     await writeCurrentDockerfile(settings.home, identity, await readFile(plan.agentDockerfile, 'utf8'));
@@ -102,7 +104,7 @@ export async function startBottle(settings: Settings, spec: BottleSpec, opts: St
     await backend.launch(plan, env, progress);
   } catch (e) {
     // Nothing half-created: launch removed its resources; drop fresh state too.
-    if (!resuming) await removeState(settings.home, identity);
+    if (!resuming) await state.remove();
     throw e;
   }
   return { identity, plan: plan.describe(), backend, env };
@@ -127,7 +129,7 @@ export async function runSession(settings: Settings, started: Started, prompt: s
   let crashed = false;
   try {
     if (prompt !== undefined) {
-      const promptFile = '/run/bot-bottle/prompt';
+      const promptFile = AGENT.prompt;
       const stdin = new PassThrough();
       stdin.end(prompt);
       const wrote = await backend.exec(started.identity, ['sh', '-c', `umask 077; cat > ${promptFile}`], { stdin, stdout: io.stderr, stderr: io.stderr, tty: false });
@@ -142,7 +144,7 @@ export async function runSession(settings: Settings, started: Started, prompt: s
   } finally {
     // A bottle that died under the session (engine restart, OOM, crash) is kept for inspection and `resume`.
     if (crashed || !(await agentRunning(backend, started.identity, code >= 128))) {
-      await markPreserved(settings.home, started.identity, 'crash: the agent stopped during the session');
+      await new BottleState(settings.home, started.identity).markPreserved('crash: the agent stopped during the session');
     }
     await endSession(settings, backend, started.identity);
   }
@@ -168,9 +170,10 @@ async function agentRunning(backend: Backend, identity: string, suspicious: bool
 
 export async function endSession(settings: Settings, backend: Backend, identity: string): Promise<void> {
   // A bottle that was resumed elsewhere meanwhile (a capability rebuild) is no longer this session's to remove.
-  const meta = await readMetadata(settings.home, identity).catch(() => undefined);
+  const state = new BottleState(settings.home, identity);
+  const meta = await state.readMetadata().catch(() => undefined);
   if (meta && meta.owner_pid !== process.pid) return;
-  const preserved = await isPreserved(settings.home, identity);
+  const preserved = await state.isPreserved();
   await backend.teardown(identity, { keepWorkspace: preserved });
-  if (!preserved) await removeState(settings.home, identity);
+  if (!preserved) await state.remove();
 }

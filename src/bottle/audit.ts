@@ -4,11 +4,10 @@
  * sidecar wrote, tagged with the source.
  */
 import { open, readFile, stat } from 'node:fs/promises';
-import { join } from 'node:path';
-import { stateDir } from './state.js';
+import { AUDIT_SOURCES, type AuditSource } from './layout.js';
+import { BottleState } from './state.js';
 
-export const AUDIT_SOURCES = ['egress', 'git-gate', 'supervise'] as const;
-export type AuditSource = (typeof AUDIT_SOURCES)[number];
+export { AUDIT_SOURCES, type AuditSource } from './layout.js';
 
 export interface AuditEntry {
   readonly source: AuditSource;
@@ -17,7 +16,7 @@ export interface AuditEntry {
 }
 
 function auditFile(home: string, identity: string, source: AuditSource): string {
-  return join(stateDir(home, identity), source, 'audit.jsonl');
+  return new BottleState(home, identity).auditLog(source);
 }
 
 function parseLines(source: AuditSource, text: string): AuditEntry[] {

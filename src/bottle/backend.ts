@@ -5,7 +5,7 @@
 import type { Progress } from '../progress.js';
 import type { Settings } from '../settings.js';
 import type { Agent, Bottle, ResolvedEnv } from '../manifest/types.js';
-import type { PreparedSidecar } from '../sidecars/index.js';
+import type { PreparedSidecar } from './sidecar.js';
 import type { BackendName, BottleSpec } from './spec.js';
 
 export interface PrepareInput {

@@ -1,14 +1,27 @@
 /**
- * Bottle state under `<home>/state/<identity>/`, shared by every backend.
- * Files that may hold secrets are written mode 600 in folders mode 700.
+ * Bottle state on the host, shared by every backend. BottleState names every
+ * host file of one bottle (nobody else joins these paths); homeDirs names the
+ * home's own folders. Files that may hold secrets are written mode 600 in
+ * folders mode 700.
+ *
+ *   <home>/state/<identity>/
+ *     metadata.json          what `resume` relaunches from
+ *     .preserve              kept at session end (crash, commit, capability change)
+ *     Dockerfile             per-bottle recipe from an approved capability change
+ *     committed-image        the tag `commit` made; the next resume boots from it
+ *     agent/ bundle/ egress/ git-gate/ supervise/   one folder per service,
+ *                            mounted in the bundle (see layout.ts for their files)
+ *   <home>/archive/<identity>/   the bottle's record (audit, proposals), outliving it
+ *   <home>/cache/                host probes (runtime-probe.json)
  */
 import { chmod, mkdir, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { BottleError, errnoCode } from '../errors.js';
 import type { BackendName } from './spec.js';
 import { checkIdentity } from './identity.js';
+import { type AuditSource, type MountedService, SERVICE_FILES, type ServiceFile, type ServiceName } from './layout.js';
 
-export type ServiceName = 'agent' | 'egress' | 'git-gate' | 'supervise' | 'bundle';
+export type { ServiceName } from './layout.js';
 
 export interface BottleMetadata {
   readonly identity: string;
@@ -25,73 +38,123 @@ export interface BottleMetadata {
   readonly detached: boolean;
 }
 
-export function stateRoot(home: string): string {
-  return join(home, 'state');
+/** The home's own folders (not one bottle's). */
+export function homeDirs(home: string) {
+  return {
+    state: join(home, 'state'),
+    archive: join(home, 'archive'),
+    cache: join(home, 'cache'),
+    runtimeProbe: join(home, 'cache', 'runtime-probe.json'),
+  } as const;
 }
 
-export function stateDir(home: string, identity: string): string {
-  return join(stateRoot(home), checkIdentity(identity));
-}
+export class BottleState {
+  readonly identity: string;
+  /** `<home>/state/<identity>/` */
+  readonly dir: string;
 
-export function serviceDir(home: string, identity: string, service: ServiceName): string {
-  return join(stateDir(home, identity), service);
-}
+  constructor(
+    readonly home: string,
+    identity: string,
+  ) {
+    this.identity = checkIdentity(identity);
+    this.dir = join(homeDirs(home).state, this.identity);
+  }
 
-export function auditLogPath(home: string, identity: string): string {
-  return join(stateDir(home, identity), 'audit.jsonl');
-}
+  get metadataFile(): string {
+    return join(this.dir, 'metadata.json');
+  }
+  get preserveMarker(): string {
+    return join(this.dir, '.preserve');
+  }
+  /** The per-bottle Dockerfile an approved capability change writes. */
+  get dockerfile(): string {
+    return join(this.dir, 'Dockerfile');
+  }
+  /** One line: the image tag of the last `commit`. */
+  get committedImageFile(): string {
+    return join(this.dir, 'committed-image');
+  }
+  /** The per-identity record that outlives the bottle (audit logs, proposals). */
+  get archiveDir(): string {
+    return join(homeDirs(this.home).archive, this.identity);
+  }
 
-export function perBottleDockerfilePath(home: string, identity: string): string {
-  return join(stateDir(home, identity), 'Dockerfile');
-}
+  /** A service's folder, mounted in the bundle at `bundleServiceDir(service)`. */
+  service(name: ServiceName): string {
+    return join(this.dir, name);
+  }
+  /** A file of a service folder, e.g. `file('egress', 'config')`. */
+  file<S extends MountedService>(service: S, file: ServiceFile<S>): string {
+    return join(this.service(service), SERVICE_FILES[service][file] as string);
+  }
+  auditLog(source: AuditSource): string {
+    return this.file(source, 'audit');
+  }
+  /** The proposal queue the bundle's sidecars and the host's approvals share. */
+  get proposalsDir(): string {
+    return this.file('supervise', 'queue');
+  }
 
-export function perBottleImageTag(identity: string): string {
-  return `bot-bottle/bottle-${checkIdentity(identity)}:latest`;
-}
+  /** Create the state folder (mode 700) and the named service folders. */
+  async create(services: readonly ServiceName[]): Promise<string> {
+    await mkdir(this.dir, { recursive: true, mode: 0o700 });
+    await chmod(this.dir, 0o700);
+    for (const s of services) await mkdir(this.service(s), { recursive: true, mode: 0o700 });
+    return this.dir;
+  }
 
-const PRESERVE = '.preserve';
+  async writeMetadata(meta: BottleMetadata): Promise<void> {
+    if (meta.identity !== this.identity) throw new Error(`metadata of ${meta.identity} written into the state of ${this.identity}`);
+    await writeSecretFile(this.metadataFile, JSON.stringify(meta, null, 2) + '\n');
+  }
 
-export async function ensureStateDirs(home: string, identity: string, services: readonly ServiceName[]): Promise<string> {
-  const dir = stateDir(home, identity);
-  await mkdir(dir, { recursive: true, mode: 0o700 });
-  await chmod(dir, 0o700);
-  for (const s of services) await mkdir(join(dir, s), { recursive: true, mode: 0o700 });
-  return dir;
-}
-
-/** Atomic write with a mode: a reader never sees half a file, nor a moment at 644. */
-export async function writeSecretFile(path: string, content: string | Buffer, mode = 0o600): Promise<void> {
-  const tmp = `${path}.${process.pid}.tmp`;
-  await writeFile(tmp, content, { mode });
-  await chmod(tmp, mode);
-  await rename(tmp, path);
-}
-
-export async function writeMetadata(home: string, meta: BottleMetadata): Promise<void> {
-  await writeSecretFile(join(stateDir(home, meta.identity), 'metadata.json'), JSON.stringify(meta, null, 2) + '\n');
-}
-
-export async function readMetadata(home: string, identity: string): Promise<BottleMetadata> {
-  const path = join(stateDir(home, identity), 'metadata.json');
-  let raw: string;
-  try {
-    raw = await readFile(path, 'utf8');
-  } catch (e) {
-    if (errnoCode(e) === 'ENOENT') {
-      throw new BottleError('not-found', `no bottle state for ${identity}`, { fix: 'see `bot-bottle list` for known bottles' });
+  async readMetadata(): Promise<BottleMetadata> {
+    let raw: string;
+    try {
+      raw = await readFile(this.metadataFile, 'utf8');
+    } catch (e) {
+      if (errnoCode(e) === 'ENOENT') {
+        throw new BottleError('not-found', `no bottle state for ${this.identity}`, { fix: 'see `bot-bottle list` for known bottles' });
+      }
+      throw e;
     }
-    throw e;
+    try {
+      return JSON.parse(raw) as BottleMetadata;
+    } catch {
+      throw new BottleError('state', `${this.metadataFile}: not valid JSON`, { fix: `remove it with \`bot-bottle cleanup\`` });
+    }
   }
-  try {
-    return JSON.parse(raw) as BottleMetadata;
-  } catch {
-    throw new BottleError('state', `${path}: not valid JSON`, { fix: `remove it with \`bot-bottle cleanup\`` });
+
+  async markPreserved(reason: string): Promise<void> {
+    await writeFile(this.preserveMarker, reason + '\n', { mode: 0o600 });
+  }
+  async clearPreserved(): Promise<void> {
+    await rm(this.preserveMarker, { force: true });
+  }
+  isPreserved(): Promise<boolean> {
+    return exists(this.preserveMarker);
+  }
+
+  async writeCommittedImage(tag: string): Promise<void> {
+    await writeSecretFile(this.committedImageFile, tag + '\n');
+  }
+
+  /** Remove the state folder (never the archive). */
+  async remove(): Promise<void> {
+    await rm(this.dir, { recursive: true, force: true });
   }
 }
 
+/** Shorthand for the common read. */
+export function readMetadata(home: string, identity: string): Promise<BottleMetadata> {
+  return new BottleState(home, identity).readMetadata();
+}
+
+/** Identities with a state folder in this home. */
 export async function listStateIdentities(home: string): Promise<string[]> {
   try {
-    return (await readdir(stateRoot(home), { withFileTypes: true }))
+    return (await readdir(homeDirs(home).state, { withFileTypes: true }))
       .filter((d) => d.isDirectory())
       .map((d) => d.name)
       .sort();
@@ -101,20 +164,16 @@ export async function listStateIdentities(home: string): Promise<string[]> {
   }
 }
 
-export async function markPreserved(home: string, identity: string, reason: string): Promise<void> {
-  await writeFile(join(stateDir(home, identity), PRESERVE), reason + '\n', { mode: 0o600 });
+export function perBottleImageTag(identity: string): string {
+  return `bot-bottle/bottle-${checkIdentity(identity)}:latest`;
 }
 
-export async function clearPreserved(home: string, identity: string): Promise<void> {
-  await rm(join(stateDir(home, identity), PRESERVE), { force: true });
-}
-
-export async function isPreserved(home: string, identity: string): Promise<boolean> {
-  return exists(join(stateDir(home, identity), PRESERVE));
-}
-
-export async function removeState(home: string, identity: string): Promise<void> {
-  await rm(stateDir(home, identity), { recursive: true, force: true });
+/** Atomic write with a mode: a reader never sees half a file, nor a moment at 644. */
+export async function writeSecretFile(path: string, content: string | Buffer, mode = 0o600): Promise<void> {
+  const tmp = `${path}.${process.pid}.tmp`;
+  await writeFile(tmp, content, { mode });
+  await chmod(tmp, mode);
+  await rename(tmp, path);
 }
 
 export async function exists(path: string): Promise<boolean> {

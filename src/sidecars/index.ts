@@ -2,10 +2,7 @@
  * Host-side registry of sidecars: each one's *prepare* turns the manifest
  * into a SidecarPlan. Backends consume the plans; they never import a sidecar.
  */
-import type { SidecarPlan, SidecarPrepareInput } from './types.js';
-
-export type SidecarName = 'egress' | 'git-gate' | 'supervise';
-export const SIDECARS: readonly SidecarName[] = ['egress', 'git-gate', 'supervise'];
+import { type PreparedSidecar, type SidecarName, type SidecarPlan, type SidecarPrepareInput, SIDECARS } from '../bottle/sidecar.js';
 
 type Prepare = (input: SidecarPrepareInput) => Promise<SidecarPlan>;
 
@@ -15,13 +12,6 @@ const loaders: Record<SidecarName, () => Promise<Prepare | undefined>> = {
   'git-gate': async () => (await import('./git-gate/prepare.js')).prepare,
   supervise: async () => (await import('./supervise/prepare.js')).prepare,
 };
-
-export interface PreparedSidecar {
-  readonly name: SidecarName;
-  readonly hostDir: string;
-  readonly bundleDir: string;
-  readonly plan: SidecarPlan;
-}
 
 export type SidecarInputBase = Omit<SidecarPrepareInput, 'hostDir' | 'bundleDir'>;
 

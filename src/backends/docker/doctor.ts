@@ -1,8 +1,8 @@
 /** What this host offers the Docker backend, each gap with its fix. */
 import { access, constants, readFile } from 'node:fs/promises';
 import { connect } from 'node:net';
-import { join } from 'node:path';
 import type { DoctorCheck } from '../../bottle/backend.js';
+import { homeDirs } from '../../bottle/state.js';
 import type { Settings } from '../../settings.js';
 import { connectEngine, describeEngineError, isNotFound, LABEL_MANAGED } from './engine.js';
 
@@ -20,7 +20,7 @@ export async function dockerDoctor(settings: Settings, opts: { network: boolean 
     const info = (await engine.info()) as { Runtimes?: Record<string, unknown> };
     let probe: { runtime?: string; reason?: string } | undefined;
     try {
-      probe = JSON.parse(await readFile(join(settings.home, 'cache', 'runtime-probe.json'), 'utf8')) as { runtime?: string; reason?: string };
+      probe = JSON.parse(await readFile(homeDirs(settings.home).runtimeProbe, 'utf8')) as { runtime?: string; reason?: string };
     } catch {
       probe = undefined;
     }

@@ -8,9 +8,9 @@ import { PassThrough } from 'node:stream';
 import type { ExecIO } from '../../bottle/backend.js';
 import { BottleError } from '../../errors.js';
 import { type Engine, engineFailure, isNotFound } from './engine.js';
-import { AGENT_RUN_DIR, WORKSPACE } from './plan.js';
+import { AGENT } from '../../bottle/layout.js';
 
-export const SECRET_ENV_FILE = `${AGENT_RUN_DIR}/env`;
+export const SECRET_ENV_FILE = AGENT.secretEnv;
 
 const PRELUDE = `set -a; [ -r ${SECRET_ENV_FILE} ] && . ${SECRET_ENV_FILE}; set +a; exec "$@"`;
 
@@ -42,7 +42,7 @@ export async function execIn(engine: Engine, container: string, argv: readonly s
       AttachStdout: true,
       AttachStderr: true,
       Tty: io.tty,
-      WorkingDir: opts.workdir ?? WORKSPACE,
+      WorkingDir: opts.workdir ?? AGENT.workspace,
       ...(opts.user ? { User: opts.user } : {}),
     });
   } catch (e) {

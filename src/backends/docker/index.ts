@@ -1,6 +1,6 @@
 /** The Docker backend: the Backend interface over the Engine API. */
-import { join } from 'node:path';
 import type { Backend, DoctorCheck, ExecIO, PrepareInput, RunningBottle } from '../../bottle/backend.js';
+import { homeDirs } from '../../bottle/state.js';
 import type { ResolvedEnv } from '../../manifest/types.js';
 import type { Progress } from '../../progress.js';
 import type { Settings } from '../../settings.js';
@@ -51,7 +51,7 @@ export class DockerBackend implements Backend<DockerPlan> {
         ],
       }, progress, caOpts);
     }
-    const { runtime } = await chooseRuntime(engine, join(this.settings.home, 'cache'), agent, progress);
+    const { runtime } = await chooseRuntime(engine, homeDirs(this.settings.home).runtimeProbe, agent, progress);
     plan.runtime = runtime;
     this.images.set(plan.identity, { agent, bundle });
   }

@@ -8,12 +8,12 @@ import { join } from 'node:path';
 import type { ResolvedEnv } from '../../manifest/types.js';
 import { BottleError } from '../../errors.js';
 import type { Progress } from '../../progress.js';
+import { AGENT, BUNDLE_HEARTBEAT_PORT, BUNDLE_HOST, BUNDLE_RUN_DIR, BUNDLE_SECRETS_DIR, inBundle } from '../../bottle/layout.js';
+import type { AgentFile } from '../../bottle/sidecar.js';
 import { writeSecretFile } from '../../bottle/state.js';
-import type { AgentFile } from '../../sidecars/types.js';
 import { type Engine, engineFailure, isConflict, labels, LABEL_IDENTITY } from './engine.js';
 import { execWithInput, SECRET_ENV_FILE, shellEnvFile } from './exec.js';
-import { AGENT_RUN_DIR, BUNDLE_HEARTBEAT_PORT, BUNDLE_RUN_DIR, BUNDLE_SECRETS_DIR, type DockerPlan, WORKSPACE } from './plan.js';
-import { BUNDLE_ALIAS } from './names.js';
+import type { DockerPlan } from './plan.js';
 import { teardownBottle } from './teardown.js';
 
 const BUNDLE_UID = 10001;
@@ -51,12 +51,12 @@ async function createAndStart(engine: Engine, plan: DockerPlan, images: LaunchIm
   progress.step(`creating bottle ${identity}`);
   const t0 = Date.now();
   const mark = (what: string) => progress.detail(`${what} (+${Date.now() - t0} ms)`);
-  const bundleDir = join(plan.stateDir, 'bundle');
+  const bundleDir = plan.state.service('bundle');
   await mkdir(bundleDir, { recursive: true, mode: 0o700 });
-  const healthFile = join(bundleDir, 'health.json');
+  const healthFile = plan.state.file('bundle', 'health');
   await writeSecretFile(
-    join(bundleDir, 'bundle.json'),
-    JSON.stringify({ identity, healthFile: `${BUNDLE_RUN_DIR}/health.json`, services: plan.bundleServices }, null, 2) + '\n',
+    plan.state.file('bundle', 'config'),
+    JSON.stringify({ identity, healthFile: inBundle('bundle', 'health'), services: plan.bundleServices }, null, 2) + '\n',
   );
   const bundleUser = await bundleUserFor([bundleDir, ...plan.sidecarMounts.map((m) => m.hostDir)]);
 
@@ -83,7 +83,7 @@ async function createAndStart(engine: Engine, plan: DockerPlan, images: LaunchIm
     name: names.bundle,
     Image: images.bundle,
     Labels: labels(identity, 'bundle', plan.home),
-    Env: [`BOT_BOTTLE_BUNDLE_CONFIG=${BUNDLE_RUN_DIR}/bundle.json`, `BOT_BOTTLE_HEALTH_FILE=${BUNDLE_RUN_DIR}/health.json`, `BOT_BOTTLE_HEARTBEAT_PORT=${BUNDLE_HEARTBEAT_PORT}`],
+    Env: [`BOT_BOTTLE_BUNDLE_CONFIG=${inBundle('bundle', 'config')}`, `BOT_BOTTLE_HEALTH_FILE=${inBundle('bundle', 'health')}`, `BOT_BOTTLE_HEARTBEAT_PORT=${BUNDLE_HEARTBEAT_PORT}`],
     ...(bundleUser ? { User: bundleUser } : {}),
     HostConfig: {
       ...hardening,
@@ -95,11 +95,11 @@ async function createAndStart(engine: Engine, plan: DockerPlan, images: LaunchIm
         `${bundleDir}:${BUNDLE_RUN_DIR}:rw`,
         ...plan.sidecarMounts.map((m) => `${m.hostDir}:${m.bundleDir}:rw`),
         // ssh refuses to run for a uid with no passwd entry: give the invoking user's uid one.
-        ...(bundleUser ? [`${await passwdFor(bundleDir, bundleUser)}:/etc/passwd:ro`] : []),
+        ...(bundleUser ? [`${await passwdFor(plan.state.file('bundle', 'passwd'), bundleUser)}:/etc/passwd:ro`] : []),
       ],
       PidsLimit: 512,
     },
-    NetworkingConfig: { EndpointsConfig: { [names.internalNetwork]: { Aliases: [BUNDLE_ALIAS] } } },
+    NetworkingConfig: { EndpointsConfig: { [names.internalNetwork]: { Aliases: [BUNDLE_HOST] } } },
   });
   await engine.getNetwork(names.egressNetwork).connect({ Container: bundle.id });
   // The bundle boots (its sidecars take the longest) while the agent is created.
@@ -112,14 +112,14 @@ async function createAndStart(engine: Engine, plan: DockerPlan, images: LaunchIm
     Labels: labels(identity, 'agent', plan.home),
     Hostname: identity.slice(0, 63),
     Env: Object.entries(plan.agentEnv).map(([k, v]) => `${k}=${v}`),
-    WorkingDir: WORKSPACE,
+    WorkingDir: AGENT.workspace,
     HostConfig: {
       ...hardening,
       NetworkMode: names.internalNetwork,
       Runtime: plan.runtime,
-      Mounts: [{ Type: 'volume', Source: names.workspaceVolume, Target: WORKSPACE }],
+      Mounts: [{ Type: 'volume', Source: names.workspaceVolume, Target: AGENT.workspace }],
       // Secrets live here, in memory only, readable by the agent user alone.
-      Tmpfs: { [AGENT_RUN_DIR]: 'rw,nosuid,nodev,noexec,size=4m,uid=1000,gid=1000,mode=0700' },
+      Tmpfs: { [AGENT.runDir]: 'rw,nosuid,nodev,noexec,size=4m,uid=1000,gid=1000,mode=0700' },
       PidsLimit: plan.limits.pids,
       ...(plan.limits.memoryBytes ? { Memory: plan.limits.memoryBytes, MemorySwap: plan.limits.memoryBytes } : {}),
       ...(plan.limits.nanoCpus ? { NanoCpus: plan.limits.nanoCpus } : {}),
@@ -156,8 +156,8 @@ async function writeAgentFiles(engine: Engine, plan: DockerPlan): Promise<void> 
     // The proxy's CA joins the agent's trust store (the system bundle that curl,
     // git, Python and OpenSSL read; Node reads NODE_EXTRA_CA_CERTS).
     const ca = await readFile(plan.egressCaHostPath, 'utf8');
-    files.push({ path: '/usr/local/share/ca-certificates/bot-bottle-egress.crt', content: ca, mode: 0o644, owner: 'root' });
-    files.push({ path: '/etc/ssl/certs/ca-certificates.crt', content: ca, mode: 0o644, owner: 'root', append: true } as AgentFileAppend);
+    files.push({ path: AGENT.egressCa, content: ca, mode: 0o644, owner: 'root' });
+    files.push({ path: AGENT.systemCaBundle, content: ca, mode: 0o644, owner: 'root', append: true } as AgentFileAppend);
   }
   // One exec per owner: the files travel on stdin, cut by byte counts (dd reads exactly that many).
   for (const owner of ['root', 'agent'] as const) {
@@ -191,9 +191,8 @@ async function bundleUserFor(dirs: readonly string[]): Promise<string | undefine
   return uid === undefined ? undefined : `${uid}:${process.getgid?.() ?? uid}`;
 }
 
-async function passwdFor(bundleDir: string, user: string): Promise<string> {
+async function passwdFor(path: string, user: string): Promise<string> {
   const [uid, gid] = user.split(':');
-  const path = join(bundleDir, 'passwd');
   await writeSecretFile(path, `root:x:0:0:root:/root:/usr/sbin/nologin\nbundle:x:${uid}:${gid}:bot-bottle bundle:/tmp:/usr/sbin/nologin\n`, 0o644);
   return path;
 }

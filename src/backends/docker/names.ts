@@ -17,6 +17,3 @@ export function bottleNames(identity: string): BottleNames {
     workspaceVolume: `${p}-workspace`,
   };
 }
-
-/** The bundle's name on the internal network, as the agent sees it. */
-export const BUNDLE_ALIAS = 'bundle';

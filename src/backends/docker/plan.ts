@@ -6,18 +6,15 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { Plan, PrepareInput } from '../../bottle/backend.js';
-import { perBottleDockerfilePath, stateDir } from '../../bottle/state.js';
+import { BUNDLE_HEARTBEAT_PORT, BUNDLE_HOST } from '../../bottle/layout.js';
+import type { AgentFile, BundleServiceSpec, PreparedSidecar } from '../../bottle/sidecar.js';
+import { BottleState } from '../../bottle/state.js';
 import { packageRoot } from '../../paths.js';
 import { getProvider, type Provider } from '../../providers/index.js';
 import type { ImageRecipe } from './images.js';
-import { type BottleNames, bottleNames, BUNDLE_ALIAS } from './names.js';
+import { type BottleNames, bottleNames } from './names.js';
 import type { ContainerRuntime } from './runtime-probe.js';
-import type { PreparedSidecar } from '../../sidecars/index.js';
-import type { AgentFile, BundleServiceSpec } from '../../sidecars/types.js';
 
-export const BUNDLE_HEARTBEAT_PORT = 7070;
-export const AGENT_RUN_DIR = '/run/bot-bottle';
-export const WORKSPACE = '/workspace';
 const DEFAULT_PIDS = 1024;
 
 export interface Limits {
@@ -28,15 +25,13 @@ export interface Limits {
 
 export type BundleService = BundleServiceSpec;
 
-export { BUNDLE_CODE_DIR, BUNDLE_RUN_DIR, BUNDLE_SECRETS_DIR } from '../../sidecars/layout.js';
-
 export interface DockerPlan extends Plan {
   readonly backend: 'docker';
   readonly identity: string;
   readonly names: BottleNames;
   /** The bot-bottle home this bottle belongs to (labelled on every resource). */
   readonly home: string;
-  readonly stateDir: string;
+  readonly state: BottleState;
   readonly provider: Provider;
   /** A committed snapshot to boot from instead of building. */
   readonly agentImage: { readonly kind: 'recipe'; readonly recipe: ImageRecipe; readonly source: string } | { readonly kind: 'tag'; readonly tag: string; readonly source: string };
@@ -84,13 +79,13 @@ export function prepareDockerPlan(input: PrepareInput): DockerPlan {
   const { settings, identity, bottle, spec } = input;
   const provider = getProvider(settings, bottle.agent_provider.template);
   const names = bottleNames(identity);
-  const dir = stateDir(settings.home, identity);
-  const agentImage = resolveAgentImage(settings.home, identity, provider, bottle.agent_provider.dockerfile);
+  const state = new BottleState(settings.home, identity);
+  const agentImage = resolveAgentImage(state, provider, bottle.agent_provider.dockerfile);
   const bundleImage = bundleImageRecipe();
   const sidecarEnv = Object.assign({}, ...input.sidecars.map((s) => s.plan.agentEnv)) as Record<string, string>;
   const agentEnv: Record<string, string> = {
     BOT_BOTTLE_IDENTITY: identity,
-    BOT_BOTTLE_BUNDLE: `${BUNDLE_ALIAS}:${BUNDLE_HEARTBEAT_PORT}`,
+    BOT_BOTTLE_BUNDLE: `${BUNDLE_HOST}:${BUNDLE_HEARTBEAT_PORT}`,
     ...input.env.literals,
     // Sidecar settings (proxy URLs, placeholders) win over the manifest's literals.
     ...sidecarEnv,
@@ -101,7 +96,7 @@ export function prepareDockerPlan(input: PrepareInput): DockerPlan {
     identity,
     names,
     home: settings.home,
-    stateDir: dir,
+    state,
     provider,
     agentImage,
     copyCwd: spec.copyCwd,
@@ -120,7 +115,7 @@ export function prepareDockerPlan(input: PrepareInput): DockerPlan {
     sidecarMounts: input.sidecars.map((s) => ({ hostDir: s.hostDir, bundleDir: s.bundleDir })),
     agentFiles: input.sidecars.flatMap((s) => s.plan.agentFiles),
     bundleSecrets: Object.assign({}, ...input.sidecars.map((s) => s.plan.bundleSecrets)) as Record<string, string>,
-    egressCaHostPath: egress ? join(egress.hostDir, 'ca.crt') : undefined,
+    egressCaHostPath: egress ? state.file('egress', 'caCert') : undefined,
     sidecars: input.sidecars,
     resuming: input.resuming,
     headlessPrompt: spec.prompt,
@@ -131,11 +126,11 @@ export function prepareDockerPlan(input: PrepareInput): DockerPlan {
   return plan;
 }
 
-function resolveAgentImage(home: string, identity: string, provider: Provider, bottleDockerfile: string | undefined): DockerPlan['agentImage'] {
+function resolveAgentImage(state: BottleState, provider: Provider, bottleDockerfile: string | undefined): DockerPlan['agentImage'] {
   // The newest of a committed snapshot and an approved capability change wins
   // over the bottle's and the template's recipe.
-  const perBottle = perBottleDockerfilePath(home, identity);
-  const committed = join(stateDir(home, identity), 'committed-image');
+  const perBottle = state.dockerfile;
+  const committed = state.committedImageFile;
   const mtime = (p: string) => (existsSync(p) ? statSync(p).mtimeMs : -1);
   if (mtime(committed) >= 0 && mtime(committed) >= mtime(perBottle)) {
     return { kind: 'tag', tag: readFirstLine(committed), source: 'committed snapshot' };
@@ -145,7 +140,7 @@ function resolveAgentImage(home: string, identity: string, provider: Provider, b
     return {
       kind: 'recipe',
       recipe: {
-        repository: `bot-bottle/bottle-${identity}`,
+        repository: `bot-bottle/bottle-${state.identity}`,
         dockerfile: 'Dockerfile.bot-bottle',
         context: [{ at: '.', from: provider.imageDir }, { at: 'Dockerfile.bot-bottle', content: readFileSync(perBottle, 'utf8') }],
       },
@@ -187,7 +182,7 @@ function describePlan(plan: DockerPlan, bottleName: string): Record<string, unkn
     bundle_secrets: Object.keys(plan.bundleSecrets).sort(),
     agent_files: plan.agentFiles.map((f) => f.path),
     sidecars: Object.fromEntries(plan.sidecars.map((s) => [s.name, s.plan.describe])),
-    state_dir: plan.stateDir,
+    state_dir: plan.state.dir,
     resuming: plan.resuming,
   };
 }

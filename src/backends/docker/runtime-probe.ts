@@ -5,7 +5,7 @@
  * answer is cached per engine so a warm start does not pay for the probe.
  */
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname } from 'node:path';
 import type { Progress } from '../../progress.js';
 import { type Engine, labels } from './engine.js';
 
@@ -18,11 +18,10 @@ interface ProbeCache {
   reason: string;
 }
 
-export async function chooseRuntime(engine: Engine, cacheDir: string, image: string | undefined, progress: Progress): Promise<{ runtime: ContainerRuntime; reason: string }> {
+export async function chooseRuntime(engine: Engine, cacheFile: string, image: string | undefined, progress: Progress): Promise<{ runtime: ContainerRuntime; reason: string }> {
   const info = (await engine.info()) as { ID?: string; Runtimes?: Record<string, unknown> };
   const runtimes = Object.keys(info.Runtimes ?? {}).sort();
   const engineId = info.ID ?? 'unknown';
-  const cacheFile = join(cacheDir, 'runtime-probe.json');
   try {
     const cached = JSON.parse(await readFile(cacheFile, 'utf8')) as ProbeCache;
     if (cached.engineId === engineId && cached.runtimes.join(',') === runtimes.join(',')) return cached;
@@ -39,7 +38,7 @@ export async function chooseRuntime(engine: Engine, cacheDir: string, image: str
   }
   // Said once: the cache remembers that the user has been told.
   progress.warn(result.reason);
-  await mkdir(cacheDir, { recursive: true });
+  await mkdir(dirname(cacheFile), { recursive: true });
   await writeFile(cacheFile, JSON.stringify({ engineId, runtimes, ...result }) + '\n');
   return result;
 }

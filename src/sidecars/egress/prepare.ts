@@ -7,14 +7,14 @@
 import { copyFile, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { BottleError } from '../../errors.js';
-import type { SidecarPlan, SidecarPrepareInput } from '../types.js';
+import { AGENT, BUNDLE_EGRESS_CA_DIR, inBundle, SERVICE_FILES } from '../../bottle/layout.js';
+import type { SidecarPlan, SidecarPrepareInput } from '../../bottle/sidecar.js';
 
 export const EGRESS_PORT = 3128;
-const SYSTEM_BUNDLE = '/etc/ssl/certs/ca-certificates.crt';
-export const AGENT_CA_PATH = '/usr/local/share/ca-certificates/bot-bottle-egress.crt';
+const SYSTEM_BUNDLE = AGENT.systemCaBundle;
 
 export async function prepare(input: SidecarPrepareInput): Promise<SidecarPlan> {
-  const { bottle, hostDir, bundleDir, bundleSecretsDir } = input;
+  const { bottle, hostDir, bundleSecretsDir } = input;
   const egress = bottle.egress;
 
   const tokens: Record<string, string> = {};
@@ -30,11 +30,11 @@ export async function prepare(input: SidecarPrepareInput): Promise<SidecarPlan> 
     tokens[route.auth.token_ref] = value;
   }
 
-  await mkdir(join(hostDir, 'ca-certs'), { recursive: true, mode: 0o700 });
+  await mkdir(join(hostDir, SERVICE_FILES.egress.caCerts), { recursive: true, mode: 0o700 });
   const caCerts: string[] = [];
   for (const [i, file] of egress.ca_certs.entries()) {
-    await copyFile(file, join(hostDir, 'ca-certs', `${i}.pem`));
-    caCerts.push(`${bundleDir}/ca-certs/${i}.pem`);
+    await copyFile(file, join(hostDir, SERVICE_FILES.egress.caCerts, `${i}.pem`));
+    caCerts.push(`${inBundle('egress', 'caCerts')}/${i}.pem`);
   }
 
   const config = {
@@ -43,17 +43,17 @@ export async function prepare(input: SidecarPrepareInput): Promise<SidecarPlan> 
     routes: egress.routes,
     hosts: egress.hosts,
     caCerts,
-    caDir: '/tmp/egress-ca',
-    caCertOut: `${bundleDir}/ca.crt`,
+    caDir: BUNDLE_EGRESS_CA_DIR,
+    caCertOut: inBundle('egress', 'caCert'),
     tokensFile: `${bundleSecretsDir}/egress-tokens.json`,
     knownSecretsFile: `${bundleSecretsDir}/egress-known-secrets.json`,
-    auditLog: `${bundleDir}/audit.jsonl`,
-    policyFile: `${bundleDir}/policy.json`,
-    proposalsDir: '/run/bot-bottle/supervise/queue',
+    auditLog: inBundle('egress', 'audit'),
+    policyFile: inBundle('egress', 'policy'),
+    proposalsDir: inBundle('supervise', 'queue'),
   };
-  await writeFile(join(hostDir, 'config.json'), JSON.stringify(config, null, 2) + '\n', { mode: 0o600 });
+  await writeFile(join(hostDir, SERVICE_FILES.egress.config), JSON.stringify(config, null, 2) + '\n', { mode: 0o600 });
   // Routes approved while the bottle runs land here; a resumed bottle keeps them.
-  await writeFile(join(hostDir, 'policy.json'), '{"routes":[]}\n', { mode: 0o600, flag: 'wx' }).catch(() => undefined);
+  await writeFile(join(hostDir, SERVICE_FILES.egress.policy), '{"routes":[]}\n', { mode: 0o600, flag: 'wx' }).catch(() => undefined);
 
   const proxy = `http://${input.bundleHost}:${EGRESS_PORT}`;
   const noProxy = `${input.bundleHost},localhost,127.0.0.1`;
@@ -62,7 +62,7 @@ export async function prepare(input: SidecarPrepareInput): Promise<SidecarPlan> 
       {
         name: 'egress',
         command: ['node', `${input.bundleCodeDir}/egress.js`],
-        env: { BOT_BOTTLE_EGRESS_CONFIG: `${bundleDir}/config.json` },
+        env: { BOT_BOTTLE_EGRESS_CONFIG: inBundle('egress', 'config') },
         restart: 'always',
         readyProbe: { tcpPort: EGRESS_PORT },
       },
@@ -74,7 +74,7 @@ export async function prepare(input: SidecarPrepareInput): Promise<SidecarPlan> 
       https_proxy: proxy,
       NO_PROXY: noProxy,
       no_proxy: noProxy,
-      NODE_EXTRA_CA_CERTS: AGENT_CA_PATH,
+      NODE_EXTRA_CA_CERTS: AGENT.egressCa,
       SSL_CERT_FILE: SYSTEM_BUNDLE,
       REQUESTS_CA_BUNDLE: SYSTEM_BUNDLE,
       CURL_CA_BUNDLE: SYSTEM_BUNDLE,

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { BottleError } from '../../errors.js';
 import type { Agent, Bottle, GitGateRepo } from '../../manifest/types.js';
-import type { SidecarPrepareInput } from '../types.js';
+import type { SidecarPrepareInput } from '../../bottle/sidecar.js';
 import { KNOWN_SECRETS_SECRET, parseGitGateConfig } from './config.js';
 import { porcelainLine } from './hook.js';
 import { AGENT_GITCONFIG_PATH, prepare, prepareGitGate } from './prepare.js';

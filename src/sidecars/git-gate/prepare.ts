@@ -6,15 +6,16 @@
  * an empty plan, no service at all.
  */
 import { readFile, writeFile } from 'node:fs/promises';
-import { join, posix } from 'node:path';
+import { join } from 'node:path';
 import { BottleError } from '../../errors.js';
+import { AGENT, inBundle, SERVICE_FILES } from '../../bottle/layout.js';
 import type { GitUser } from '../../manifest/types.js';
-import type { SidecarPlan, SidecarPrepareInput } from '../types.js';
+import type { SidecarPlan, SidecarPrepareInput } from '../../bottle/sidecar.js';
 import { DEFAULT_HOLD_TIMEOUT_MS, GIT_GATE_CONFIG_ENV, GIT_GATE_PORT, KNOWN_SECRETS_SECRET, secretNames, type GateRepo } from './config.js';
 import { knownHostsLine, parseUpstream, upstreamSpellings, UpstreamUrlError } from './urls.js';
 
-export const AGENT_GITCONFIG_PATH = '/home/agent/.gitconfig';
-export const CONFIG_FILE = 'config.json';
+export const AGENT_GITCONFIG_PATH = AGENT.gitconfig;
+export const CONFIG_FILE = SERVICE_FILES['git-gate'].config;
 
 export interface GitGateOptions {
   /** The bottle's proposal queue as the bundle sees it; default `<bundleDir>/../supervise/queue`. */
@@ -28,7 +29,7 @@ export interface GitGateOptions {
 
 const EMPTY: SidecarPlan = { services: [], agentEnv: {}, agentFiles: [], bundleSecrets: {}, describe: {} };
 
-/** The contract entry point (see sidecars/types.ts). */
+/** The contract entry point (see bottle/sidecar.ts). */
 export function prepare(input: SidecarPrepareInput): Promise<SidecarPlan> {
   return prepareGitGate(input);
 }
@@ -106,11 +107,11 @@ export async function prepareGitGate(input: SidecarPrepareInput, opts: GitGateOp
     listen: { host: '0.0.0.0', port: GIT_GATE_PORT },
     ...(opts.mirrorRoot ? { mirrorRoot: opts.mirrorRoot } : {}),
     // On the state mount: the bundle's /tmp tmpfs may be noexec, and git skips a hook it cannot run.
-    hooksDir: `${bundleDir}/hooks`,
+    hooksDir: `${bundleDir}/${SERVICE_FILES['git-gate'].hooks}`,
     secretsDir: bundleSecretsDir,
     knownSecretsSecret: KNOWN_SECRETS_SECRET,
-    auditLog: `${bundleDir}/audit.jsonl`,
-    proposalsDir: opts.proposalsDir ?? posix.join(posix.dirname(bundleDir), 'supervise', 'queue'),
+    auditLog: `${bundleDir}/${SERVICE_FILES['git-gate'].audit}`,
+    proposalsDir: opts.proposalsDir ?? inBundle('supervise', 'queue'),
     holdTimeoutMs: opts.holdTimeoutMs ?? DEFAULT_HOLD_TIMEOUT_MS,
     ...(opts.fetchTimeoutMs ? { fetchTimeoutMs: opts.fetchTimeoutMs } : {}),
     ...(opts.pushTimeoutMs ? { pushTimeoutMs: opts.pushTimeoutMs } : {}),

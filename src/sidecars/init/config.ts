@@ -5,10 +5,11 @@
  * because a typo in a security setting must not silently become a default.
  */
 import { readFileSync } from 'node:fs';
+import { inBundle } from '../../bottle/layout.js';
 import { jsonCheck, type JsonCheck } from '../json-check.js';
 
 export const CONFIG_ENV = 'BOT_BOTTLE_BUNDLE_CONFIG';
-export const DEFAULT_CONFIG_PATH = '/run/bot-bottle/bundle.json';
+export const DEFAULT_CONFIG_PATH = inBundle('bundle', 'config');
 
 export type RestartPolicy = 'always' | 'never';
 

@@ -4,13 +4,14 @@
  * the bundle layout, so the server also runs bare for tests.
  */
 import { join } from 'node:path';
+import { bundleServiceDir, inBundle, SERVICE_FILES } from '../../bottle/layout.js';
 
 export const SUPERVISE_PORT = 8765;
 export const MCP_PATH = '/mcp';
 export const DEFAULT_TIMEOUT_MS = 15 * 60 * 1000;
 export const MAX_BODY_BYTES = 1024 * 1024;
-export const DEFAULT_SUPERVISE_DIR = '/run/bot-bottle/supervise';
-export const DEFAULT_EGRESS_ROUTES_DIR = '/run/bot-bottle/egress/routes.d';
+export const DEFAULT_SUPERVISE_DIR = bundleServiceDir('supervise');
+export const DEFAULT_EGRESS_ROUTES_DIR = inBundle('egress', 'routes');
 export const DEFAULT_EGRESS_ADMIN_URL = 'http://127.0.0.1:3128/__bot-bottle/routes';
 
 export const ENV = {
@@ -75,9 +76,9 @@ export function superviseConfigFromEnv(env: NodeJS.ProcessEnv = process.env): Su
     identity: env[ENV.identity] || 'unknown',
     listen: { host: env[ENV.listen] || '0.0.0.0', port: int(env, ENV.port, SUPERVISE_PORT, 0, 65535) },
     allowedHosts: [...new Set([...hosts, 'localhost', '127.0.0.1', '[::1]'])],
-    queueDir: join(dir, 'queue'),
-    auditLog: join(dir, 'audit.jsonl'),
-    dockerfileCurrent: join(dir, 'Dockerfile.current'),
+    queueDir: join(dir, SERVICE_FILES.supervise.queue),
+    auditLog: join(dir, SERVICE_FILES.supervise.audit),
+    dockerfileCurrent: join(dir, SERVICE_FILES.supervise.currentDockerfile),
     egressRoutesDir: env[ENV.egressRoutesDir] || DEFAULT_EGRESS_ROUTES_DIR,
     egressAdminUrl: env[ENV.egressAdminUrl] || DEFAULT_EGRESS_ADMIN_URL,
     egressConfigFile: env[ENV.egressConfigFile] || undefined,

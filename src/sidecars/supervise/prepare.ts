@@ -5,9 +5,9 @@
  * the other sidecars can write into it before the server starts. No secrets.
  */
 import { mkdir } from 'node:fs/promises';
-import { posix, join } from 'node:path';
-import { BUNDLE_RUN_DIR } from '../layout.js';
-import type { SidecarPlan, SidecarPrepareInput } from '../types.js';
+import { join } from 'node:path';
+import { inBundle, SERVICE_FILES } from '../../bottle/layout.js';
+import type { SidecarPlan, SidecarPrepareInput } from '../../bottle/sidecar.js';
 import { ENV, MCP_PATH, SUPERVISE_PORT } from './config.js';
 
 export const MCP_URL_ENV = 'BOT_BOTTLE_MCP_URL';
@@ -16,16 +16,15 @@ export async function prepare(input: SidecarPrepareInput): Promise<SidecarPlan> 
   if (!input.bottle.supervise) {
     return { services: [], agentEnv: {}, agentFiles: [], bundleSecrets: {}, describe: { enabled: false } };
   }
-  await mkdir(join(input.hostDir, 'queue'), { recursive: true, mode: 0o700 });
-  const egressDir = posix.join(BUNDLE_RUN_DIR, 'egress');
+  await mkdir(join(input.hostDir, SERVICE_FILES.supervise.queue), { recursive: true, mode: 0o700 });
   const url = `http://${input.bundleHost}:${SUPERVISE_PORT}${MCP_PATH}`;
   const env: Record<string, string> = {
     [ENV.identity]: input.identity,
     [ENV.dir]: input.bundleDir,
     [ENV.hosts]: input.bundleHost,
-    [ENV.egressRoutesDir]: posix.join(egressDir, 'routes.d'),
-    [ENV.egressConfigFile]: posix.join(egressDir, 'config.json'),
-    [ENV.egressPolicyFile]: posix.join(egressDir, 'policy.json'),
+    [ENV.egressRoutesDir]: inBundle('egress', 'routes'),
+    [ENV.egressConfigFile]: inBundle('egress', 'config'),
+    [ENV.egressPolicyFile]: inBundle('egress', 'policy'),
   };
   return {
     services: [
@@ -40,6 +39,6 @@ export async function prepare(input: SidecarPrepareInput): Promise<SidecarPlan> 
     agentEnv: { [MCP_URL_ENV]: url },
     agentFiles: [],
     bundleSecrets: {},
-    describe: { enabled: true, mcp_url: url, queue: posix.join(input.bundleDir, 'queue'), tools: ['list-egress-routes', 'request-egress', 'request-capability', 'allow'] },
+    describe: { enabled: true, mcp_url: url, queue: inBundle('supervise', 'queue'), tools: ['list-egress-routes', 'request-egress', 'request-capability', 'allow'] },
   };
 }

@@ -8,7 +8,7 @@ import { unifiedDiff } from './diff.js';
 import { applyEgressRoute, mergeRoute } from './egress-apply.js';
 import { prepare } from './prepare.js';
 import { RequestError, capabilityRequest, egressRoute, egressSummary, parseEgressRequest } from './requests.js';
-import type { SidecarPrepareInput } from '../types.js';
+import type { SidecarPrepareInput } from '../../bottle/sidecar.js';
 
 const root = mkdtempSync(join(tmpdir(), 'bb-requests-'));
 after(() => rmSync(root, { recursive: true, force: true }));

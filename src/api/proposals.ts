@@ -1,8 +1,8 @@
 /**
- * The human side of supervise, on the host: every bottle's queue under
- * `<home>/state/<identity>/supervise/queue/`, listed together; decisions
- * written through the same ProposalQueue the bundle waits on, audited to
- * `<home>/state/<identity>/supervise/audit.jsonl`; the host's share of an
+ * The human side of supervise, on the host: every bottle's proposal queue
+ * (BottleState.proposalsDir), listed together; decisions written through the
+ * same ProposalQueue the bundle waits on, audited to the bottle's supervise
+ * audit log; the host's share of an
  * approval's effect (a capability change writes the per-bottle Dockerfile
  * and preserves the bottle).
  *
@@ -11,29 +11,25 @@
  * tolerantly and decided with both `note` and `reason` set.
  */
 import { mkdir, readdir } from 'node:fs/promises';
-import { join } from 'node:path';
 import { userInfo } from 'node:os';
-import { BottleError, errnoCode } from '../../errors.js';
-import type { EgressRoute } from '../../manifest/types.js';
-import { markPreserved, perBottleDockerfilePath, stateRoot, writeSecretFile } from '../../bottle/state.js';
-import type { Settings } from '../../settings.js';
-import { appendAudit, auditEntry } from './audit.js';
-import { unifiedDiff } from './diff.js';
-import { type Decision, ID_RE, type Proposal, ProposalQueue, QueueError, isDecided, needsReason } from './queue.js';
-import { RequestError, allowTarget, approvedDockerfile, egressRoute, isApproved, parseEgressRequest } from './requests.js';
+import { BottleError, errnoCode } from '../errors.js';
+import type { EgressRoute } from '../manifest/types.js';
+import { BottleState, homeDirs, writeSecretFile } from '../bottle/state.js';
+import type { Settings } from '../settings.js';
+import { appendAudit, auditEntry } from '../sidecars/supervise/audit.js';
+import { unifiedDiff } from '../sidecars/supervise/diff.js';
+import { type Decision, ID_RE, type Proposal, ProposalQueue, QueueError, isDecided, needsReason } from '../sidecars/supervise/queue.js';
+import { RequestError, allowTarget, approvedDockerfile, egressRoute, isApproved, parseEgressRequest } from '../sidecars/supervise/requests.js';
 
 const IDENTITY_RE = /^[a-z][a-z0-9-]{0,62}$/;
 
-export function superviseHostDir(home: string, identity: string): string {
-  return join(stateRoot(home), identity, 'supervise');
+/** The folder a screen watches for a bottle's new proposals. */
+export function proposalsDir(home: string, identity: string): string {
+  return new BottleState(home, identity).proposalsDir;
 }
 
-export function queueDir(home: string, identity: string): string {
-  return join(superviseHostDir(home, identity), 'queue');
-}
-
-export function superviseAuditPath(home: string, identity: string): string {
-  return join(superviseHostDir(home, identity), 'audit.jsonl');
+function queueOf(home: string, identity: string): ProposalQueue {
+  return new ProposalQueue(new BottleState(home, identity).proposalsDir);
 }
 
 export interface LocatedProposal {
@@ -57,7 +53,7 @@ function normalize(raw: Proposal): Proposal {
 
 async function identities(home: string): Promise<string[]> {
   try {
-    return (await readdir(stateRoot(home), { withFileTypes: true }))
+    return (await readdir(homeDirs(home).state, { withFileTypes: true }))
       .filter((d) => d.isDirectory() && IDENTITY_RE.test(d.name))
       .map((d) => d.name)
       .sort();
@@ -71,7 +67,7 @@ async function identities(home: string): Promise<string[]> {
 export async function listProposals(home: string, opts: { all?: boolean } = {}): Promise<LocatedProposal[]> {
   const out: LocatedProposal[] = [];
   for (const identity of await identities(home)) {
-    for (const p of await new ProposalQueue(queueDir(home, identity)).list()) {
+    for (const p of await queueOf(home, identity).list()) {
       if (typeof p.id !== 'string' || typeof p.kind !== 'string') continue;
       const n = normalize(p);
       if (opts.all || !isDecided(n)) out.push({ identity, proposal: n });
@@ -85,7 +81,7 @@ export async function findProposal(home: string, id: string): Promise<LocatedPro
   if (ID_RE.test(id)) {
     for (const identity of await identities(home)) {
       try {
-        return { identity, proposal: normalize(await new ProposalQueue(queueDir(home, identity)).get(id)) };
+        return { identity, proposal: normalize(await queueOf(home, identity).get(id)) };
       } catch (e) {
         if (!(e instanceof QueueError)) throw e;
       }
@@ -155,7 +151,7 @@ export function validateEdit(p: Proposal, edited: unknown): Record<string, unkno
  */
 export async function decideProposal(settings: Settings, id: string, d: HumanDecision): Promise<DecideResult> {
   const { identity, proposal } = await findProposal(settings.home, id);
-  const queue = new ProposalQueue(queueDir(settings.home, identity));
+  const queue = queueOf(settings.home, identity);
   const by = d.by ?? defaultDecider(settings);
   const note = d.note?.trim() ? d.note.trim() : undefined;
   if (!d.approve && !note) throw new BottleError('usage', `rejecting ${id} needs a reason`, { fix: `bot-bottle reject ${id} --reason "..."` });
@@ -219,7 +215,7 @@ export async function decideProposal(settings: Settings, id: string, d: HumanDec
 
 async function audit(home: string, identity: string, p: Proposal): Promise<void> {
   try {
-    await appendAudit(superviseAuditPath(home, identity), auditEntry('decided', p));
+    await appendAudit(new BottleState(home, identity).auditLog('supervise'), auditEntry('decided', p));
   } catch {
     // a bottle whose state folder is gone: the decision itself is on disk
   }
@@ -240,9 +236,10 @@ export async function applyCapability(settings: Settings, identity: string, prop
   } catch (e) {
     throw new BottleError('usage', e instanceof Error ? e.message : String(e));
   }
-  const path = perBottleDockerfilePath(settings.home, identity);
+  const state = new BottleState(settings.home, identity);
+  const path = state.dockerfile;
   await writeSecretFile(path, text, 0o644);
-  await markPreserved(settings.home, identity, `capability ${proposal.id} approved`);
+  await state.markPreserved(`capability ${proposal.id} approved`);
   return { dockerfile: path };
 }
 
@@ -253,8 +250,9 @@ export async function applyCapability(settings: Settings, identity: string, prop
  * Dockerfile.current`. For a committed snapshot there is none to write.
  */
 export async function writeCurrentDockerfile(home: string, identity: string, dockerfile: string): Promise<string> {
-  const path = join(superviseHostDir(home, identity), 'Dockerfile.current');
-  await mkdir(superviseHostDir(home, identity), { recursive: true, mode: 0o700 });
+  const state = new BottleState(home, identity);
+  const path = state.file('supervise', 'currentDockerfile');
+  await mkdir(state.service('supervise'), { recursive: true, mode: 0o700 });
   await writeSecretFile(path, dockerfile, 0o644);
   return path;
 }
@@ -262,7 +260,7 @@ export async function writeCurrentDockerfile(home: string, identity: string, doc
 /** Routes approved for a bottle, in approval order: for an egress prepare that rebuilds its policy on resume. */
 export async function approvedEgressRoutes(home: string, identity: string): Promise<EgressRoute[]> {
   const out: EgressRoute[] = [];
-  const all = await new ProposalQueue(queueDir(home, identity)).list();
+  const all = await queueOf(home, identity).list();
   all.sort((a, b) => String(a.decided_at ?? '').localeCompare(String(b.decided_at ?? '')));
   for (const p of all) {
     if (p.kind !== 'egress-route' || !isApproved(p)) continue;

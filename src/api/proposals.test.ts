@@ -3,8 +3,8 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { BottleError } from '../../errors.js';
-import { readSettings } from '../../settings.js';
+import { BottleError } from '../errors.js';
+import { readSettings } from '../settings.js';
 import {
   applyCapability,
   approvedEgressRoutes,
@@ -14,10 +14,11 @@ import {
   findProposal,
   listProposals,
   parseEditedText,
-  queueDir,
-  superviseAuditPath,
-} from './host.js';
-import { ProposalQueue, type Proposal } from './queue.js';
+} from './proposals.js';
+import { BottleState } from '../bottle/state.js';
+import { ProposalQueue, type Proposal } from '../sidecars/supervise/queue.js';
+
+const queueDir = (home: string, identity: string): string => new BottleState(home, identity).proposalsDir;
 
 const root = mkdtempSync(join(tmpdir(), 'bb-host-'));
 after(() => rmSync(root, { recursive: true, force: true }));
@@ -88,7 +89,7 @@ describe('supervise on the host', () => {
     assert.equal(r.proposal.state, 'approved');
     assert.equal(r.proposal.decided_by, 'human:tester');
     await assert.rejects(decideProposal(settings, p.id, { approve: false, note: 'no' }), (e) => code(e) === 2 && /already approved/.test((e as Error).message));
-    const audit = readFileSync(superviseAuditPath(h, 'dev-aaaaaa'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    const audit = readFileSync(new BottleState(h, 'dev-aaaaaa').auditLog('supervise'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
     assert.deepEqual(audit.map((e) => [e.event, e.id, e.state, e.by, e.note]), [['decided', p.id, 'approved', 'human:tester', 'fine']]);
     assert.ok(typeof audit[0]?.time === 'string');
   });

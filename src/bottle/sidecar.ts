@@ -4,9 +4,12 @@
  * sidecar's own state folder (mounted into the bundle); the backend adds the
  * services to the bundle init, the env and files to the agent, and writes the
  * secrets into the bundle's in-memory tmpfs at launch (never on the host disk,
- * never on argv). Type-only imports keep sidecars free of CLI and backend code.
+ * never on argv). These types live in bottle/, the layer both sides share.
  */
 import type { Agent, Bottle } from '../manifest/types.js';
+
+export type SidecarName = 'egress' | 'git-gate' | 'supervise';
+export const SIDECARS: readonly SidecarName[] = ['egress', 'git-gate', 'supervise'];
 
 /** A process the bundle init runs (see sidecars/init/config.ts). */
 export interface BundleServiceSpec {
@@ -56,4 +59,12 @@ export interface SidecarPlan {
   readonly bundleSecrets: Readonly<Record<string, string>>;
   /** For `--dry-run`: what this sidecar will do, no secret values. */
   readonly describe: Readonly<Record<string, unknown>>;
+}
+
+/** A sidecar's plan with the folders it is mounted from and at. */
+export interface PreparedSidecar {
+  readonly name: SidecarName;
+  readonly hostDir: string;
+  readonly bundleDir: string;
+  readonly plan: SidecarPlan;
 }

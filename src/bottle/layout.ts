@@ -1,0 +1,71 @@
+/**
+ * Every path inside the sidecar bundle and the agent, named once, for every
+ * backend. A service's state folder on the host (`BottleState.service(name)`)
+ * is mounted in the bundle at `bundleServiceDir(name)`, so the file names in
+ * SERVICE_FILES hold on both sides of the mount.
+ *
+ * Constants only: sidecars read them inside the bundle (Node 18, no packages).
+ */
+
+export const BUNDLE_CODE_DIR = '/opt/bot-bottle';
+export const BUNDLE_RUN_DIR = '/run/bot-bottle';
+/** The bundle's tmpfs for secrets: memory only, never the host disk. */
+export const BUNDLE_SECRETS_DIR = '/tmp/secrets';
+/** The bundle's name on the bottle's internal network, as the agent sees it. */
+export const BUNDLE_HOST = 'bundle';
+export const BUNDLE_HEARTBEAT_PORT = 7070;
+
+/** The services of a bottle, each with a state folder of its own. */
+export type ServiceName = 'agent' | 'bundle' | 'egress' | 'git-gate' | 'supervise';
+/** Services whose audit log `logs` merges. */
+export const AUDIT_SOURCES = ['egress', 'git-gate', 'supervise'] as const;
+export type AuditSource = (typeof AUDIT_SOURCES)[number];
+
+/** File names inside each mounted service folder (host and bundle alike). */
+export const SERVICE_FILES = {
+  bundle: { config: 'bundle.json', health: 'health.json', passwd: 'passwd' },
+  egress: { config: 'config.json', policy: 'policy.json', routes: 'routes.d', caCert: 'ca.crt', caCerts: 'ca-certs', audit: 'audit.jsonl' },
+  'git-gate': { config: 'config.json', hooks: 'hooks', audit: 'audit.jsonl' },
+  supervise: { queue: 'queue', audit: 'audit.jsonl', currentDockerfile: 'Dockerfile.current' },
+} as const;
+export type MountedService = keyof typeof SERVICE_FILES;
+export type ServiceFile<S extends MountedService> = keyof (typeof SERVICE_FILES)[S];
+
+/** Where a service's state folder appears in the bundle. The bundle's own folder is the run dir itself. */
+export function bundleServiceDir(service: MountedService): string {
+  return service === 'bundle' ? BUNDLE_RUN_DIR : `${BUNDLE_RUN_DIR}/${service}`;
+}
+
+/** A service file as the bundle sees it, e.g. `inBundle('egress', 'config')` = `/run/bot-bottle/egress/config.json`. */
+export function inBundle<S extends MountedService>(service: S, file: ServiceFile<S>): string {
+  return `${bundleServiceDir(service)}/${SERVICE_FILES[service][file] as string}`;
+}
+
+/** A secret as the bundle sees it (tmpfs). */
+export function bundleSecret(name: string): string {
+  return `${BUNDLE_SECRETS_DIR}/${name}`;
+}
+
+/** A bundled sidecar entry file in the bundle image. */
+export function bundleEntry(name: string): string {
+  return `${BUNDLE_CODE_DIR}/${name}.js`;
+}
+
+/** Where the egress proxy keeps its CA key: the bundle's tmpfs, never the host. */
+export const BUNDLE_EGRESS_CA_DIR = '/tmp/egress-ca';
+
+/** Paths inside the agent. */
+export const AGENT = {
+  /** The agent's tmpfs (memory only, agent user only): secret env, prompt, notices. */
+  runDir: '/run/bot-bottle',
+  secretEnv: '/run/bot-bottle/env',
+  prompt: '/run/bot-bottle/prompt',
+  notice: '/run/bot-bottle/notice',
+  workspace: '/workspace',
+  home: '/home/agent',
+  gitconfig: '/home/agent/.gitconfig',
+  /** The system trust store: curl, git, Python and OpenSSL read it. */
+  systemCaBundle: '/etc/ssl/certs/ca-certificates.crt',
+  /** Where an extra CA the agent must trust is installed (Node reads it through NODE_EXTRA_CA_CERTS). */
+  egressCa: '/usr/local/share/ca-certificates/bot-bottle-egress.crt',
+} as const;

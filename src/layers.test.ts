@@ -1,0 +1,80 @@
+// The layering of ARCHITECTURE.md, checked on every import of src/ (type-only
+// imports included: a type loop is still a loop between layers).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readdirSync, readFileSync } from 'node:fs';
+import { dirname, join, relative, resolve, sep } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const SRC = dirname(fileURLToPath(import.meta.url));
+const SPEC_RE = /(?:\bfrom\s*|\bimport\s*\(\s*|^\s*import\s+)['"]([^'"]+)['"]/gm;
+
+interface Import {
+  /** The importing file, relative to src/, with `/`. */
+  readonly from: string;
+  /** A src/-relative path (`bottle/state`) for relative imports, else the package name. */
+  readonly to: string;
+  readonly relative: boolean;
+}
+
+function sources(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
+    const p = join(dir, e.name);
+    if (e.isDirectory()) return sources(p);
+    return p.endsWith('.ts') ? [p] : [];
+  });
+}
+
+const imports: Import[] = sources(SRC).flatMap((file) => {
+  const from = relative(SRC, file).split(sep).join('/');
+  return [...readFileSync(file, 'utf8').matchAll(SPEC_RE)].map((m): Import => {
+    const spec = m[1] ?? '';
+    if (!spec.startsWith('.')) return { from, to: spec, relative: false };
+    const to = relative(SRC, resolve(dirname(file), spec)).split(sep).join('/').replace(/\.js$/, '');
+    return { from, to, relative: true };
+  });
+});
+const isTest = (f: string): boolean => f.endsWith('.test.ts');
+const top = (p: string): string => p.split('/')[0] ?? p;
+const show = (i: Import): string => `${i.from} -> ${i.to}`;
+
+void test('the import scan sees the tree', () => {
+  assert.ok(imports.some((i) => i.from.startsWith('bottle/')));
+  assert.ok(imports.some((i) => i.from.startsWith('backends/docker/') && i.to === 'dockerode'));
+});
+
+void test('bottle/ imports nothing above it (only bottle, manifest, errors, settings, progress, paths)', () => {
+  const allowed = new Set(['bottle', 'manifest', 'errors', 'settings', 'progress', 'paths']);
+  const bad = imports.filter((i) => i.from.startsWith('bottle/') && !isTest(i.from) && i.relative && !allowed.has(top(i.to)));
+  assert.deepEqual(bad.map(show), []);
+});
+
+void test('manifest/ imports only itself, errors and settings', () => {
+  const allowed = new Set(['manifest', 'errors', 'settings', 'paths']);
+  const bad = imports.filter((i) => i.from.startsWith('manifest/') && !isTest(i.from) && i.relative && !allowed.has(top(i.to)));
+  assert.deepEqual(bad.map(show), []);
+});
+
+void test('sidecar code never imports the CLI, the lifecycle API, a backend or the front door', () => {
+  // Sidecars run in the bundle and are prepared on the host (SPEC: sidecars never import the CLI).
+  const forbidden = new Set(['cli', 'api', 'backends', 'index', 'demo']);
+  const bad = imports.filter((i) => i.from.startsWith('sidecars/') && !isTest(i.from) && i.relative && forbidden.has(top(i.to)));
+  assert.deepEqual(bad.map(show), []);
+});
+
+void test('no backend imports another backend, nor the API, the CLI or the front door', () => {
+  const bad = imports.filter((i) => {
+    if (!i.from.startsWith('backends/') || !i.relative) return false;
+    const own = i.from.split('/')[1];
+    const [layer, name] = i.to.split('/');
+    // backends/index.ts is the registry: the one module that knows every backend.
+    if (layer === 'backends' && i.from !== 'backends/index.ts' && name !== undefined && name !== 'index' && name !== own) return true;
+    return !isTest(i.from) && ['api', 'cli', 'index', 'demo'].includes(layer ?? '');
+  });
+  assert.deepEqual(bad.map(show), []);
+});
+
+void test('only backends/docker/ imports dockerode', () => {
+  const bad = imports.filter((i) => (i.to === 'dockerode' || i.to.startsWith('dockerode/')) && !i.from.startsWith('backends/docker/'));
+  assert.deepEqual(bad.map(show), []);
+});
