@@ -15,6 +15,11 @@ command -v ip >/dev/null 2>&1 || need+=(iproute2)
 command -v git >/dev/null 2>&1 || need+=(git)
 command -v debootstrap >/dev/null 2>&1 || need+=(debootstrap)
 command -v iptables >/dev/null 2>&1 || need+=(iptables)
+# The micro-VM backend: QEMU, qemu-img for per-bottle disk overlays, socat
+# to carry each guest connection to its bottle's sidecar bundle.
+command -v qemu-system-x86_64 >/dev/null 2>&1 || need+=(qemu-system-x86)
+command -v qemu-img >/dev/null 2>&1 || need+=(qemu-utils)
+command -v socat >/dev/null 2>&1 || need+=(socat)
 if [ "${#need[@]}" -eq 0 ] && docker info >/dev/null 2>&1; then
   exit 0
 fi
