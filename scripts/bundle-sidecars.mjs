@@ -10,6 +10,7 @@ const entries = {
   egress: 'src/sidecars/egress/serve.ts',
   'git-gate': 'src/sidecars/git-gate/serve.ts',
   supervise: 'src/sidecars/supervise/serve.ts',
+  'vm-relay': 'src/sidecars/vm-relay/serve.ts',
 };
 
 const entryPoints = Object.fromEntries(Object.entries(entries).filter(([, path]) => existsSync(path)));
