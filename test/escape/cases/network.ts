@@ -1,0 +1,164 @@
+/**
+ * Network reachability: from inside the agent, nothing but its own bundle
+ * answers. Every target here really listens (the upstream's TCP listener
+ * counts its connections; the neighbour runs a listener the case checks).
+ */
+import { connect } from 'node:net';
+import { run } from '../../helpers.js';
+import { escaped, stopped, type EscapeCase } from '../suite.js';
+import type { World } from '../world.js';
+
+/** Exit 0 and print "reached" only if a TCP connection to ip:port opens within 3 s. */
+export const tcp = (ip: string, port: number) => `timeout 3 bash -c 'echo > /dev/tcp/${ip}/${port}' 2>/dev/null && echo reached || echo blocked`;
+
+/** Connect from this process: the positive control that a listener is up. */
+export function reachableFromHere(host: string, port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = connect({ host, port, timeout: 3000 }, () => {
+      s.destroy();
+      resolve(true);
+    });
+    s.on('error', () => resolve(false));
+    s.on('timeout', () => {
+      s.destroy();
+      resolve(false);
+    });
+  });
+}
+
+async function tcpFromAgent(w: World, targets: readonly string[], port: number, what: string): Promise<{ escaped: boolean; detail: string }> {
+  const hitsBefore = w.up.tcpHits();
+  const reached: string[] = [];
+  for (const ip of targets) {
+    if ((await w.sh(tcp(ip, port))).stdout.trim() === 'reached') reached.push(ip);
+  }
+  if (reached.length > 0) return escaped(`${what} ${reached.join(', ')}:${port} answered the agent`);
+  if (w.up.tcpHits() !== hitsBefore) return escaped(`the host listener counted a connection from the agent`);
+  return stopped(`${targets.length} address(es) of ${what} unreachable on :${port}`);
+}
+
+/** A listener in the neighbour's agent on 9090 (perl is in every Debian image). */
+async function neighbourListener(w: World): Promise<void> {
+  const start = await run(['exec', w.other, '--', 'bash', '-c', `nohup perl -MIO::Socket::INET -e '$s=IO::Socket::INET->new(LocalPort=>9090,Listen=>5,ReuseAddr=>1) or die; while($c=$s->accept){print $c "n\\n"; close $c}' >/dev/null 2>&1 & sleep 0.5; ${tcp('127.0.0.1', 9090)}`], { env: w.h.env });
+  if (start.stdout.trim() !== 'reached') throw new Error(`control: the neighbour's listener did not start (${start.stderr.trim()})`);
+}
+
+export const networkCases: EscapeCase[] = [
+  {
+    id: 'network/host-bridge-addresses',
+    category: 'network',
+    attack: "connect to a service listening on the host's Docker bridge addresses",
+    expect: 'stopped',
+    async run(w) {
+      const addrs = await w.backend.hostAddresses();
+      if (!(await reachableFromHere(addrs[0] ?? '127.0.0.1', w.up.tcpPort))) throw new Error('control: the host listener does not answer');
+      return tcpFromAgent(w, addrs, w.up.tcpPort, 'host');
+    },
+  },
+  {
+    id: 'network/host-primary-address',
+    category: 'network',
+    attack: "connect to the host's own LAN address (the way out to the internet)",
+    expect: 'stopped',
+    async run(w) {
+      const { execFileSync } = await import('node:child_process');
+      // `ip route get` computes the source address without sending anything.
+      const src = /\bsrc\s+([\d.]+)/.exec(execFileSync('ip', ['-4', 'route', 'get', '192.0.2.1'], { encoding: 'utf8' }))?.[1];
+      if (!src) throw new Error('no primary IPv4 address on this host');
+      if (!(await reachableFromHere(src, w.up.tcpPort))) throw new Error(`control: the host listener does not answer on ${src}`);
+      return tcpFromAgent(w, [src], w.up.tcpPort, 'host LAN address');
+    },
+  },
+  {
+    id: 'network/upstream-direct',
+    category: 'network',
+    attack: 'skip the proxy: HTTPS straight to the upstream server on the host (--noproxy)',
+    expect: 'stopped',
+    async run(w) {
+      const ip = (await w.backend.hostAddresses())[0] ?? '';
+      const before = w.up.received.length;
+      const r = await w.sh(`curl -sk --noproxy '*' --max-time 4 -o /dev/null -w '%{http_code}' https://${ip}:${w.up.port}/direct; echo`);
+      if (w.up.received.length !== before || r.stdout.trim().startsWith('2')) return escaped(`the upstream answered ${r.stdout.trim()}`);
+      return stopped(`no connection (curl: ${r.stdout.trim() || 'nothing'})`);
+    },
+  },
+  {
+    id: 'network/cloud-metadata',
+    category: 'network',
+    attack: 'reach the cloud metadata service at 169.254.169.254 (credentials of the host)',
+    expect: 'stopped',
+    async run(w) {
+      const r = await w.sh(`${tcp('169.254.169.254', 80)}; ip -4 route show`);
+      if (r.stdout.includes('reached')) return escaped('169.254.169.254:80 answered');
+      return stopped('no route to the metadata address');
+    },
+  },
+  {
+    id: 'network/external-dns',
+    category: 'network',
+    attack: 'resolve an internet name (a DNS tunnel would start here)',
+    expect: 'stopped',
+    async run(w) {
+      const { lookup } = await import('node:dns/promises');
+      await lookup('deb.debian.org'); // control: the host resolves it
+      const r = await w.sh('timeout 5 getent hosts deb.debian.org && echo resolved || echo unresolved');
+      return r.stdout.includes('resolved') && !r.stdout.includes('unresolved') ? escaped(`resolved: ${r.stdout.trim()}`) : stopped('the name does not resolve inside the bottle');
+    },
+  },
+  {
+    id: 'network/neighbour-agent',
+    category: 'network',
+    attack: "connect to another bottle's agent",
+    expect: 'stopped',
+    async run(w) {
+      await neighbourListener(w);
+      return tcpFromAgent(w, await w.backend.agentAddresses(w.other), 9090, "the neighbour's agent");
+    },
+  },
+  {
+    id: 'network/neighbour-bundle',
+    category: 'network',
+    attack: "use another bottle's proxy (its routes, its tokens)",
+    expect: 'stopped',
+    async run(w) {
+      const b = await w.backend.bundleAddresses(w.other);
+      return tcpFromAgent(w, [b.inside, b.outside].filter(Boolean), 3128, "the neighbour's bundle");
+    },
+  },
+  {
+    id: 'network/own-bundle-egress-side',
+    category: 'network',
+    attack: "reach the bundle's egress-side address (a path around the internal network)",
+    expect: 'stopped',
+    async run(w) {
+      const b = await w.backend.bundleAddresses(w.id);
+      if (!b.outside) throw new Error('the adapter names no egress-side address');
+      return tcpFromAgent(w, [b.outside], 3128, "the bundle's egress side");
+    },
+  },
+  {
+    id: 'network/bundle-port-scan',
+    category: 'network',
+    attack: 'scan every TCP port of the bundle for a service not meant for the agent',
+    expect: 'stopped',
+    async run(w) {
+      const script = `python3 - <<'PY'
+import socket, concurrent.futures as cf
+def probe(p):
+    s = socket.socket(); s.settimeout(1)
+    try:
+        return p if s.connect_ex(('bundle', p)) == 0 else None
+    finally:
+        s.close()
+with cf.ThreadPoolExecutor(48) as ex:
+    print(' '.join(str(p) for p in ex.map(probe, range(1, 65536)) if p))
+PY`;
+      const r = await w.sh(script);
+      const open = r.stdout.trim().split(/\s+/).filter(Boolean).map(Number);
+      const expected = new Set([3128, 7070, 8765, 9420]);
+      if (!open.includes(3128)) throw new Error(`control: the scan did not find the proxy (${r.stdout.trim()} ${r.stderr.trim()})`);
+      const extra = open.filter((p) => !expected.has(p));
+      return extra.length > 0 ? escaped(`unexpected open ports: ${extra.join(', ')}`) : stopped(`open: ${open.join(', ')} (proxy, heartbeat, supervise, git-gate)`);
+    },
+  },
+];

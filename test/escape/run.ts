@@ -1,0 +1,27 @@
+/**
+ * `npm run escape [-- PREFIX…]`: run the escape suite and print its table
+ * (case, expected, result) and counts. Backend: BOT_BOTTLE_ESCAPE_BACKEND
+ * (default docker). Exit 1 when a case the threat model says is stopped got
+ * through or could not run.
+ */
+import { loadBackend } from './backend.js';
+import { selectCases } from './cases/index.js';
+import { formatTable, runCase, type CaseResult } from './suite.js';
+import { makeWorld } from './world.js';
+
+const backendName = process.env.BOT_BOTTLE_ESCAPE_BACKEND || 'docker';
+const cases = selectCases(process.argv.slice(2));
+process.stderr.write(`escape suite: ${cases.length} cases on ${backendName}; starting the bottles (the first run builds images)\n`);
+const w = await makeWorld(await loadBackend(backendName));
+const results: CaseResult[] = [];
+try {
+  for (const c of cases) {
+    const r = await runCase(c, w);
+    results.push(r);
+    process.stderr.write(`${r.failed ? '✗' : '✓'} ${c.id}: ${r.result} ${r.detail}\n`);
+  }
+} finally {
+  await w.close();
+}
+process.stdout.write(`${formatTable(results, backendName)}\n`);
+process.exitCode = results.some((r) => r.failed) ? 1 : 0;
