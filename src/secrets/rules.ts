@@ -19,6 +19,8 @@
  *   is reported only when an auth token is mentioned near it.
  */
 
+import { secretLikeValue } from './value.js';
+
 export interface Rule {
   /** Stable id, reported in findings. */
   readonly id: string;
@@ -377,7 +379,7 @@ export const RULES: readonly Rule[] = [
     entropy: 3.0,
     minClasses: 2,
     generic: true,
-    validate: (v) => !looksLikeIdentifier(v),
+    validate: (v) => !looksLikeIdentifier(v) && secretLikeValue(v),
     allow: [
       // paths, URLs and code references are not secrets
       /^(?:\/|\.\.?\/|~\/|[a-z]+:\/\/)/i,
