@@ -9,11 +9,15 @@
  * - printable strings inside binary content, like `strings(1)`.
  */
 
+import { gunzipSync, inflateSync } from 'node:zlib';
+
 export interface Decoded {
   /** Span of the source text this was decoded from. */
   readonly start: number;
   readonly end: number;
   readonly text: string;
+  /** Compressed data that inflates past the budget: nothing of it was scanned. */
+  readonly tooLarge?: boolean;
   /** Map a [start, end) span of `text` to a span of the source text. */
   map(start: number, end: number): [number, number];
 }
@@ -105,19 +109,6 @@ function printableRatio(s: string): number {
   return s.length === 0 ? 0 : ok / s.length;
 }
 
-/** Decode when the content is text; latin1 keeps one char per byte so offsets map exactly. */
-function decodeText(b64: string): string | undefined {
-  const bytes = Buffer.from(b64, 'base64');
-  if (bytes.length < MIN_DECODED) return undefined;
-  const s = bytes.toString('latin1');
-  return printableRatio(s) >= 0.92 ? s : undefined;
-}
-
-/** Map decoded bytes [ds, de) to base64 chars [floor(ds/3)*4, ceil(de/3)*4). */
-function b64Span(ds: number, de: number, len: number): [number, number] {
-  return [Math.floor(ds / 3) * 4, Math.min(len, Math.ceil(de / 3) * 4)];
-}
-
 interface Run {
   start: number;
   end: number;
@@ -126,7 +117,7 @@ interface Run {
 }
 
 /** Maximal runs of base64 characters (then `=` padding), in one pass. */
-function base64Runs(text: string): Run[] {
+function base64Runs(text: string, minLine: number): Run[] {
   const runs: Run[] = [];
   const n = text.length;
   let i = 0;
@@ -139,7 +130,7 @@ function base64Runs(text: string): Run[] {
     while (i < n && isB64(text.charCodeAt(i))) i++;
     let end = i;
     while (end < n && end - i < 2 && text.charCodeAt(end) === 61 /* = */) end++;
-    if (end - start >= MIN_LINE) {
+    if (end - start >= minLine) {
       let a = start - 1;
       while (a >= 0 && (text[a] === ' ' || text[a] === '\t')) a--;
       let b = end;
@@ -151,9 +142,40 @@ function base64Runs(text: string): Run[] {
   return runs;
 }
 
-export function findBase64Runs(text: string): Decoded[] {
+/** How hard to look for base64: the git-gate looks for encoded files, the egress path for any encoded secret. */
+export interface Base64Options {
+  /** A single run must be this long. */
+  readonly minRun: number;
+  /** A line of a wrapped block must be this long, and a block this many lines. */
+  readonly minLine: number;
+  readonly minLines: number;
+  /** Also decode from the 2nd, 3rd and 4th character (a run with junk glued before it). */
+  readonly alignments: boolean;
+}
+
+export const PUSH_BASE64: Base64Options = { minRun: MIN_RUN, minLine: MIN_LINE, minLines: 2, alignments: false };
+export const EGRESS_BASE64: Base64Options = { minRun: 16, minLine: 4, minLines: 3, alignments: true };
+
+/** Output bound when a decoded run turns out to be gzip or zlib data. */
+const MAX_INFLATE = 1 << 20;
+
+function decodeAt(chars: string, k: number, opts: Base64Options): { text: string; skip: number; tooLarge?: boolean } | undefined {
+  const body = chars.slice(k);
+  const bytes = Buffer.from(body, 'base64');
+  const inflated = inflateSniff(bytes, MAX_INFLATE);
+  if (inflated === 'too-large') return { text: '', skip: -1, tooLarge: true };
+  if (inflated !== undefined) {
+    const s = inflated.toString('latin1');
+    return printableRatio(s) >= 0.92 ? { text: s, skip: -1 } : { text: binaryStringsOf(inflated), skip: -1 };
+  }
+  if (bytes.length < (opts.alignments ? 12 : MIN_DECODED)) return undefined;
+  const s = bytes.toString('latin1');
+  return printableRatio(s) >= 0.92 ? { text: s, skip: k } : undefined;
+}
+
+export function findBase64Runs(text: string, opts: Base64Options = PUSH_BASE64): Decoded[] {
   const out: Decoded[] = [];
-  const runs = base64Runs(text);
+  const runs = base64Runs(text, opts.minLine);
   for (let r = 0; r < runs.length; r++) {
     const first = runs[r];
     // A wrapped block: consecutive whole lines of base64, each but the last as long as the first.
@@ -168,46 +190,63 @@ export function findBase64Runs(text: string): Decoded[] {
         last++;
       }
     }
-    if (last > r) {
-      const pos: number[] = [];
-      let chars = '';
+    let pos: number[] | undefined;
+    let chars: string;
+    const start = first.start;
+    const end = runs[last].end;
+    if (last > r && last - r + 1 >= (first.end - first.start >= MIN_LINE ? 2 : opts.minLines)) {
+      pos = [];
+      chars = '';
       for (let k = r; k <= last; k++) {
         const run = runs[k];
         chars += text.slice(run.start, run.end);
         for (let p = run.start; p < run.end; p++) pos.push(p);
       }
-      const start = first.start;
-      const end = (runs[last]).end;
       r = last;
-      const decoded = decodeText(chars);
-      if (decoded === undefined) continue;
+    } else {
+      if (first.end - first.start < opts.minRun) continue;
+      chars = text.slice(first.start, first.end);
+    }
+    const at = (i: number): number => (pos ? (pos[i] ?? end - 1) : start + i);
+    for (let k = 0; k < (opts.alignments ? 4 : 1); k++) {
+      const d = decodeAt(chars, k, opts);
+      if (d === undefined) continue;
+      const n = chars.length;
       out.push({
         start,
         end,
-        text: decoded,
-        map: (ds, de) => {
-          const [s, e] = b64Span(ds, de, chars.length);
-          return [pos[s] ?? start, (pos[Math.max(s, e - 1)] ?? end - 1) + 1];
-        },
+        text: d.text,
+        ...(d.tooLarge ? { tooLarge: true } : {}),
+        map:
+          d.skip < 0
+            ? () => [start, end]
+            : (ds, de) => {
+                const s = d.skip + Math.floor(ds / 3) * 4;
+                const e = Math.min(n, d.skip + Math.ceil(de / 3) * 4);
+                return [at(s), at(Math.max(s, e - 1)) + 1];
+              },
       });
-      continue;
+      break;
     }
-    if (first.end - first.start < MIN_RUN) continue;
-    const b64 = text.slice(first.start, first.end);
-    const decoded = decodeText(b64);
-    if (decoded === undefined) continue;
-    const start = first.start;
-    out.push({
-      start,
-      end: first.end,
-      text: decoded,
-      map: (ds, de) => {
-        const [s, e] = b64Span(ds, de, b64.length);
-        return [start + s, start + e];
-      },
-    });
   }
   return out;
+}
+
+/**
+ * gzip or zlib data (by its magic bytes) inflated, bounded by `cap` bytes of
+ * output: the bytes, `too-large` past the cap, or undefined when it is
+ * neither or does not inflate.
+ */
+export function inflateSniff(bytes: Uint8Array, cap: number): Buffer | 'too-large' | undefined {
+  if (bytes.length < 10) return undefined;
+  const gzip = bytes[0] === 0x1f && bytes[1] === 0x8b && bytes[2] === 8;
+  const zlib = bytes[0] === 0x78 && (bytes[1] === 0x01 || bytes[1] === 0x5e || bytes[1] === 0x9c || bytes[1] === 0xda);
+  if (!gzip && !zlib) return undefined;
+  try {
+    return gzip ? gunzipSync(bytes, { maxOutputLength: cap }) : inflateSync(bytes, { maxOutputLength: cap });
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE' || e instanceof RangeError ? 'too-large' : undefined;
+  }
 }
 
 // ---------------------------------------------------------------- hex
@@ -222,7 +261,7 @@ const hexVal = (c: number) => (c < 128 ? (HEX_VAL[c] ?? -1) : -1);
 const MIN_HEX = 40;
 
 /** Runs of hex digits (an encoded `.env`, `xxd -p` output) decoded when the result is text. */
-export function findHexRuns(text: string): Decoded[] {
+export function findHexRuns(text: string, minHex = MIN_HEX): Decoded[] {
   const out: Decoded[] = [];
   const n = text.length;
   let i = 0;
@@ -234,7 +273,7 @@ export function findHexRuns(text: string): Decoded[] {
     const start = i;
     while (i < n && hexVal(text.charCodeAt(i)) >= 0) i++;
     const len = (i - start) & ~1;
-    if (len < MIN_HEX) continue;
+    if (len < minHex) continue;
     let decoded = '';
     for (let k = start; k < start + len; k += 2) decoded += String.fromCharCode(hexVal(text.charCodeAt(k)) * 16 + hexVal(text.charCodeAt(k + 1)));
     if (printableRatio(decoded) < 0.92) continue;
@@ -313,6 +352,10 @@ const MIN_STRING = 8;
  * binaries store them), one per line, like `strings -n 8`.
  */
 export function binaryStrings(buf: Uint8Array): string {
+  return binaryStringsOf(buf);
+}
+
+function binaryStringsOf(buf: Uint8Array): string {
   const runs: string[] = [];
   const printable = (c: number) => (c >= 32 && c < 127) || c === 9;
   let start = -1;
@@ -339,4 +382,57 @@ export function binaryStrings(buf: Uint8Array): string {
     if (wide.length >= MIN_STRING) runs.push(wide);
   }
   return runs.join('\n');
+}
+
+// ---------------------------------------------------------------- hex with delimiters
+
+/** `41:4b:49:41`, `41 4b 49 41`, `\x41\x4b`, `0x41,0x4b`: at least 12 bytes. */
+const DELIMITED_HEX = /(?:(?:\\x|0x)?[0-9A-Fa-f]{2}(?:[ \t:,;.|-]{1,2}|(?=\\x|0x))){11,}(?:\\x|0x)?[0-9A-Fa-f]{2}(?![0-9A-Fa-f])/g;
+
+export function findDelimitedHex(text: string): Decoded[] {
+  const out: Decoded[] = [];
+  DELIMITED_HEX.lastIndex = 0;
+  for (let m = DELIMITED_HEX.exec(text); m !== null; m = DELIMITED_HEX.exec(text)) {
+    const start = m.index;
+    const end = start + m[0].length;
+    const pairs = /(?:\\x|0x)?([0-9A-Fa-f]{2})/g;
+    const pos: number[] = [];
+    let decoded = '';
+    for (let p = pairs.exec(m[0]); p !== null; p = pairs.exec(m[0])) {
+      decoded += String.fromCharCode(parseInt(p[1] ?? '0', 16));
+      pos.push(start + p.index);
+    }
+    pos.push(end);
+    if (printableRatio(decoded) < 0.92) continue;
+    out.push({ start, end, text: decoded, map: (ds, de) => [pos[ds] ?? start, pos[de] ?? end] });
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------- invisible characters
+
+/**
+ * Zero-width and other invisible characters (ZWSP, ZWNJ, ZWJ, LRM/RLM, word
+ * joiner, BOM, soft hyphen), as characters and as the UTF-8 bytes of a body
+ * scanned as latin1: a secret with them sprinkled in reads the same to a human.
+ */
+const INVISIBLE = /[\u200B-\u200F\u2060-\u2064\uFEFF\u00AD\u180E]|\u034F|\u00E2\u0080[\u008B-\u008F]|\u00E2\u0081[\u00A0-\u00A4]|\u00EF\u00BB\u00BF|\u00C2\u00AD/g;
+const MAYBE_INVISIBLE = /[\u200B-\u200F\u2060-\u2064\uFEFF\u00AD\u180E]|\u034F|\u00E2[\u0080\u0081]|\u00EF\u00BB/;
+
+export function stripInvisible(text: string): Decoded | undefined {
+  if (!MAYBE_INVISIBLE.test(text)) return undefined;
+  const pos: number[] = [];
+  let out = '';
+  let last = 0;
+  INVISIBLE.lastIndex = 0;
+  for (let m = INVISIBLE.exec(text); m !== null; m = INVISIBLE.exec(text)) {
+    for (let i = last; i < m.index; i++) pos.push(i);
+    out += text.slice(last, m.index);
+    last = m.index + m[0].length;
+  }
+  if (last === 0) return undefined;
+  for (let i = last; i < text.length; i++) pos.push(i);
+  out += text.slice(last);
+  pos.push(text.length);
+  return { start: 0, end: text.length, text: out, map: (ds, de) => [pos[ds] ?? 0, de > ds ? (pos[de - 1] ?? text.length - 1) + 1 : (pos[ds] ?? 0)] };
 }

@@ -6,9 +6,10 @@
  * scanText('aws_key = AKIA…')  // [{ rule: 'aws-access-key-id', start, end, match, redacted: 'AKIA************WXYZ' }]
  * ```
  */
-export { scanText, knownForms, MIN_KNOWN_SECRET, type SecretFinding, type ScanOptions } from './scan.js';
+export { scanText, knownForms, MIN_KNOWN_SECRET, type SecretFinding, type ScanOptions, type ScanMode } from './scan.js';
+export { KnownSecrets, NO_KNOWN, knownSecretForms, type KnownForm } from './known.js';
 export { scanBytes } from './bytes.js';
 export { redact } from './redact.js';
-export { RULES, type Rule } from './rules.js';
-export { isBinary, binaryStrings } from './decoders.js';
+export { RULES, RULE_PACKS, type Rule, type RulePack } from './rules.js';
+export { isBinary, binaryStrings, inflateSniff } from './decoders.js';
 export { scanRange, unquoteGitPath, type GitFinding, type GitRange, type GitScanOptions } from './git.js';

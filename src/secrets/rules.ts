@@ -19,7 +19,16 @@
  *   is reported only when an auth token is mentioned near it.
  */
 
+import { base58Check, cardNumber, iban, seedPhrase } from './financial.js';
 import { secretLikeValue } from './value.js';
+
+/**
+ * Rule packs a route may turn on (`dlp.rules`). `credentials` is what the
+ * git-gate and `scan` use and what every DLP route has by default; the others
+ * are opt-in on the egress path.
+ */
+export const RULE_PACKS = ['credentials', 'pii', 'financial'] as const;
+export type RulePack = (typeof RULE_PACKS)[number];
 
 export interface Rule {
   /** Stable id, reported in findings. */
@@ -45,6 +54,18 @@ export interface Rule {
   readonly validate?: (secret: string) => boolean;
   /** Generic rules lose to specific ones when both match the same text. */
   readonly generic?: boolean;
+  /** The pack the rule belongs to (default `credentials`). */
+  readonly pack?: RulePack;
+  /**
+   * The egress path's regex: looser lengths and no word boundaries, so a
+   * letter glued to a key (`xAKIA…`) or a truncated token still matches.
+   * Default: `regex` without its boundary look-arounds.
+   */
+  readonly loose?: RegExp;
+  /** Only on the egress path (a `KEY=value` dump is ordinary in a pushed `.env.example`). */
+  readonly egressOnly?: boolean;
+  /** `validate` is about structure (a PEM body, a checksum of the pack rules), kept on the egress path. */
+  readonly structural?: boolean;
 }
 
 // Boundaries: a token is not part of a longer identifier-ish run.
@@ -55,6 +76,14 @@ const B_DASH = '(?<![A-Za-z0-9_-])';
 
 function re(source: string, flags = ''): RegExp {
   return new RegExp(source, 'gd' + flags);
+}
+
+/** The egress form of a rule's regex: its boundary look-arounds removed. */
+export function looseRegex(rule: Rule): RegExp {
+  if (rule.loose) return rule.loose;
+  let src = rule.regex.source;
+  for (const b of [B_DASH, E_DASH, B, E]) src = src.split(b).join('');
+  return new RegExp(src, rule.regex.flags);
 }
 
 /** An assignment operator between a name and its value: `=`, `:`, `:=`, `=>`, with optional quotes/space. */
@@ -113,7 +142,7 @@ function looksLikeIdentifier(v: string): boolean {
 }
 
 const GENERIC_NAMES =
-  'password|passwd|passphrase|pwd|secret|api[_.-]?key|apikey|access[_.-]?key|private[_.-]?key|token|auth[_.-]?key|credentials?|client[_.-]?secret|consumer[_.-]?secret|signing[_.-]?key|encryption[_.-]?key|master[_.-]?key';
+  'password|passwd|passphrase|pwd|secret|api[_.-]?key|apikey|access[_.-]?key|private[_.-]?key|(?<!(?:next|page|continuation|pagination|csrf|xsrf|sync|cursor|resume)[_.-]?)token|auth[_.-]?key|credentials?|client[_.-]?secret|consumer[_.-]?secret|signing[_.-]?key|encryption[_.-]?key|master[_.-]?key';
 
 export const RULES: readonly Rule[] = [
   // ---- cloud providers
@@ -141,6 +170,7 @@ export const RULES: readonly Rule[] = [
     regex: re(`${B_DASH}(AIza[0-9A-Za-z_-]{35})${E_DASH}`),
     secretGroup: 1,
     entropy: 3.5,
+    loose: re('AIza[0-9A-Za-z_-]{30,40}'),
   },
   {
     id: 'gcp-service-account-key',
@@ -158,6 +188,7 @@ export const RULES: readonly Rule[] = [
     regex: re(`${B}(ghp_[A-Za-z0-9]{36,255})${E}`),
     secretGroup: 1,
     entropy: 3.5,
+    loose: re('ghp_[A-Za-z0-9]{30,255}'),
   },
   {
     id: 'github-fine-grained-pat',
@@ -166,6 +197,7 @@ export const RULES: readonly Rule[] = [
     regex: re(`${B}(github_pat_[A-Za-z0-9_]{82,255})${E}`),
     secretGroup: 1,
     entropy: 3.5,
+    loose: re('github_pat_[A-Za-z0-9_]{40,255}'),
   },
   {
     id: 'github-oauth',
@@ -174,6 +206,7 @@ export const RULES: readonly Rule[] = [
     regex: re(`${B}(gho_[A-Za-z0-9]{36,255})${E}`),
     secretGroup: 1,
     entropy: 3.5,
+    loose: re('gho_[A-Za-z0-9]{30,255}'),
   },
   {
     id: 'github-app-token',
@@ -182,6 +215,7 @@ export const RULES: readonly Rule[] = [
     regex: re(`${B}(gh[us]_[A-Za-z0-9]{36,255})${E}`),
     secretGroup: 1,
     entropy: 3.5,
+    loose: re('gh[us]_[A-Za-z0-9]{30,255}'),
   },
   {
     id: 'github-refresh-token',
@@ -190,6 +224,7 @@ export const RULES: readonly Rule[] = [
     regex: re(`${B}(ghr_[A-Za-z0-9]{36,255})${E}`),
     secretGroup: 1,
     entropy: 3.5,
+    loose: re('ghr_[A-Za-z0-9]{30,255}'),
   },
   {
     id: 'gitlab-pat',
@@ -248,6 +283,7 @@ export const RULES: readonly Rule[] = [
     regex: re(`${B}((?:sk|rk)_(?:live|prod)_[A-Za-z0-9]{20,247})${E}`),
     secretGroup: 1,
     entropy: 3.3,
+    loose: re('(?:sk|rk)_(?:live|prod)_[A-Za-z0-9]{12,247}'),
   },
   // ---- AI providers
   {
@@ -257,6 +293,7 @@ export const RULES: readonly Rule[] = [
     regex: re(`${B_DASH}(sk-ant-api[0-9]{2}-[A-Za-z0-9_-]{32,200})${E_DASH}`),
     secretGroup: 1,
     entropy: 3.5,
+    loose: re('sk-ant-api[0-9]{2}-[A-Za-z0-9_-]{16,200}'),
   },
   {
     id: 'anthropic-admin-key',
@@ -265,6 +302,7 @@ export const RULES: readonly Rule[] = [
     regex: re(`${B_DASH}(sk-ant-admin[0-9]{2}-[A-Za-z0-9_-]{32,200})${E_DASH}`),
     secretGroup: 1,
     entropy: 3.5,
+    loose: re('sk-ant-admin[0-9]{2}-[A-Za-z0-9_-]{16,200}'),
   },
   {
     id: 'openai-api-key',
@@ -284,6 +322,7 @@ export const RULES: readonly Rule[] = [
     regex: re(`${B}(npm_[A-Za-z0-9]{36})${E}`),
     secretGroup: 1,
     entropy: 3.5,
+    loose: re('npm_[A-Za-z0-9]{30,64}'),
   },
   {
     id: 'twilio-api-key',
@@ -347,6 +386,7 @@ export const RULES: readonly Rule[] = [
     ),
     noPlaceholderCheck: true,
     validate: pemHasBody,
+    structural: true,
   },
   {
     id: 'putty-private-key',
@@ -365,6 +405,88 @@ export const RULES: readonly Rule[] = [
     entropy: 2.8,
     minClasses: 2,
     allow: [/^(?:pass(?:word)?|secret|pwd|changeme|admin|root|guest|user|postgres|mysql|redis|test)$/i],
+  },
+  // ---- the egress path only: a dump of the environment
+  {
+    id: 'env-dump',
+    description: 'A KEY=value line whose name says secret, token, password or key (an environment or .env dump)',
+    keywords: ['secret', 'token', 'pass', 'pwd', 'key', 'credential', 'auth'],
+    regex: re(
+      `^[ \t]*(?:export[ \t]+)?([A-Z][A-Z0-9_]{0,60}(?:SECRET|TOKEN|PASSWORD|PASSWD|PASS|PWD|KEY|CREDENTIALS?|AUTH)[A-Z0-9_]{0,30})=(["']?)([^\\s"'\r\n]{6,512})\\2[ \t]*\r?$`,
+      'm',
+    ),
+    secretGroup: 3,
+    entropy: 2.5,
+    generic: true,
+    egressOnly: true,
+    validate: (v) => !/^(?:\$\{|\$\(|\{\{|<|%\(|true$|false$|null$|none$|undefined$)/i.test(v),
+  },
+  // ---- pack: financial (opt-in on egress routes)
+  {
+    id: 'card-number',
+    description: 'Payment card number (issuer prefix and length of a card network, Luhn checksum)',
+    keywords: [],
+    regex: re('(?<![0-9A-Za-z.-])[2-6][0-9]{3}(?:[ -]?[0-9]{2,4}){2,4}(?:[ -]?[0-9]{1,4})?(?![0-9A-Za-z-])'),
+    pack: 'financial',
+    noPlaceholderCheck: true,
+    structural: true,
+    validate: cardNumber,
+  },
+  {
+    id: 'iban',
+    description: 'International bank account number (country format and mod-97 checksum)',
+    keywords: [],
+    regex: re('(?<![A-Za-z0-9])[A-Z]{2}[0-9]{2}(?:[ ]?[A-Z0-9]{4}){2,7}(?:[ ]?[A-Z0-9]{1,3})?(?![A-Za-z0-9])'),
+    pack: 'financial',
+    noPlaceholderCheck: true,
+    structural: true,
+    validate: iban,
+  },
+  {
+    id: 'crypto-wif-key',
+    description: 'Bitcoin private key in wallet import format (Base58Check)',
+    keywords: [],
+    regex: re('(?<![1-9A-HJ-NP-Za-km-z])[5KL][1-9A-HJ-NP-Za-km-z]{50,51}(?![1-9A-HJ-NP-Za-km-z])'),
+    pack: 'financial',
+    noPlaceholderCheck: true,
+    structural: true,
+    validate: base58Check,
+  },
+  {
+    id: 'crypto-extended-private-key',
+    description: 'BIP-32 extended private key (xprv, tprv, yprv, zprv)',
+    keywords: ['xprv', 'tprv', 'yprv', 'zprv'],
+    regex: re('[xtyz]prv[1-9A-HJ-NP-Za-km-z]{100,112}'),
+    pack: 'financial',
+    noPlaceholderCheck: true,
+  },
+  {
+    id: 'crypto-hex-private-key',
+    description: 'Ethereum-style private key: 64 hex digits next to a wallet or private-key name',
+    keywords: [],
+    regex: re('(?<![0-9A-Za-z])(?:0x)?[0-9a-fA-F]{64}(?![0-9A-Za-z])'),
+    pack: 'financial',
+    entropy: 3.0,
+    nearby: { pattern: /priv(?:ate)?[_ -]?key|wallet|secret[_ -]?key|signer|mnemonic|eth[_ -]?key|seed/i, window: 80 },
+  },
+  {
+    id: 'crypto-seed-phrase',
+    description: 'Wallet seed phrase: 12 to 24 BIP-39 English words in a row',
+    keywords: [],
+    regex: re('(?<![A-Za-z])(?:[a-z]{3,8}[ \\t,]{1,3}){11,23}[a-z]{3,8}(?![A-Za-z])', 'i'),
+    pack: 'financial',
+    noPlaceholderCheck: true,
+    structural: true,
+    validate: seedPhrase,
+  },
+  // ---- pack: pii (opt-in on egress routes)
+  {
+    id: 'us-ssn',
+    description: 'US social security number (NNN-NN-NNNN, valid area, group and serial)',
+    keywords: [],
+    regex: re('(?<![0-9A-Za-z-])(?!000|666|9[0-9]{2})[0-9]{3}-(?!00)[0-9]{2}-(?!0000)[0-9]{4}(?![0-9A-Za-z-])'),
+    pack: 'pii',
+    noPlaceholderCheck: true,
   },
   // ---- generic: a high-entropy value assigned to a secret-sounding name
   {

@@ -1,12 +1,41 @@
 /**
  * The scanning engine: rules (prefiltered by keyword), known secrets, and the
- * hiding places a secret may be tucked into (base64, line continuations and
- * string concatenations). Pure and synchronous; one call per text.
+ * hiding places a secret may be tucked into. Pure and synchronous; one call
+ * per text.
+ *
+ * Two modes share the rules:
+ * - `push` (the git-gate, `bot-bottle scan`): documentation examples,
+ *   placeholders and values that fail a format check are not findings, and
+ *   encodings are followed two levels deep (an encoded `.env`, a key split
+ *   across lines, an encoded file in a binary).
+ * - `egress` (the proxy's DLP): a false block costs a held request, a miss
+ *   costs a leak, so a credential-shaped string is a finding even when it is
+ *   a known example or fails its checksum, a letter glued to it does not hide
+ *   it, the `KEY=value` lines of an environment dump count, and encodings are
+ *   followed four levels deep, in combination: URL (double, triple), hex
+ *   (also with delimiters), base64 and base64url (short runs, glued junk,
+ *   short wrapping), gzip/zlib inside base64, invisible characters.
  */
-import { continuationJoin, findBase64Runs, findHexRuns, findUrlEncoded, type Decoded } from './decoders.js';
+import {
+  continuationJoin,
+  EGRESS_BASE64,
+  findBase64Runs,
+  findDelimitedHex,
+  findHexRuns,
+  findUrlEncoded,
+  PUSH_BASE64,
+  stripInvisible,
+  type Decoded,
+} from './decoders.js';
 import { charClasses, isPlaceholder, shannon } from './entropy.js';
+import { KnownSecrets, MIN_KNOWN_SECRET } from './known.js';
 import { redact } from './redact.js';
-import { RULES, type Rule } from './rules.js';
+import { looseRegex, RULES, type Rule, type RulePack } from './rules.js';
+import { randomChars } from './value.js';
+
+export { MIN_KNOWN_SECRET };
+
+export type ScanMode = 'push' | 'egress';
 
 export interface SecretFinding {
   /** Stable rule id, e.g. `aws-access-key-id`, `known-secret`. */
@@ -18,14 +47,24 @@ export interface SecretFinding {
   match: string;
   /** At most 4 leading and 4 trailing characters, the rest masked. */
   redacted: string;
-  /** Set when the secret was found after decoding: `base64`, `hex`, `url`, `continuation`. */
+  /**
+   * Set when the secret was found after decoding (`base64`, `hex`, `url`,
+   * `continuation`, `invisible`), or for a known secret in an encoded form
+   * (`base64`, `hex`, `url`, `case`).
+   */
   via?: string;
 }
 
 export interface ScanOptions {
-  /** The bottle's own secrets: any raw, base64, hex or URL-encoded occurrence is a `known-secret` finding. */
+  /** `push` (default) or `egress`: see the module comment. */
+  mode?: ScanMode;
+  /** Rule packs (default `credentials` only). */
+  packs?: readonly RulePack[];
+  /** The bottle's own secrets: any raw, base64, hex, URL-encoded or case-folded occurrence is a `known-secret` finding. */
   knownSecrets?: readonly string[];
-  /** Also report high-entropy tokens no rule names (`high-entropy`); noisy, off by default. */
+  /** The same, precompiled (the proxy builds it once per secrets file). */
+  known?: KnownSecrets;
+  /** Also report high-entropy tokens no rule names (`high-entropy`); off by default. */
   entropy?: boolean;
   /** Look inside base64 runs (default true). */
   decodeBase64?: boolean;
@@ -47,18 +86,56 @@ interface Raw {
 
 const KNOWN_PRIORITY = -1;
 const ENTROPY_PRIORITY = 1000;
-/** Known secrets shorter than this would match everywhere; they are ignored. */
-export const MIN_KNOWN_SECRET = 6;
-const MAX_DEPTH = 2;
+const MAX_DEPTH: Record<ScanMode, number> = { push: 2, egress: 4 };
+/** Decoded text a scan may produce, beyond which it stops decoding (never a way to burn the CPU). */
+const DECODE_BUDGET_MIN = 4 << 20;
+const DECODE_BUDGET_FACTOR = 8;
 
 interface Compiled {
-  rule: Rule;
-  priority: number;
+  readonly rule: Rule;
+  readonly regex: RegExp;
+  readonly priority: number;
 }
-const COMPILED: readonly Compiled[] = RULES.map((rule, i) => ({ rule, priority: rule.generic ? 500 + i : i }));
+
+interface RuleSet {
+  readonly rules: readonly Compiled[];
+  /** Keywords, longest first, so that at one position the alternation prefers the longer keyword. */
+  readonly keywords: readonly string[];
+  /** Keywords contained in each keyword: seeing `sk_live_` is seeing `sk`. */
+  readonly contained: ReadonlyMap<string, readonly string[]>;
+  readonly regexCache: Map<string, RegExp>;
+}
+
+const ruleSets = new Map<string, RuleSet>();
+
+function ruleSet(mode: ScanMode, packs: readonly RulePack[]): RuleSet {
+  const key = `${mode}:${[...packs].sort().join(',')}`;
+  let set = ruleSets.get(key);
+  if (set) return set;
+  const rules: Compiled[] = [];
+  RULES.forEach((rule, i) => {
+    if (!packs.includes(rule.pack ?? 'credentials')) return;
+    if (rule.egressOnly && mode !== 'egress') return;
+    rules.push({ rule, regex: mode === 'egress' && !rule.generic ? looseRegex(rule) : rule.regex, priority: rule.generic ? 500 + i : i });
+  });
+  const keywords = [...new Set(rules.flatMap((r) => r.rule.keywords))].sort((a, b) => b.length - a.length);
+  set = {
+    rules,
+    keywords,
+    contained: new Map(keywords.map((k) => [k, keywords.filter((x) => k.includes(x))])),
+    regexCache: new Map(),
+  };
+  ruleSets.set(key, set);
+  return set;
+}
 
 /** Does a rule's secret pass its filters (entropy, classes, placeholders, allowlist, validator)? */
-function accept(rule: Rule, secret: string): boolean {
+function accept(rule: Rule, secret: string, mode: ScanMode): boolean {
+  if (mode === 'egress' && !rule.generic) {
+    // Credential-shaped is enough: examples, placeholders and failed format checks still leave.
+    if ((rule.pack ?? 'credentials') !== 'credentials' && rule.entropy !== undefined && shannon(secret) < rule.entropy) return false;
+    return !(rule.structural && rule.validate && !rule.validate(secret));
+  }
   if (rule.entropy !== undefined && shannon(secret) < rule.entropy) return false;
   if (rule.minClasses !== undefined && charClasses(secret) < rule.minClasses) return false;
   if (!rule.noPlaceholderCheck && isPlaceholder(secret)) return false;
@@ -67,33 +144,28 @@ function accept(rule: Rule, secret: string): boolean {
   return true;
 }
 
-/** Longest first, so that at one position the alternation prefers the longer keyword. */
-const ALL_KEYWORDS = [...new Set(RULES.flatMap((r) => r.keywords))].sort((a, b) => b.length - a.length);
-/** Keywords contained in each keyword: seeing `sk_live_` is seeing `sk`. */
-const CONTAINED = new Map(ALL_KEYWORDS.map((k) => [k, ALL_KEYWORDS.filter((x) => k.includes(x))]));
 const escapeRe = (k: string) => k.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-const keywordRegexCache = new Map<string, RegExp>();
 
 /**
  * Which rule keywords occur in `text` (case-insensitively), in about one pass:
  * one alternation of every keyword not yet seen, rebuilt without a keyword
  * once it has been seen (so a common keyword is not matched again and again).
  */
-function presentKeywords(text: string): Set<string> {
+function presentKeywords(text: string, set: RuleSet): Set<string> {
   const found = new Set<string>();
-  let missing = ALL_KEYWORDS;
+  let missing = set.keywords;
   let from = 0;
   while (missing.length > 0) {
     const cacheKey = missing.join('\0');
-    let re = keywordRegexCache.get(cacheKey);
+    let re = set.regexCache.get(cacheKey);
     if (!re) {
       re = new RegExp(missing.map(escapeRe).join('|'), 'gi');
-      if (keywordRegexCache.size < 512) keywordRegexCache.set(cacheKey, re);
+      if (set.regexCache.size < 512) set.regexCache.set(cacheKey, re);
     }
     re.lastIndex = from;
     const m = re.exec(text);
     if (!m) break;
-    const seen = CONTAINED.get(m[0].toLowerCase()) ?? [m[0].toLowerCase()];
+    const seen = set.contained.get(m[0].toLowerCase()) ?? [m[0].toLowerCase()];
     for (const k of seen) found.add(k);
     // A keyword starting inside this match is found by looking again just after its start.
     from = m.index + 1;
@@ -124,12 +196,10 @@ function hasNear(at: readonly number[], lo: number, hi: number): boolean {
   return a < at.length && (at[a] ?? 0) <= hi;
 }
 
-function runRules(text: string, out: Raw[]): void {
-  const present = presentKeywords(text);
-  if (present.size === 0) return;
-  for (const { rule, priority } of COMPILED) {
-    if (!rule.keywords.some((k) => present.has(k))) continue;
-    const re = rule.regex;
+function runRules(text: string, ctx: Ctx, out: Raw[]): void {
+  const present = presentKeywords(text, ctx.set);
+  for (const { rule, regex: re, priority } of ctx.set.rules) {
+    if (rule.keywords.length > 0 && !rule.keywords.some((k) => present.has(k))) continue;
     re.lastIndex = 0;
     let nearbyAt: number[] | undefined;
     const groups = typeof rule.secretGroup === 'number' ? [rule.secretGroup] : (rule.secretGroup ?? [0]);
@@ -139,7 +209,7 @@ function runRules(text: string, out: Raw[]): void {
       const span = m.indices?.[g];
       const secret = m[g];
       if (!span || secret === undefined) continue;
-      if (!accept(rule, secret)) continue;
+      if (!accept(rule, secret, ctx.mode)) continue;
       if (rule.nearby) {
         nearbyAt ??= nearbyPositions(rule.nearby.pattern, text);
         if (!hasNear(nearbyAt, span[0] - rule.nearby.window, span[1] + rule.nearby.window)) continue;
@@ -151,44 +221,46 @@ function runRules(text: string, out: Raw[]): void {
 
 /** Forms of a known secret that travel in text: raw, URL-encoded, hex, base64 at each of 3 alignments. */
 export function knownForms(secret: string): string[] {
-  const forms = new Set<string>([secret]);
-  const url = encodeURIComponent(secret);
-  forms.add(url);
-  const buf = Buffer.from(secret, 'utf8');
-  forms.add(buf.toString('hex'));
-  forms.add(buf.toString('hex').toUpperCase());
-  for (let pad = 0; pad < 3; pad++) {
-    // The secret preceded by `pad` bytes: the base64 characters that depend only on the secret.
-    const b64 = Buffer.concat([Buffer.alloc(pad), buf]).toString('base64');
-    const skip = pad === 0 ? 0 : Math.ceil((pad * 4) / 3);
-    const total = pad + buf.length;
-    const full = Math.floor(total / 3) * 4;
-    const core = b64.slice(skip, full);
-    if (core.length >= 8) {
-      forms.add(core);
-      forms.add(core.replace(/\+/g, '-').replace(/\//g, '_'));
-    }
-  }
-  return [...forms].filter((f) => f.length >= MIN_KNOWN_SECRET);
+  return new KnownSecrets([secret]).forms.map((f) => f.form);
 }
 
-function runKnown(text: string, known: readonly string[][], out: Raw[]): void {
-  for (const forms of known) {
-    for (const f of forms) {
-      for (let i = text.indexOf(f); i !== -1; i = text.indexOf(f, i + f.length)) {
-        out.push({ rule: 'known-secret', start: i, end: i + f.length, priority: KNOWN_PRIORITY });
-      }
-    }
+function runKnown(text: string, known: KnownSecrets, out: Raw[]): void {
+  for (const h of known.find(text)) {
+    const r: Raw = { rule: 'known-secret', start: h.start, end: h.end, priority: KNOWN_PRIORITY };
+    if (h.encoding !== 'raw') r.via = h.encoding;
+    out.push(r);
   }
 }
 
-const ENTROPY_TOKEN = /(?<![A-Za-z0-9+/=_-])[A-Za-z0-9+/=_-]{24,512}(?![A-Za-z0-9+/=_-])/g;
+/** Path separators split tokens: a path is many tokens, a base64 value with a `/` a few long ones. */
+const ENTROPY_TOKEN = /(?<![A-Za-z0-9+_-])[A-Za-z0-9+_-]{20,512}={0,2}(?![A-Za-z0-9+=_-])/g;
+/** Names under which APIs pass random values that are not secrets of the user's: cursors, nonces, digests. */
+const ENTROPY_EXEMPT_NAME =
+  /(?:cursor|page[_-]?token|next[_-]?token|continuation[_-]?token|after|before|marker|etag|if-none-match|nonce|csrf[_-]?token|xsrf[_-]?token|authenticity_token|state|integrity|request[_-]?id|trace[_-]?id|span[_-]?id|shasum|checksum|digest)["']?\s{0,2}[=:]\s{0,2}["']?(?:W\/")?$/i;
 
+function entropyFloor(len: number): number {
+  return len < 32 ? 3.9 : len < 64 ? 4.3 : 4.6;
+}
+
+/**
+ * High-entropy tokens no rule names. Not flagged: hex (digests, ids), UUIDs,
+ * words, base64 that decodes to text (scanned as such), integrity digests,
+ * and values under cursor, nonce and digest names.
+ */
 function runEntropy(text: string, out: Raw[]): void {
   ENTROPY_TOKEN.lastIndex = 0;
   for (let m = ENTROPY_TOKEN.exec(text); m !== null; m = ENTROPY_TOKEN.exec(text)) {
     const t = m[0];
-    if (charClasses(t) < 3 || shannon(t) < 4.2 || isPlaceholder(t)) continue;
+    if (charClasses(t) < 3 || /^[0-9a-fA-F-]+$/.test(t)) continue;
+    const core = t.replace(/=+$/, '');
+    if (shannon(core) < entropyFloor(core.length) || isPlaceholder(t)) continue;
+    if (randomChars(t).total < 16) continue;
+    const before = text.slice(Math.max(0, m.index - 40), m.index);
+    if (ENTROPY_EXEMPT_NAME.test(before) || /sha(?:1|256|384|512)-$/i.test(before)) continue;
+    const bytes = Buffer.from(core, /[-_]/.test(core) ? 'base64url' : 'base64');
+    let printable = 0;
+    for (const b of bytes) if ((b >= 32 && b < 127) || b === 9 || b === 10 || b === 13) printable++;
+    if (bytes.length > 0 && printable / bytes.length >= 0.9) continue;
     out.push({ rule: 'high-entropy', start: m.index, end: m.index + t.length, priority: ENTROPY_PRIORITY });
   }
 }
@@ -226,26 +298,43 @@ function covered(raws: readonly Raw[], start: number, end: number): boolean {
   return raws.some((r) => r.start <= start && end <= r.end);
 }
 
-function scanRaw(text: string, known: readonly string[][], opts: ScanOptions, depth: number): Raw[] {
+interface Ctx {
+  readonly mode: ScanMode;
+  readonly set: RuleSet;
+  readonly known: KnownSecrets | undefined;
+  readonly opts: ScanOptions;
+  /** Characters of decoded text still allowed. */
+  budget: number;
+}
+
+function scanRaw(text: string, ctx: Ctx, depth: number): Raw[] {
   const out: Raw[] = [];
-  runRules(text, out);
-  if (known.length > 0) runKnown(text, known, out);
+  const { opts, known } = ctx;
+  runRules(text, ctx, out);
+  if (known) runKnown(text, known, out);
   const direct = out.length;
   const decodeWith = (d: Decoded, via: string) => {
-    for (const r of scanRaw(d.text, known, opts, depth + 1)) {
+    if (d.tooLarge) {
+      out.push({ rule: 'compressed-over-budget', start: d.start, end: d.end, priority: 900, via });
+      return;
+    }
+    if (ctx.budget < d.text.length) return;
+    ctx.budget -= d.text.length;
+    for (const r of scanRaw(d.text, ctx, depth + 1)) {
       const [s, e] = d.map(r.start, r.end);
       if (covered(out.slice(0, direct), s, e)) continue;
       out.push({ rule: r.rule, start: s, end: e, priority: r.priority + 0.5, via: r.via ?? via });
     }
   };
-  if (depth < MAX_DEPTH) {
+  if (depth < MAX_DEPTH[ctx.mode]) {
+    const egress = ctx.mode === 'egress';
     if (opts.joinContinuations !== false) {
       const joined = continuationJoin(text);
       if (joined) {
         // Only findings that span a join are new; the rest were found directly.
         const inner: Raw[] = [];
-        runRules(joined.text, inner);
-        if (known.length > 0) runKnown(joined.text, known, inner);
+        runRules(joined.text, ctx, inner);
+        if (known) runKnown(joined.text, known, inner);
         for (const r of inner) {
           const [s, e] = joined.map(r.start, r.end);
           if (!joined.spansJoin(r.start, r.end) || covered(out.slice(0, direct), s, e)) continue;
@@ -253,13 +342,20 @@ function scanRaw(text: string, known: readonly string[][], opts: ScanOptions, de
         }
       }
     }
+    if (egress) {
+      const visible = stripInvisible(text);
+      if (visible) decodeWith(visible, 'invisible');
+    }
     if (opts.decodeBase64 !== false) {
-      for (const d of findBase64Runs(text)) {
+      for (const d of findBase64Runs(text, egress ? EGRESS_BASE64 : PUSH_BASE64)) {
         if (covered(out.slice(0, direct), d.start, d.end)) continue;
         decodeWith(d, 'base64');
       }
     }
-    if (opts.decodeHex !== false) for (const d of findHexRuns(text)) decodeWith(d, 'hex');
+    if (opts.decodeHex !== false) {
+      for (const d of findHexRuns(text, egress ? 24 : undefined)) decodeWith(d, 'hex');
+      if (egress) for (const d of findDelimitedHex(text)) decodeWith(d, 'hex');
+    }
     if (opts.decodeUrl !== false) for (const d of findUrlEncoded(text)) decodeWith(d, 'url');
   }
   if (opts.entropy && depth === 0) runEntropy(text, out);
@@ -268,8 +364,16 @@ function scanRaw(text: string, known: readonly string[][], opts: ScanOptions, de
 
 /** Scan one text for secrets. Offsets are into `text`. */
 export function scanText(text: string, opts: ScanOptions = {}): SecretFinding[] {
-  const known = (opts.knownSecrets ?? []).filter((k) => k.length >= MIN_KNOWN_SECRET).map(knownForms);
-  return resolve(scanRaw(text, known, opts, 0)).map((r) => {
+  const mode = opts.mode ?? 'push';
+  const known = opts.known ?? (opts.knownSecrets && opts.knownSecrets.length > 0 ? new KnownSecrets(opts.knownSecrets) : undefined);
+  const ctx: Ctx = {
+    mode,
+    set: ruleSet(mode, opts.packs ?? ['credentials']),
+    known: known && known.size > 0 ? known : undefined,
+    opts,
+    budget: Math.max(DECODE_BUDGET_MIN, DECODE_BUDGET_FACTOR * text.length),
+  };
+  return resolve(scanRaw(text, ctx, 0)).map((r) => {
     const match = text.slice(r.start, r.end);
     const f: SecretFinding = { rule: r.rule, start: r.start, end: r.end, match, redacted: redact(match) };
     if (r.via) f.via = r.via;
