@@ -1,0 +1,145 @@
+/**
+ * One micro-VM guest for a bottle: its disks, its QEMU, its readiness.
+ *
+ * Disks: the agent image as a shared, read-only ext4 base (cached by image
+ * id), a per-bottle copy-on-write overlay on it (the agent's changes to its
+ * system, like a container's writable layer), and a per-bottle workspace
+ * disk (with `--cwd`, made from that folder). The overlay and workspace live
+ * in the bottle's state folder, so a preserved bottle resumes with them.
+ */
+import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { chmod, mkdir, rename, rm, writeFile, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { GuestImages } from '../../bottle/guest-images.js';
+import { withLock } from '../../bottle/lock.js';
+import { BottleError } from '../../errors.js';
+import type { Progress } from '../../progress.js';
+import { guestPing, LANES } from './channel.js';
+import { runTool } from './debian.js';
+import { ensureInitramfs, ensureKernel, microvmCacheDir } from './kit.js';
+import { type Accel, consoleLog, type GuestForward, runningPid, startQemu, stopQemu } from './qemu.js';
+
+/** Root file system size as the guest sees it (sparse: only used blocks take host space). */
+const ROOT_DISK_MIB = 8 * 1024;
+const WORKSPACE_DISK_MIB = 32 * 1024;
+const READY_TIMEOUT_MS = 180_000;
+/** Unix socket paths are limited to 108 bytes. */
+const MAX_SOCKET_PATH = 100;
+
+export const GUESTD_PATH = '/bot-bottle-guestd';
+
+/** The agent image as a cached read-only disk, made once per image id. */
+export async function ensureRootDisk(home: string, images: GuestImages, image: string, progress: Progress): Promise<{ path: string; imageId: string }> {
+  const config = await images.imageConfig(image);
+  const dir = join(microvmCacheDir(home), 'disks');
+  const path = join(dir, `${config.id.replace(/^sha256:/, '').slice(0, 32)}.ext4`);
+  if (existsSync(path)) return { path, imageId: config.id };
+  await mkdir(dir, { recursive: true });
+  await withLock(`microvm-disk-${createHash('sha256').update(path).digest('hex').slice(0, 16)}`, async () => {
+    if (!existsSync(path)) await images.exportDisk(image, path, ROOT_DISK_MIB, progress);
+  }, { progress, what: `the micro-VM disk of ${image}` });
+  return { path, imageId: config.id };
+}
+
+/** guestd, compiled in an image build (cached by content) and cached here by that image. */
+export async function ensureGuestd(home: string, images: GuestImages, progress: Progress): Promise<Buffer> {
+  const { image, content } = await images.readBuiltFile('microvm-guest', 'bot-bottle/microvm-guestd', GUESTD_PATH, progress);
+  if (content.subarray(0, 4).toString('latin1') !== '\x7fELF') throw new BottleError('image-build', `guestd from ${image} is not an executable`);
+  const cached = join(microvmCacheDir(home), `guestd-${image.split(':').pop() ?? 'x'}`);
+  if (!existsSync(cached)) {
+    await mkdir(microvmCacheDir(home), { recursive: true });
+    await writeFile(`${cached}.tmp`, content, { mode: 0o755 });
+    await rename(`${cached}.tmp`, cached);
+  }
+  return content;
+}
+
+export interface GuestFiles {
+  readonly runDir: string;
+  readonly overlay: string;
+  readonly workspace: string;
+}
+
+export function guestFiles(vmDir: string): GuestFiles {
+  return { runDir: join(vmDir, 'run'), overlay: join(vmDir, 'root.qcow2'), workspace: join(vmDir, 'workspace.ext4') };
+}
+
+/** The per-bottle disks: made fresh, or kept from a preserved bottle. Returns whether the workspace is new. */
+export async function prepareDisks(files: GuestFiles, rootDisk: string, copyCwd: string | undefined, opts: { keep: boolean }): Promise<{ freshWorkspace: boolean }> {
+  await mkdir(files.runDir, { recursive: true, mode: 0o700 });
+  await chmod(files.runDir, 0o700);
+  if (!opts.keep || !existsSync(files.overlay)) {
+    await rm(files.overlay, { force: true });
+    await runTool('qemu-img', ['create', '-q', '-f', 'qcow2', '-b', rootDisk, '-F', 'raw', files.overlay]);
+  }
+  let freshWorkspace = false;
+  if (!opts.keep || !existsSync(files.workspace)) {
+    await rm(files.workspace, { force: true });
+    // With --cwd the workspace starts as a copy of that folder (never a mount of it).
+    await runTool('mke2fs', ['-q', '-F', '-t', 'ext4', '-L', 'bb-workspace', ...(copyCwd ? ['-d', copyCwd] : []), files.workspace, `${WORKSPACE_DISK_MIB}M`]);
+    freshWorkspace = true;
+  }
+  return { freshWorkspace };
+}
+
+export interface BootOptions {
+  readonly home: string;
+  /** Unique per bottle: QEMU's -name, checked before any signal. */
+  readonly name: string;
+  readonly hostname: string;
+  readonly accel: Accel;
+  readonly memoryMiB: number;
+  readonly cpus: number;
+  readonly guestd: Buffer;
+  readonly files: GuestFiles;
+  /** `uid:gid` that owns the workspace and the agent's tmpfs. */
+  readonly owner: string;
+  readonly chownWorkspace: boolean;
+  readonly forwards: readonly GuestForward[];
+  readonly mirror?: string | undefined;
+  readonly progress: Progress;
+}
+
+/** Boot the guest in the background and wait until guestd answers. On failure nothing is left running. */
+export async function bootGuest(o: BootOptions): Promise<{ kernelRelease: string; readyMs: number }> {
+  for (const p of [join(o.files.runDir, 'exec0.sock')]) {
+    if (Buffer.byteLength(p) > MAX_SOCKET_PATH) {
+      throw new BottleError('launch', `the bottle's state path is too long for a Unix socket (${p})`, { fix: 'use a shorter BOT_BOTTLE_HOME' });
+    }
+  }
+  const kernel = await ensureKernel(o.home, { mirror: o.mirror, progress: o.progress });
+  const initramfs = await ensureInitramfs(o.home, kernel, o.guestd);
+  await rm(consoleLog(o.files.runDir), { force: true });
+  const started = Date.now();
+  const spec = {
+    name: o.name,
+    accel: o.accel,
+    memoryMiB: o.memoryMiB,
+    cpus: o.cpus,
+    kernel: kernel.vmlinuz,
+    initramfs,
+    append: ['bb.mode=bottle', `bb.hostname=${o.hostname}`, `bb.owner=${o.owner}`, `bb.chown=${o.chownWorkspace ? 1 : 0}`],
+    runDir: o.files.runDir,
+    disks: [
+      { path: o.files.overlay, format: 'qcow2' as const },
+      { path: o.files.workspace, format: 'raw' as const },
+    ],
+    lanes: LANES,
+    forwards: o.forwards,
+    daemonize: true,
+  };
+  const r = await startQemu(spec);
+  if (r.code !== 0) throw new BottleError('launch', `QEMU did not start: ${r.stderr.split('\n')[0] ?? `exit ${r.code}`}`, { fix: 'bot-bottle doctor' });
+  try {
+    const kernelRelease = await guestPing(o.files.runDir, READY_TIMEOUT_MS);
+    return { kernelRelease, readyMs: Date.now() - started };
+  } catch (e) {
+    const tail = (await readFile(consoleLog(o.files.runDir), 'utf8').catch(() => '')).trim().split('\n').slice(-1)[0] ?? '';
+    await stopQemu(o.files.runDir, o.name);
+    if (e instanceof BottleError && tail) throw new BottleError('launch', `${e.message}; guest console: ${tail}`, { fix: `see ${consoleLog(o.files.runDir)}` });
+    throw e;
+  }
+}
+
+export { runningPid, stopQemu };
