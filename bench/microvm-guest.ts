@@ -75,6 +75,8 @@ try {
   console.log(`micro-VM first exec round trip (true): median ${median(firstExec)} ms  (runs: ${firstExec.join(', ')})`);
   console.log(`micro-VM idle memory (QEMU PSS, 512 MiB guest): median ${Math.round(median(pss) / 1024)} MiB  (runs: ${pss.map((k) => Math.round(k / 1024)).join(', ')} MiB)`);
   console.log(`anchor: docker run + first exec of the same image: median ${median(dockerRuns)} ms  (runs: ${dockerRuns.join(', ')})`);
-} finally {
   rmSync(home, { recursive: true, force: true });
+} catch (e) {
+  console.error(`bench failed; kept ${home} for its console logs`);
+  throw e;
 }

@@ -406,6 +406,9 @@ static void open_lanes(void) {
     fclose(f);
     name[strcspn(name, "\n")] = 0;
     if (strncmp(name, "bb.exec", 7) != 0) continue;
+    int known = 0;
+    for (int i = 0; i < nlanes; i++) known |= strcmp(lanes[i].name, name) == 0;
+    if (known) continue;
     snprintf(path, sizeof path, "/dev/%s", e->d_name);
     int fd = open(path, O_RDWR | O_NONBLOCK | O_CLOEXEC);
     if (fd < 0) continue;
@@ -429,7 +432,24 @@ int main(void) {
   sigprocmask(SIG_BLOCK, &mask, NULL);
   int sfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
   setsid();
-  open_lanes();
+  /* Ports appear asynchronously once virtio_console has talked to QEMU: wait
+     for as many as the host announced on the command line (bb.lanes=N). */
+  int expected = 1;
+  FILE *cf = fopen("/proc/cmdline", "r");
+  char cmdline[4096] = {0};
+  if (cf) {
+    if (!fgets(cmdline, sizeof cmdline, cf)) cmdline[0] = 0;
+    fclose(cf);
+  }
+  char *lp = strstr(cmdline, "bb.lanes=");
+  if (lp) expected = atoi(lp + 9);
+  if (expected < 1 || expected > MAX_LANES) expected = 1;
+  long long give_up = now_ms() + 60000;
+  for (;;) {
+    open_lanes();
+    if (nlanes >= expected || now_ms() > give_up) break;
+    usleep(20000);
+  }
   if (nlanes == 0) {
     dprintf(2, "guestd: no bb.exec ports\n");
     sync();

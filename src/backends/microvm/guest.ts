@@ -119,7 +119,7 @@ export async function bootGuest(o: BootOptions): Promise<{ kernelRelease: string
     cpus: o.cpus,
     kernel: kernel.vmlinuz,
     initramfs,
-    append: ['bb.mode=bottle', `bb.hostname=${o.hostname}`, `bb.owner=${o.owner}`, `bb.chown=${o.chownWorkspace ? 1 : 0}`],
+    append: ['bb.mode=bottle', `bb.lanes=${LANES}`, `bb.hostname=${o.hostname}`, `bb.owner=${o.owner}`, `bb.chown=${o.chownWorkspace ? 1 : 0}`],
     runDir: o.files.runDir,
     disks: [
       { path: o.files.overlay, format: 'qcow2' as const },
@@ -131,14 +131,27 @@ export async function bootGuest(o: BootOptions): Promise<{ kernelRelease: string
   };
   const r = await startQemu(spec);
   if (r.code !== 0) throw new BottleError('launch', `QEMU did not start: ${r.stderr.split('\n')[0] ?? `exit ${r.code}`}`, { fix: 'bot-bottle doctor' });
+  // A guest whose init gave up powers off: stop waiting as soon as QEMU is gone.
+  const ac = new AbortController();
+  const watch = (async () => {
+    while (!ac.signal.aborted) {
+      await new Promise((r) => setTimeout(r, 500));
+      if (!ac.signal.aborted && (await runningPid(o.files.runDir, o.name)) === undefined) return 'exited' as const;
+    }
+    return 'ready' as const;
+  })();
   try {
-    const kernelRelease = await guestPing(o.files.runDir, READY_TIMEOUT_MS);
-    return { kernelRelease, readyMs: Date.now() - started };
+    const result = await Promise.race([guestPing(o.files.runDir, READY_TIMEOUT_MS), watch]);
+    if (result === 'exited' || result === 'ready') throw new BottleError('launch', 'the micro-VM powered off during boot');
+    return { kernelRelease: result, readyMs: Date.now() - started };
   } catch (e) {
-    const tail = (await readFile(consoleLog(o.files.runDir), 'utf8').catch(() => '')).trim().split('\n').slice(-1)[0] ?? '';
+    const log = (await readFile(consoleLog(o.files.runDir), 'utf8').catch(() => '')).trim().split('\n');
+    const why = log.find((l) => l.includes('bot-bottle-init:')) ?? log.slice(-1)[0] ?? '';
     await stopQemu(o.files.runDir, o.name);
-    if (e instanceof BottleError && tail) throw new BottleError('launch', `${e.message}; guest console: ${tail}`, { fix: `see ${consoleLog(o.files.runDir)}` });
+    if (e instanceof BottleError && why) throw new BottleError('launch', `${e.message}; guest console: ${why.trim()}`, { fix: `see ${consoleLog(o.files.runDir)}` });
     throw e;
+  } finally {
+    ac.abort();
   }
 }
 
