@@ -12,10 +12,9 @@
  * and a reader for the Engine's JSON-lines progress streams.
  */
 import { spawn } from 'node:child_process';
-import { constants as fsConstants } from 'node:fs';
-import { access, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { delimiter, join } from 'node:path';
+import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { BottleError } from '../../errors.js';
 import type { Progress } from '../../progress.js';
@@ -23,6 +22,7 @@ import type { Settings } from '../../settings.js';
 import { type Engine, engineFailure, isNotFound, withTimeout } from './engine.js';
 import { findDebianMirror } from '../../bottle/debian-mirror.js';
 import { withLock } from '../../bottle/lock.js';
+import { findExecutable } from '../../bottle/executable.js';
 
 // Shared with the other backends; re-exported for existing callers.
 export { DEFAULT_DEBIAN_MIRROR, findDebianMirror } from '../../bottle/debian-mirror.js';
@@ -251,21 +251,6 @@ async function removeTree(dir: string): Promise<void> {
     /* not Linux, or nothing mounted */
   }
   await rm(dir, { recursive: true, force: true }).catch(() => undefined);
-}
-
-async function findExecutable(name: string): Promise<string | undefined> {
-  const dirs = [...(process.env.PATH ?? '').split(delimiter), '/usr/local/sbin', '/usr/sbin', '/sbin'];
-  for (const d of dirs) {
-    if (!d) continue;
-    const p = join(d, name);
-    try {
-      await access(p, fsConstants.X_OK);
-      return p;
-    } catch {
-      /* next */
-    }
-  }
-  return undefined;
 }
 
 /** Run a command, feeding each stdout/stderr line to `onLine`; resolves to the exit code (-1 if it could not start). */

@@ -4,33 +4,17 @@
  * starts use the cached verdict). `smolvm` is reported when installed: an
  * optional engine, never required.
  */
-import { constants as fsConstants } from 'node:fs';
-import { access } from 'node:fs/promises';
-import { delimiter, join } from 'node:path';
 import type { DoctorCheck } from '../../bottle/backend.js';
+import { findExecutable } from '../../bottle/executable.js';
 import { BottleError } from '../../errors.js';
 import { silentProgress } from '../../progress.js';
 import type { Settings } from '../../settings.js';
 import { chooseAccel, KVM_DEVICE, qemuVersion } from './accel.js';
 import { runTool } from './debian.js';
 
-/** An executable on PATH, or undefined. */
-export async function onPath(name: string, path = process.env.PATH ?? ''): Promise<string | undefined> {
-  for (const dir of path.split(delimiter).filter(Boolean)) {
-    const p = join(dir, name);
-    try {
-      await access(p, fsConstants.X_OK);
-      return p;
-    } catch {
-      /* not here */
-    }
-  }
-  return undefined;
-}
-
 /** The optional smolvm (libkrun) engine, if this host has it. */
 export async function detectSmolvm(path?: string): Promise<{ path: string; version: string } | undefined> {
-  const p = await onPath('smolvm', path);
+  const p = await findExecutable('smolvm', path);
   if (!p) return undefined;
   const version = await runTool(p, ['--version']).then((b) => b.toString('utf8').trim().split('\n')[0] ?? '', () => 'unknown version');
   return { path: p, version };
@@ -48,7 +32,7 @@ export async function microvmDoctor(settings: Settings, opts: { network: boolean
     checks.push({ name: 'microvm: QEMU', ok: false, detail: e instanceof Error ? e.message : String(e), fix: APT_FIX });
   }
   for (const [tool, why] of [['qemu-img', 'per-bottle disk overlays'], ['socat', "carries the guest's connections to its bundle"], ['mke2fs', 'workspace disks']] as const) {
-    const p = await onPath(tool, `${process.env.PATH ?? ''}${delimiter}/usr/sbin${delimiter}/sbin`);
+    const p = await findExecutable(tool);
     checks.push({ name: `microvm: ${tool}`, ok: p !== undefined, detail: p ? `${p} (${why})` : `missing (${why})`, fix: p ? undefined : APT_FIX });
   }
   if (qemu) {
