@@ -30,6 +30,7 @@ let runDir: string;
 let hostServer: Server;
 let relays: NetServer[] = [];
 let port: number;
+let relayDir: string;
 let kernelRelease: string;
 
 async function sh(script: string, opts: { stdin?: string; user?: string; tty?: { rows: number; cols: number } } = {}): Promise<{ code: number; out: string; err: string }> {
@@ -60,7 +61,7 @@ before(async () => {
   hostServer = createServer((req, res) => res.end(`hello from the bundle side: ${req.url}`));
   await new Promise<void>((r) => hostServer.listen(0, '127.0.0.1', r));
   port = (hostServer.address() as AddressInfo).port;
-  const relayDir = mkdtempSync(join(tmpdir(), 'bb-mvm-relay-'));
+  relayDir = mkdtempSync(join(tmpdir(), 'bb-mvm-relay-'));
   relays = await startRelays(relayDir, [port]);
   const files = guestFiles(join(home, 'vm'));
   runDir = files.runDir;
@@ -76,6 +77,7 @@ after(async () => {
   for (const r of relays) r.close();
   hostServer?.close();
   rmSync(home, { recursive: true, force: true });
+  if (relayDir) rmSync(relayDir, { recursive: true, force: true });
 });
 
 void test('the guest runs its own kernel, not the host one', async () => {
