@@ -22,6 +22,7 @@ import { bundleImageRecipe } from '../src/backends/docker/plan.js';
 import type { Agent, Bottle } from '../src/manifest/types.js';
 import { silentProgress } from '../src/progress.js';
 import { prepareGitGate } from '../src/sidecars/git-gate/prepare.js';
+import { writeStateFiles } from '../src/bottle/state.js';
 
 const runs = Number(process.argv[2] ?? 5);
 const ROOT = join(import.meta.dirname, '..');
@@ -85,7 +86,8 @@ try {
     egress: { routes: [], hosts: {}, ca_certs: [] }, supervise: false, runtime: { cpus: undefined, memory: undefined, pids: undefined }, doc: '',
   };
   const agent: Agent = { name: 'bench', file: join(work, 'a.md'), bottles: ['bench'], skills: [], git_gate_user: undefined, prompt: '', description: undefined };
-  const plan = await prepareGitGate({ identity: `bench-${T}`, bottle, agent, hostDir, bundleDir: '/run/bot-bottle/git-gate', bundleSecretsDir: '/tmp/secrets', hostEnv: {}, knownSecrets: [], bundleHost: 'bundle', bundleCodeDir: '/opt/bot-bottle' });
+  const plan = await prepareGitGate({ identity: `bench-${T}`, bottle, agent, hostEnv: {}, knownSecrets: [], agentDockerfile: undefined });
+  await writeStateFiles(hostDir, plan);
   for (const d of [hostDir, queue]) {
     chownSync(d, 10001, 10001);
     for (const f of readdirSync(d)) chownSync(join(d, f), 10001, 10001);

@@ -34,7 +34,6 @@ export {
   editableText,
   parseEditedText,
   validateEdit,
-  writeCurrentDockerfile,
   proposalsDir as superviseQueueDir,
   type LocatedProposal,
   type HumanDecision,

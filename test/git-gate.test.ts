@@ -24,6 +24,7 @@ import { redact } from '../src/secrets/redact.js';
 import { prepareGitGate } from '../src/sidecars/git-gate/prepare.js';
 import { ProposalQueue, type Proposal } from '../src/sidecars/supervise/queue.js';
 import type { SidecarPlan } from '../src/bottle/sidecar.js';
+import { writeStateFiles } from '../src/bottle/state.js';
 import { docker, ROOT } from './helpers.js';
 
 const execFileP = promisify(execFile);
@@ -174,16 +175,13 @@ describe('git-gate in containers', { timeout: 15 * 60_000 }, () => {
         identity: `gg-${TAG}`,
         bottle,
         agent: agentManifest,
-        hostDir,
-        bundleDir: BUNDLE_DIR,
-        bundleSecretsDir: SECRETS_DIR,
         hostEnv: {},
         knownSecrets: [OWN_SECRET],
-        bundleHost: 'bundle',
-        bundleCodeDir: '/opt/bot-bottle',
+        agentDockerfile: undefined,
       },
-      { holdTimeoutMs: 90_000 },
+      { holdTimeoutMs: 90_000, secretsDir: SECRETS_DIR },
     );
+    await writeStateFiles(hostDir, plan);
     // As launch.ts does when run as root: the bundle's uid owns its folders.
     for (const d of [hostDir, queueDir]) {
       chownSync(d, BUNDLE_UID, BUNDLE_UID);

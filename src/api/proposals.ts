@@ -10,7 +10,7 @@
  * format (the egress proxy's DLP holds: `reason`, no `why`); they are read
  * tolerantly and decided with both `note` and `reason` set.
  */
-import { mkdir, readdir } from 'node:fs/promises';
+import { readdir } from 'node:fs/promises';
 import { userInfo } from 'node:os';
 import { BottleError, errnoCode } from '../errors.js';
 import type { EgressRoute } from '../manifest/types.js';
@@ -241,20 +241,6 @@ export async function applyCapability(settings: Settings, identity: string, prop
   await writeSecretFile(path, text, 0o644);
   await state.markPreserved(`capability ${proposal.id} approved`);
   return { dockerfile: path };
-}
-
-/**
- * Tell the bundle which Dockerfile the agent image was built from (the base
- * of `request-capability` proposals): `<state>/<identity>/supervise/
- * Dockerfile.current`, read in the bundle as `/run/bot-bottle/supervise/
- * Dockerfile.current`. For a committed snapshot there is none to write.
- */
-export async function writeCurrentDockerfile(home: string, identity: string, dockerfile: string): Promise<string> {
-  const state = new BottleState(home, identity);
-  const path = state.file('supervise', 'currentDockerfile');
-  await mkdir(state.service('supervise'), { recursive: true, mode: 0o700 });
-  await writeSecretFile(path, dockerfile, 0o644);
-  return path;
 }
 
 /** Routes approved for a bottle, in approval order: for an egress prepare that rebuilds its policy on resume. */

@@ -3,15 +3,11 @@
  * (launch) -> optional session. The CLI and orchestrators share this path.
  */
 import { PassThrough } from 'node:stream';
-import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { getBackend } from '../backends/index.js';
 import { prepareSidecars } from '../sidecars/index.js';
-import { writeCurrentDockerfile } from './proposals.js';
-import { AGENT, BUNDLE_CODE_DIR, BUNDLE_HOST, BUNDLE_SECRETS_DIR, bundleServiceDir } from '../bottle/layout.js';
+import { AGENT, bundleServiceDir } from '../bottle/layout.js';
 import { SIDECARS } from '../bottle/sidecar.js';
-import type { Backend, Plan } from '../bottle/backend.js';
+import type { Backend } from '../bottle/backend.js';
 import { mintIdentity } from '../bottle/identity.js';
 import type { BottleSpec } from '../bottle/spec.js';
 import { type BottleMetadata, BottleState } from '../bottle/state.js';
@@ -19,6 +15,7 @@ import { loadAgent, loadBottlesFor, resolveEnv } from '../manifest/index.js';
 import type { ResolvedEnv } from '../manifest/types.js';
 import { type Progress, silentProgress } from '../progress.js';
 import type { Settings } from '../settings.js';
+import { resolveAgentImage } from './agent-image.js';
 
 export type AskSecret = (name: string, text: string) => Promise<string>;
 
@@ -54,32 +51,20 @@ export async function startBottle(settings: Settings, spec: BottleSpec, opts: St
   const identity = spec.identity ?? mintIdentity(agent.name);
   const state = new BottleState(settings.home, identity);
   const backend = getBackend(settings, spec.backend);
-  // A dry run prepares sidecars into a scratch folder that is removed again: it creates nothing.
-  const scratch = opts.dryRun ? await mkdtemp(join(tmpdir(), 'bot-bottle-dry-run-')) : undefined;
-  let plan: Plan;
-  try {
-    if (scratch) for (const s of SIDECARS) await mkdir(join(scratch, s), { recursive: true });
-    else await state.create(['agent', 'bundle', ...SIDECARS]);
-    const sidecars = await prepareSidecars(
-      {
-        identity,
-        bottle,
-        agent,
-        bundleSecretsDir: BUNDLE_SECRETS_DIR,
-        hostEnv: settings.hostEnv,
-        knownSecrets: Object.values(env.secrets),
-        bundleHost: BUNDLE_HOST,
-        bundleCodeDir: BUNDLE_CODE_DIR,
-      },
-      (name) => ({ hostDir: scratch ? join(scratch, name) : state.service(name), bundleDir: bundleServiceDir(name) }),
-    );
-    plan = await backend.prepare({ settings, spec, identity, agent, bottle, env, resuming, sidecars }, progress);
-  } catch (e) {
-    if (!scratch && !resuming) await state.remove();
-    throw e;
-  } finally {
-    if (scratch) await rm(scratch, { recursive: true, force: true });
-  }
+  // Planning is pure: a dry run, or a failure up to here, leaves nothing behind.
+  const agentImage = await resolveAgentImage(settings, state, bottle);
+  const sidecars = await prepareSidecars(
+    {
+      identity,
+      bottle,
+      agent,
+      hostEnv: settings.hostEnv,
+      knownSecrets: Object.values(env.secrets),
+      agentDockerfile: agentImage.kind === 'recipe' ? agentImage.text : undefined,
+    },
+    (name) => ({ hostDir: state.service(name), bundleDir: bundleServiceDir(name) }),
+  );
+  const plan = await backend.prepare({ settings, spec, identity, state, agent, bottle, env, resuming, agentImage, sidecars }, progress);
   if (opts.dryRun) return { identity, plan: plan.describe(), backend: undefined, env };
   const meta: BottleMetadata = {
     identity,
@@ -93,15 +78,13 @@ export async function startBottle(settings: Settings, spec: BottleSpec, opts: St
     owner_pid: opts.detach ? undefined : process.pid,
     detached: opts.detach === true,
   };
-  await state.writeMetadata(meta);
-  await state.clearPreserved();
-  if (bottle.supervise && plan.agentDockerfile) {
-    // What request-capability proposals are diffed against.
-    await writeCurrentDockerfile(settings.home, identity, await readFile(plan.agentDockerfile, 'utf8'));
-  }
   try {
-    await backend.build(plan, progress);
-    await backend.launch(plan, env, progress);
+    await state.create(['agent', 'bundle', ...SIDECARS]);
+    await state.writeSidecarState(sidecars);
+    await state.writeMetadata(meta);
+    await state.clearPreserved();
+    const built = await backend.build(plan, progress);
+    await backend.launch(plan, built, env, progress);
   } catch (e) {
     // Nothing half-created: launch removed its resources; drop fresh state too.
     if (!resuming) await state.remove();

@@ -4,9 +4,26 @@ import type { BackendName } from '../bottle/spec.js';
 import type { Settings } from '../settings.js';
 import { DockerBackend } from './docker/index.js';
 
+export type BackendFactory = (settings: Settings) => Backend;
+
+const BUILT_IN: Record<BackendName, BackendFactory> = {
+  docker: (settings) => new DockerBackend(settings),
+};
+
+// Keyed by the settings object: no global to reset, gone with the settings.
+const chosen = new WeakMap<Settings, Partial<Record<BackendName, BackendFactory>>>();
+
+/**
+ * Settings whose bottles run on the given backends instead of the built-in
+ * ones: an orchestrator's own implementation of the contract in
+ * bottle/backend.ts, or a test's fake.
+ */
+export function withBackends(settings: Settings, factories: Partial<Record<BackendName, BackendFactory>>): Settings {
+  const copy: Settings = { ...settings };
+  chosen.set(copy, { ...chosen.get(settings), ...factories });
+  return copy;
+}
+
 export function getBackend(settings: Settings, name: BackendName): Backend {
-  switch (name) {
-    case 'docker':
-      return new DockerBackend(settings);
-  }
+  return (chosen.get(settings)?.[name] ?? BUILT_IN[name])(settings);
 }

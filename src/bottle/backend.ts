@@ -1,23 +1,86 @@
 /**
- * The interface every backend implements. The lifecycle code in `bottle/`
- * talks only to this; backends never import each other.
+ * The contract every backend implements. The lifecycle code in `api/` talks
+ * only to this; backends never import each other (see ARCHITECTURE.md).
+ *
+ * A start runs, in this order (api/start.ts):
+ *
+ * 1. The caller resolves the spec: manifests, env, identity, the agent image
+ *    source (`AgentImage`: the same recipe for every backend) and each
+ *    sidecar's plan (`PreparedSidecar`, pure).
+ * 2. `prepare(input)` is pure: it returns a plan and creates nothing, writes
+ *    nothing, asks nothing. `--dry-run` prints `plan.describe()` and stops.
+ * 3. The caller writes the bottle's host state: metadata, and what the
+ *    sidecars' plans ask their state folders to hold
+ *    (`BottleState.writeSidecarState`).
+ * 4. `build(plan)` makes what the launch needs (images, cached by content;
+ *    host probes) and *returns* it. It creates no bottle resource.
+ * 5. `launch(plan, built, env)` creates and starts the bottle from those two
+ *    values and nothing else (no state kept in the backend between calls).
+ *    It runs the sidecar bundle with each sidecar's state folder
+ *    (`hostDir`) available at its `bundleDir`, the plans' services under the
+ *    bundle init, the plans' `bundleSecrets` in the bundle's tmpfs; the
+ *    agent with the plans' `agentEnv` and `agentFiles`, the env's secrets
+ *    only in memory, and every `agentTrust` certificate (written by the
+ *    running sidecar into its state folder) installed once the bundle is
+ *    ready. The agent's only network path is the bundle. On any failure it
+ *    removes what it created and rethrows: never a partial bottle.
+ *
+ * Everything else is by identity, from engine labels and recorded state:
+ * `exec`, `teardown` (idempotent), `list`, `commit`, `doctor`.
+ *
+ * A backend reads the sidecars' plans generically: it never knows a sidecar
+ * by name. A second backend needs a registry entry in backends/index.ts and a
+ * name in spec.ts; api/ and the sidecars are unchanged.
  */
 import type { Progress } from '../progress.js';
 import type { Settings } from '../settings.js';
 import type { Agent, Bottle, ResolvedEnv } from '../manifest/types.js';
 import type { PreparedSidecar } from './sidecar.js';
 import type { BackendName, BottleSpec } from './spec.js';
+import type { BottleState } from './state.js';
+
+/**
+ * Where the agent image comes from, resolved once for every backend: the
+ * newest of a committed snapshot and an approved capability change, else the
+ * bottle's own Dockerfile, else the provider template's.
+ */
+export type AgentImage =
+  | {
+      readonly kind: 'snapshot';
+      /** The image tag `commit` made. */
+      readonly tag: string;
+      readonly provider: string;
+    }
+  | {
+      readonly kind: 'recipe';
+      /** Image repository, e.g. `bot-bottle/agent-shell`. */
+      readonly repository: string;
+      /** The build context folder on the host. */
+      readonly contextDir: string;
+      /** The Dockerfile's path inside the context. */
+      readonly dockerfile: string;
+      /** True when the Dockerfile is not in contextDir and is added to the context from `text`. */
+      readonly inline: boolean;
+      readonly text: string;
+      /** Where the Dockerfile came from on the host (for people). */
+      readonly source: string;
+      readonly provider: string;
+    };
 
 export interface PrepareInput {
   readonly settings: Settings;
   readonly spec: BottleSpec;
   readonly identity: string;
+  /** The bottle's host state: read, never written, by prepare. */
+  readonly state: BottleState;
   readonly agent: Agent;
   readonly bottle: Bottle;
+  /** The bottle's env: prepare uses the literals and the secret *names*; launch writes the values. */
   readonly env: ResolvedEnv;
   /** True when resuming a bottle whose workspace must be kept. */
   readonly resuming: boolean;
-  /** Sidecar plans from their host-side prepare (services, agent env and files, secrets). */
+  readonly agentImage: AgentImage;
+  /** Each sidecar's plan and state folder (services, agent env and files, secrets, trust). */
   readonly sidecars: readonly PreparedSidecar[];
 }
 
@@ -25,8 +88,6 @@ export interface PrepareInput {
 export interface Plan {
   readonly backend: BackendName;
   readonly identity: string;
-  /** The Dockerfile the agent image is built from (none for a committed snapshot). */
-  readonly agentDockerfile: string | undefined;
   /** A JSON-safe description for `--dry-run` (never secret values). */
   describe(): Record<string, unknown>;
 }
@@ -42,24 +103,28 @@ export interface ExecIO {
 export interface RunningBottle {
   readonly identity: string;
   readonly backend: BackendName;
-  /** Service -> state, e.g. { agent: 'running', bundle: 'running' }. */
+  /**
+   * Service -> state, e.g. { agent: 'running', bundle: 'running',
+   * 'volume-workspace': 'present' }. `agent` and `bundle` running means up;
+   * an agent or workspace present but not running means work to keep.
+   */
   readonly services: Readonly<Record<string, string>>;
   readonly createdAt: Date | undefined;
 }
 
-export interface Backend<P extends Plan = Plan> {
+export interface Backend<P extends Plan = Plan, B = unknown> {
   readonly name: BackendName;
-  /** Resolve everything on the host; create nothing. */
+  /** Pure: resolve everything on the host into a plan; create nothing, write nothing. */
   prepare(input: PrepareInput, progress: Progress): Promise<P>;
-  /** Build images that are missing (cached by content). */
-  build(plan: P, progress: Progress): Promise<void>;
-  /** Create and start; on failure remove what was created and rethrow. */
-  launch(plan: P, env: ResolvedEnv, progress: Progress): Promise<void>;
-  /** Run a command in the agent; resolves to its exit code. */
+  /** Make what launch needs (images, cached by content; host probes) and return it. */
+  build(plan: P, progress: Progress): Promise<B>;
+  /** Create and start from the plan and what build returned; on failure remove what was created and rethrow. */
+  launch(plan: P, built: B, env: ResolvedEnv, progress: Progress): Promise<void>;
+  /** Run a command in the agent (the env's secrets loaded); resolves to its exit code. */
   exec(identity: string, argv: readonly string[], io: ExecIO): Promise<number>;
   /** Remove every engine resource of the bottle; keep the workspace when preserving. Idempotent. */
   teardown(identity: string, opts: { keepWorkspace: boolean }): Promise<void>;
-  /** Every bottle the engine knows of, by label. */
+  /** Every bottle of this home the engine knows of, by label. */
   list(): Promise<RunningBottle[]>;
   /** Snapshot the agent as the image the next resume boots from. */
   commit(identity: string, tag: string): Promise<void>;

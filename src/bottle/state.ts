@@ -15,11 +15,12 @@
  *   <home>/cache/                host probes (runtime-probe.json)
  */
 import { chmod, mkdir, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join, posix } from 'node:path';
 import { BottleError, errnoCode } from '../errors.js';
 import type { BackendName } from './spec.js';
 import { checkIdentity } from './identity.js';
 import { type AuditSource, type MountedService, SERVICE_FILES, type ServiceFile, type ServiceName } from './layout.js';
+import type { PreparedSidecar, SidecarPlan } from './sidecar.js';
 
 export type { ServiceName } from './layout.js';
 
@@ -136,6 +137,14 @@ export class BottleState {
     return exists(this.preserveMarker);
   }
 
+  /** What the sidecars' plans ask their state folders to hold, before the bundle starts. */
+  async writeSidecarState(sidecars: readonly PreparedSidecar[]): Promise<void> {
+    for (const s of sidecars) {
+      if (s.hostDir !== this.service(s.name)) throw new Error(`sidecar ${s.name} of ${this.identity} is not in its state folder`);
+      await writeStateFiles(s.hostDir, s.plan);
+    }
+  }
+
   async writeCommittedImage(tag: string): Promise<void> {
     await writeSecretFile(this.committedImageFile, tag + '\n');
   }
@@ -166,6 +175,23 @@ export async function listStateIdentities(home: string): Promise<string[]> {
 
 export function perBottleImageTag(identity: string): string {
   return `bot-bottle/bottle-${checkIdentity(identity)}:latest`;
+}
+
+/** A sidecar plan's folders and files, written into `dir` (its state folder). */
+export async function writeStateFiles(dir: string, plan: Pick<SidecarPlan, 'stateDirs' | 'stateFiles'>): Promise<void> {
+  const inside = (rel: string): string => {
+    const norm = posix.normalize(rel);
+    if (norm.startsWith('../') || norm === '..' || posix.isAbsolute(norm)) throw new Error(`state path ${JSON.stringify(rel)} leaves its folder`);
+    return join(dir, ...norm.split('/'));
+  };
+  await mkdir(dir, { recursive: true, mode: 0o700 });
+  for (const d of plan.stateDirs) await mkdir(inside(d), { recursive: true, mode: 0o700 });
+  for (const f of plan.stateFiles) {
+    const path = inside(f.path);
+    if (f.keep && (await exists(path))) continue;
+    await mkdir(dirname(path), { recursive: true, mode: 0o700 });
+    await writeSecretFile(path, f.content, f.mode);
+  }
 }
 
 /** Atomic write with a mode: a reader never sees half a file, nor a moment at 644. */

@@ -8,17 +8,16 @@ import { ensureBaseImage } from './base-image.js';
 import { connectEngine, type Engine, engineFailure, homeId, LABEL_HOME, LABEL_IDENTITY, LABEL_KIND, LABEL_MANAGED } from './engine.js';
 import { execIn } from './exec.js';
 import { ensureImage } from './images.js';
-import { launchBottle } from './launch.js';
+import { type DockerBuild, launchBottle } from './launch.js';
 import { bottleNames } from './names.js';
 import { type DockerPlan, prepareDockerPlan } from './plan.js';
 import { chooseRuntime } from './runtime-probe.js';
 import { teardownBottle } from './teardown.js';
 import { dockerDoctor } from './doctor.js';
 
-export class DockerBackend implements Backend<DockerPlan> {
+export class DockerBackend implements Backend<DockerPlan, DockerBuild> {
   readonly name = 'docker' as const;
   private engine: Engine | undefined;
-  private images = new Map<string, { agent: string; bundle: string }>();
 
   constructor(private readonly settings: Settings) {}
 
@@ -31,7 +30,7 @@ export class DockerBackend implements Backend<DockerPlan> {
     return Promise.resolve(prepareDockerPlan(input));
   }
 
-  async build(plan: DockerPlan, progress: Progress): Promise<void> {
+  async build(plan: DockerPlan, progress: Progress): Promise<DockerBuild> {
     const engine = await this.connect();
     const caOpts = this.settings.hostCaBundle ? { hostCaBundle: this.settings.hostCaBundle } : {};
     await ensureBaseImage(engine, this.settings, progress);
@@ -52,14 +51,11 @@ export class DockerBackend implements Backend<DockerPlan> {
       }, progress, caOpts);
     }
     const { runtime } = await chooseRuntime(engine, homeDirs(this.settings.home).runtimeProbe, agent, progress);
-    plan.runtime = runtime;
-    this.images.set(plan.identity, { agent, bundle });
+    return { agentImage: agent, bundleImage: bundle, runtime };
   }
 
-  async launch(plan: DockerPlan, env: ResolvedEnv, progress: Progress): Promise<void> {
-    const images = this.images.get(plan.identity);
-    if (!images) throw new Error(`launch before build for ${plan.identity}`);
-    await launchBottle(await this.connect(), plan, images, env, progress);
+  async launch(plan: DockerPlan, built: DockerBuild, env: ResolvedEnv, progress: Progress): Promise<void> {
+    await launchBottle(await this.connect(), plan, built, env, progress);
   }
 
   async exec(identity: string, argv: readonly string[], io: ExecIO): Promise<number> {

@@ -14,20 +14,23 @@ import { writeSecretFile } from '../../bottle/state.js';
 import { type Engine, engineFailure, isConflict, labels, LABEL_IDENTITY } from './engine.js';
 import { execWithInput, SECRET_ENV_FILE, shellEnvFile } from './exec.js';
 import type { DockerPlan } from './plan.js';
+import type { ContainerRuntime } from './runtime-probe.js';
 import { teardownBottle } from './teardown.js';
 
 const BUNDLE_UID = 10001;
 const READY_TIMEOUT_MS = 30_000;
 
-export interface LaunchImages {
-  readonly agent: string;
-  readonly bundle: string;
+/** What build made for a launch: the image tags and the container runtime that passed its probe. */
+export interface DockerBuild {
+  readonly agentImage: string;
+  readonly bundleImage: string;
+  readonly runtime: ContainerRuntime;
 }
 
-export async function launchBottle(engine: Engine, plan: DockerPlan, images: LaunchImages, env: ResolvedEnv, progress: Progress): Promise<void> {
+export async function launchBottle(engine: Engine, plan: DockerPlan, built: DockerBuild, env: ResolvedEnv, progress: Progress): Promise<void> {
   await refuseOrphans(engine, plan);
   try {
-    await createAndStart(engine, plan, images, env, progress);
+    await createAndStart(engine, plan, built, env, progress);
   } catch (e) {
     await teardownBottle(engine, plan.identity, { keepWorkspace: plan.resuming }).catch(() => undefined);
     throw e instanceof BottleError ? e : engineFailure(`launching ${plan.identity}`, e);
@@ -46,7 +49,7 @@ async function refuseOrphans(engine: Engine, plan: DockerPlan): Promise<void> {
   }
 }
 
-async function createAndStart(engine: Engine, plan: DockerPlan, images: LaunchImages, env: ResolvedEnv, progress: Progress): Promise<void> {
+async function createAndStart(engine: Engine, plan: DockerPlan, built: DockerBuild, env: ResolvedEnv, progress: Progress): Promise<void> {
   const { names, identity } = plan;
   progress.step(`creating bottle ${identity}`);
   const t0 = Date.now();
@@ -81,7 +84,7 @@ async function createAndStart(engine: Engine, plan: DockerPlan, images: LaunchIm
   const hardening = { CapDrop: ['ALL'], SecurityOpt: ['no-new-privileges'], Init: true };
   const bundle = await engine.createContainer({
     name: names.bundle,
-    Image: images.bundle,
+    Image: built.bundleImage,
     Labels: labels(identity, 'bundle', plan.home),
     Env: [`BOT_BOTTLE_BUNDLE_CONFIG=${inBundle('bundle', 'config')}`, `BOT_BOTTLE_HEALTH_FILE=${inBundle('bundle', 'health')}`, `BOT_BOTTLE_HEARTBEAT_PORT=${BUNDLE_HEARTBEAT_PORT}`],
     ...(bundleUser ? { User: bundleUser } : {}),
@@ -108,7 +111,7 @@ async function createAndStart(engine: Engine, plan: DockerPlan, images: LaunchIm
 
   const agent = await engine.createContainer({
     name: names.agent,
-    Image: images.agent,
+    Image: built.agentImage,
     Labels: labels(identity, 'agent', plan.home),
     Hostname: identity.slice(0, 63),
     Env: Object.entries(plan.agentEnv).map(([k, v]) => `${k}=${v}`),
@@ -116,7 +119,7 @@ async function createAndStart(engine: Engine, plan: DockerPlan, images: LaunchIm
     HostConfig: {
       ...hardening,
       NetworkMode: names.internalNetwork,
-      Runtime: plan.runtime,
+      Runtime: built.runtime,
       Mounts: [{ Type: 'volume', Source: names.workspaceVolume, Target: AGENT.workspace }],
       // Secrets live here, in memory only, readable by the agent user alone.
       Tmpfs: { [AGENT.runDir]: 'rw,nosuid,nodev,noexec,size=4m,uid=1000,gid=1000,mode=0700' },
@@ -152,11 +155,11 @@ async function writeBundleSecrets(engine: Engine, plan: DockerPlan): Promise<voi
 
 async function writeAgentFiles(engine: Engine, plan: DockerPlan): Promise<void> {
   const files = [...plan.agentFiles];
-  if (plan.egressCaHostPath) {
-    // The proxy's CA joins the agent's trust store (the system bundle that curl,
+  for (const t of plan.agentTrust) {
+    // A sidecar's CA joins the agent's trust store (the system bundle that curl,
     // git, Python and OpenSSL read; Node reads NODE_EXTRA_CA_CERTS).
-    const ca = await readFile(plan.egressCaHostPath, 'utf8');
-    files.push({ path: AGENT.egressCa, content: ca, mode: 0o644, owner: 'root' });
+    const ca = await readFile(t.hostFile, 'utf8');
+    files.push({ path: t.agentPath, content: ca, mode: 0o644, owner: 'root' });
     files.push({ path: AGENT.systemCaBundle, content: ca, mode: 0o644, owner: 'root', append: true } as AgentFileAppend);
   }
   // One exec per owner: the files travel on stdin, cut by byte counts (dd reads exactly that many).

@@ -1,19 +1,17 @@
 /**
  * The Docker backend's *prepare* step: every name, image recipe, limit and
  * setting resolved on the host into a frozen plan. Nothing is created in the
- * engine and nothing is written to disk, so `--dry-run` is exactly this.
+ * engine and nothing is written or read from disk, so `--dry-run` is exactly
+ * this.
  */
-import { existsSync, readFileSync, statSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import type { Plan, PrepareInput } from '../../bottle/backend.js';
+import { join } from 'node:path';
+import type { AgentImage, Plan, PrepareInput } from '../../bottle/backend.js';
 import { BUNDLE_HEARTBEAT_PORT, BUNDLE_HOST } from '../../bottle/layout.js';
 import type { AgentFile, BundleServiceSpec, PreparedSidecar } from '../../bottle/sidecar.js';
-import { BottleState } from '../../bottle/state.js';
+import type { BottleState } from '../../bottle/state.js';
 import { packageRoot } from '../../paths.js';
-import { getProvider, type Provider } from '../../providers/index.js';
 import type { ImageRecipe } from './images.js';
 import { type BottleNames, bottleNames } from './names.js';
-import type { ContainerRuntime } from './runtime-probe.js';
 
 const DEFAULT_PIDS = 1024;
 
@@ -32,14 +30,12 @@ export interface DockerPlan extends Plan {
   /** The bot-bottle home this bottle belongs to (labelled on every resource). */
   readonly home: string;
   readonly state: BottleState;
-  readonly provider: Provider;
-  /** A committed snapshot to boot from instead of building. */
+  /** The image recipe to build, or the committed snapshot to boot from. */
   readonly agentImage: { readonly kind: 'recipe'; readonly recipe: ImageRecipe; readonly source: string } | { readonly kind: 'tag'; readonly tag: string; readonly source: string };
+  readonly provider: string;
   /** `--cwd`: host folder layered into the workspace. */
   readonly copyCwd: string | undefined;
   readonly bundleImage: ImageRecipe;
-  /** Filled in by the runtime probe during build; `runc` until then. */
-  runtime: ContainerRuntime;
   readonly limits: Limits;
   /** Literal env for the agent (manifest values and proxy URLs): not secret. */
   readonly agentEnv: Readonly<Record<string, string>>;
@@ -48,12 +44,12 @@ export interface DockerPlan extends Plan {
   readonly bundleServices: readonly BundleService[];
   /** Host folders of sidecars, bind-mounted into the bundle. */
   readonly sidecarMounts: readonly { readonly hostDir: string; readonly bundleDir: string }[];
-  /** Files written into the agent at launch (git config, trust store, clients). */
+  /** Files written into the agent at launch (git config, clients). */
   readonly agentFiles: readonly AgentFile[];
+  /** Certificates the agent must trust: host files the running sidecars write, and where the agent gets them. */
+  readonly agentTrust: readonly { readonly hostFile: string; readonly agentPath: string }[];
   /** Secret values for the bundle's tmpfs: held in memory, never printed. */
   readonly bundleSecrets: Readonly<Record<string, string>>;
-  /** The egress proxy's CA certificate on the host, once the bundle wrote it. */
-  readonly egressCaHostPath: string | undefined;
   readonly sidecars: readonly PreparedSidecar[];
   readonly resuming: boolean;
   readonly headlessPrompt: string | undefined;
@@ -76,12 +72,9 @@ export function bundleImageRecipe(repository = 'bot-bottle/bundle', labels?: Rec
 }
 
 export function prepareDockerPlan(input: PrepareInput): DockerPlan {
-  const { settings, identity, bottle, spec } = input;
-  const provider = getProvider(settings, bottle.agent_provider.template);
+  const { settings, identity, bottle, spec, state } = input;
   const names = bottleNames(identity);
-  const state = new BottleState(settings.home, identity);
-  const agentImage = resolveAgentImage(state, provider, bottle.agent_provider.dockerfile);
-  const bundleImage = bundleImageRecipe();
+  const agentImage = dockerAgentImage(input.agentImage);
   const sidecarEnv = Object.assign({}, ...input.sidecars.map((s) => s.plan.agentEnv)) as Record<string, string>;
   const agentEnv: Record<string, string> = {
     BOT_BOTTLE_IDENTITY: identity,
@@ -90,18 +83,16 @@ export function prepareDockerPlan(input: PrepareInput): DockerPlan {
     // Sidecar settings (proxy URLs, placeholders) win over the manifest's literals.
     ...sidecarEnv,
   };
-  const egress = input.sidecars.find((s) => s.name === 'egress' && s.plan.services.length > 0);
   const plan: DockerPlan = {
     backend: 'docker',
     identity,
     names,
     home: settings.home,
     state,
-    provider,
     agentImage,
+    provider: input.agentImage.provider,
     copyCwd: spec.copyCwd,
-    bundleImage,
-    runtime: 'runc',
+    bundleImage: bundleImageRecipe(),
     limits: {
       nanoCpus: bottle.runtime.cpus === undefined ? undefined : Math.round(bottle.runtime.cpus * 1e9),
       memoryBytes: bottle.runtime.memory,
@@ -109,57 +100,29 @@ export function prepareDockerPlan(input: PrepareInput): DockerPlan {
     },
     agentEnv,
     secretEnvNames: Object.keys(input.env.secrets).sort(),
-    bundleServices: [
-      ...input.sidecars.flatMap((s) => s.plan.services),
-    ],
+    bundleServices: input.sidecars.flatMap((s) => s.plan.services),
     sidecarMounts: input.sidecars.map((s) => ({ hostDir: s.hostDir, bundleDir: s.bundleDir })),
     agentFiles: input.sidecars.flatMap((s) => s.plan.agentFiles),
+    // Only a sidecar that runs writes what the agent must trust.
+    agentTrust: input.sidecars.flatMap((s) =>
+      s.plan.services.length === 0 ? [] : s.plan.agentTrust.map((t) => ({ hostFile: join(s.hostDir, ...t.stateFile.split('/')), agentPath: t.agentPath })),
+    ),
     bundleSecrets: Object.assign({}, ...input.sidecars.map((s) => s.plan.bundleSecrets)) as Record<string, string>,
-    egressCaHostPath: egress ? state.file('egress', 'caCert') : undefined,
     sidecars: input.sidecars,
     resuming: input.resuming,
     headlessPrompt: spec.prompt,
     workspaceVolume: names.workspaceVolume,
-    agentDockerfile: agentImage.kind === 'tag' ? undefined : agentImage.source,
     describe: () => describePlan(plan, bottle.name),
   };
-  return plan;
+  return Object.freeze(plan);
 }
 
-function resolveAgentImage(state: BottleState, provider: Provider, bottleDockerfile: string | undefined): DockerPlan['agentImage'] {
-  // The newest of a committed snapshot and an approved capability change wins
-  // over the bottle's and the template's recipe.
-  const perBottle = state.dockerfile;
-  const committed = state.committedImageFile;
-  const mtime = (p: string) => (existsSync(p) ? statSync(p).mtimeMs : -1);
-  if (mtime(committed) >= 0 && mtime(committed) >= mtime(perBottle)) {
-    return { kind: 'tag', tag: readFirstLine(committed), source: 'committed snapshot' };
-  }
-  if (mtime(perBottle) >= 0) {
-    // The template's folder stays the build context, so its COPY lines still work.
-    return {
-      kind: 'recipe',
-      recipe: {
-        repository: `bot-bottle/bottle-${state.identity}`,
-        dockerfile: 'Dockerfile.bot-bottle',
-        context: [{ at: '.', from: provider.imageDir }, { at: 'Dockerfile.bot-bottle', content: readFileSync(perBottle, 'utf8') }],
-      },
-      source: perBottle,
-    };
-  }
-  if (bottleDockerfile) {
-    return { kind: 'recipe', recipe: dirRecipe(`bot-bottle/agent-${provider.name}-custom`, dirname(bottleDockerfile), bottleDockerfile.slice(dirname(bottleDockerfile).length + 1)), source: bottleDockerfile };
-  }
-  return { kind: 'recipe', recipe: dirRecipe(`bot-bottle/agent-${provider.name}`, provider.imageDir, 'Dockerfile'), source: join(provider.imageDir, 'Dockerfile') };
-}
-
-function dirRecipe(repository: string, dir: string, dockerfile: string): ImageRecipe {
-  return { repository, dockerfile, context: [{ at: '.', from: dir }] };
-}
-
-function readFirstLine(path: string): string {
-  // Synchronous on purpose: prepare is pure host resolution and this file is one line.
-  return (readFileSync(path, 'utf8').split('\n')[0] ?? '').trim();
+function dockerAgentImage(image: AgentImage): DockerPlan['agentImage'] {
+  if (image.kind === 'snapshot') return { kind: 'tag', tag: image.tag, source: 'committed snapshot' };
+  const context: ImageRecipe['context'] = image.inline
+    ? [{ at: '.', from: image.contextDir }, { at: image.dockerfile, content: image.text }]
+    : [{ at: '.', from: image.contextDir }];
+  return { kind: 'recipe', recipe: { repository: image.repository, dockerfile: image.dockerfile, context }, source: image.source };
 }
 
 function describePlan(plan: DockerPlan, bottleName: string): Record<string, unknown> {
@@ -167,20 +130,21 @@ function describePlan(plan: DockerPlan, bottleName: string): Record<string, unkn
     backend: plan.backend,
     identity: plan.identity,
     bottle: bottleName,
-    provider: plan.provider.name,
+    provider: plan.provider,
     agent_image: plan.agentImage.kind === 'tag' ? plan.agentImage.tag : `${plan.agentImage.recipe.repository} (from ${plan.agentImage.source})`,
     bundle_image: plan.bundleImage.repository,
     copy_cwd: plan.copyCwd ?? null,
     containers: { agent: plan.names.agent, bundle: plan.names.bundle },
     networks: { internal: plan.names.internalNetwork, egress: plan.names.egressNetwork },
     workspace_volume: plan.workspaceVolume,
-    runtime: plan.runtime,
+    runtime: 'chosen at build: runsc (gVisor) when its probe passes, else runc',
     limits: plan.limits,
     env: Object.keys(plan.agentEnv).sort(),
     secret_env: plan.secretEnvNames,
     bundle_services: plan.bundleServices.map((s) => s.name),
     bundle_secrets: Object.keys(plan.bundleSecrets).sort(),
     agent_files: plan.agentFiles.map((f) => f.path),
+    agent_trust: plan.agentTrust.map((t) => t.agentPath),
     sidecars: Object.fromEntries(plan.sidecars.map((s) => [s.name, s.plan.describe])),
     state_dir: plan.state.dir,
     resuming: plan.resuming,

@@ -1,20 +1,19 @@
 /**
  * Host-side *prepare* of the egress proxy: the bottle's routes, hosts and
  * upstream CAs become the proxy's config file; tokens and the bottle's own
- * secrets go to the bundle's tmpfs only; the agent gets proxy URLs and the
- * trust-store paths, never a token.
+ * secrets go to the bundle's tmpfs only; the agent gets proxy URLs and must
+ * trust the CA the proxy writes once it runs, never a token. Writes nothing.
  */
-import { copyFile, mkdir, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
-import { BottleError } from '../../errors.js';
-import { AGENT, BUNDLE_EGRESS_CA_DIR, inBundle, SERVICE_FILES } from '../../bottle/layout.js';
-import type { SidecarPlan, SidecarPrepareInput } from '../../bottle/sidecar.js';
+import { readFile } from 'node:fs/promises';
+import { BottleError, errnoCode } from '../../errors.js';
+import { AGENT, BUNDLE_EGRESS_CA_DIR, BUNDLE_HOST, bundleEntry, bundleSecret, inBundle, SERVICE_FILES } from '../../bottle/layout.js';
+import type { SidecarPlan, SidecarPrepareInput, StateFile } from '../../bottle/sidecar.js';
 
 export const EGRESS_PORT = 3128;
 const SYSTEM_BUNDLE = AGENT.systemCaBundle;
 
 export async function prepare(input: SidecarPrepareInput): Promise<SidecarPlan> {
-  const { bottle, hostDir, bundleSecretsDir } = input;
+  const { bottle } = input;
   const egress = bottle.egress;
 
   const tokens: Record<string, string> = {};
@@ -30,10 +29,16 @@ export async function prepare(input: SidecarPrepareInput): Promise<SidecarPlan> 
     tokens[route.auth.token_ref] = value;
   }
 
-  await mkdir(join(hostDir, SERVICE_FILES.egress.caCerts), { recursive: true, mode: 0o700 });
+  const stateFiles: StateFile[] = [];
   const caCerts: string[] = [];
   for (const [i, file] of egress.ca_certs.entries()) {
-    await copyFile(file, join(hostDir, SERVICE_FILES.egress.caCerts, `${i}.pem`));
+    let pem: string;
+    try {
+      pem = await readFile(file, 'utf8');
+    } catch (e) {
+      throw new BottleError('usage', `egress.ca_certs: cannot read ${file} (${errnoCode(e) ?? String(e)})`, { fix: `check the path in ${bottle.files.at(-1) ?? 'the bottle'}` });
+    }
+    stateFiles.push({ path: `${SERVICE_FILES.egress.caCerts}/${i}.pem`, content: pem, mode: 0o644 });
     caCerts.push(`${inBundle('egress', 'caCerts')}/${i}.pem`);
   }
 
@@ -45,23 +50,25 @@ export async function prepare(input: SidecarPrepareInput): Promise<SidecarPlan> 
     caCerts,
     caDir: BUNDLE_EGRESS_CA_DIR,
     caCertOut: inBundle('egress', 'caCert'),
-    tokensFile: `${bundleSecretsDir}/egress-tokens.json`,
-    knownSecretsFile: `${bundleSecretsDir}/egress-known-secrets.json`,
+    tokensFile: bundleSecret('egress-tokens.json'),
+    knownSecretsFile: bundleSecret('egress-known-secrets.json'),
     auditLog: inBundle('egress', 'audit'),
     policyFile: inBundle('egress', 'policy'),
     proposalsDir: inBundle('supervise', 'queue'),
   };
-  await writeFile(join(hostDir, SERVICE_FILES.egress.config), JSON.stringify(config, null, 2) + '\n', { mode: 0o600 });
-  // Routes approved while the bottle runs land here; a resumed bottle keeps them.
-  await writeFile(join(hostDir, SERVICE_FILES.egress.policy), '{"routes":[]}\n', { mode: 0o600, flag: 'wx' }).catch(() => undefined);
+  stateFiles.push(
+    { path: SERVICE_FILES.egress.config, content: JSON.stringify(config, null, 2) + '\n', mode: 0o600 },
+    // Routes approved while the bottle runs land here; a resumed bottle keeps them.
+    { path: SERVICE_FILES.egress.policy, content: '{"routes":[]}\n', mode: 0o600, keep: true },
+  );
 
-  const proxy = `http://${input.bundleHost}:${EGRESS_PORT}`;
-  const noProxy = `${input.bundleHost},localhost,127.0.0.1`;
+  const proxy = `http://${BUNDLE_HOST}:${EGRESS_PORT}`;
+  const noProxy = `${BUNDLE_HOST},localhost,127.0.0.1`;
   return {
     services: [
       {
         name: 'egress',
-        command: ['node', `${input.bundleCodeDir}/egress.js`],
+        command: ['node', bundleEntry('egress')],
         env: { BOT_BOTTLE_EGRESS_CONFIG: inBundle('egress', 'config') },
         restart: 'always',
         readyProbe: { tcpPort: EGRESS_PORT },
@@ -85,6 +92,10 @@ export async function prepare(input: SidecarPrepareInput): Promise<SidecarPlan> 
       'egress-tokens.json': JSON.stringify(tokens),
       'egress-known-secrets.json': JSON.stringify([...input.knownSecrets, ...Object.values(tokens)]),
     },
+    stateDirs: [SERVICE_FILES.egress.caCerts],
+    stateFiles,
+    // The proxy mints its CA in the bundle (the key never leaves it) and writes the certificate here.
+    agentTrust: [{ stateFile: SERVICE_FILES.egress.caCert, agentPath: AGENT.egressCa }],
     describe: {
       proxy,
       routes: egress.routes.map((r) => `${r.host}:${r.port}${r.auth ? ` (auth ${r.auth.scheme} from ${r.auth.token_ref})` : ''}`),

@@ -1,12 +1,13 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { BottleError } from '../../errors.js';
 import type { Agent, Bottle, GitGateRepo } from '../../manifest/types.js';
-import type { SidecarPrepareInput } from '../../bottle/sidecar.js';
+import type { SidecarPlan, SidecarPrepareInput } from '../../bottle/sidecar.js';
+import { writeStateFiles } from '../../bottle/state.js';
 import { KNOWN_SECRETS_SECRET, parseGitGateConfig } from './config.js';
 import { porcelainLine } from './hook.js';
 import { AGENT_GITCONFIG_PATH, prepare, prepareGitGate } from './prepare.js';
@@ -53,30 +54,28 @@ describe('git-gate prepare', () => {
     prompt: '',
     description: undefined,
   });
-  const input = (b: Bottle, a = agent(), hostEnv: Record<string, string> = {}): SidecarPrepareInput => {
+  const input = (b: Bottle, a = agent(), hostEnv: Record<string, string> = {}): SidecarPrepareInput => ({
+    identity: 'a-abc123',
+    bottle: b,
+    agent: a,
+    hostEnv,
+    knownSecrets: [OWN],
+    agentDockerfile: undefined,
+  });
+  /** The plan's state files, written where the bundle would see them. */
+  const written = async (plan: SidecarPlan): Promise<string> => {
     const hostDir = mkdtempSync(join(dir, 'state-'));
-    return {
-      identity: 'a-abc123',
-      bottle: b,
-      agent: a,
-      hostDir,
-      bundleDir: '/run/bot-bottle/git-gate',
-      bundleSecretsDir: '/tmp/secrets',
-      hostEnv,
-      knownSecrets: [OWN],
-      bundleHost: 'bundle',
-      bundleCodeDir: '/opt/bot-bottle',
-    };
+    await writeStateFiles(hostDir, plan);
+    return hostDir;
   };
 
   it('no repos: no service, no files, no secrets, no config', async () => {
-    const inp = input(bottle({}));
-    const plan = await prepare(inp);
+    const plan = await prepare(input(bottle({})));
     assert.deepEqual(plan.services, []);
     assert.deepEqual(plan.agentFiles, []);
     assert.deepEqual(plan.agentEnv, {});
     assert.deepEqual(plan.bundleSecrets, {});
-    assert.equal(existsSync(join(inp.hostDir, 'config.json')), false);
+    assert.deepEqual(plan.stateFiles, []);
   });
 
   it('ssh and https repos: secrets only in bundleSecrets, a config without them', async () => {
@@ -109,10 +108,11 @@ describe('git-gate prepare', () => {
       [KNOWN_SECRETS_SECRET]: JSON.stringify([OWN, TOKEN]),
     });
 
-    const text = readFileSync(join(inp.hostDir, 'config.json'), 'utf8');
+    const hostDir = await written(plan);
+    const text = readFileSync(join(hostDir, 'config.json'), 'utf8');
     assert.ok(!text.includes('PRIVATE KEY') && !text.includes('b3BlbnNzaC1rZXkt'), 'no key in the config');
     assert.ok(!text.includes(TOKEN) && !text.includes(OWN), 'no token or bottle secret in the config');
-    assert.equal((await import('node:fs')).statSync(join(inp.hostDir, 'config.json')).mode & 0o777, 0o600);
+    assert.equal((await import('node:fs')).statSync(join(hostDir, 'config.json')).mode & 0o777, 0o600);
     const cfg = parseGitGateConfig(JSON.parse(text));
     assert.equal(cfg.secretsDir, '/tmp/secrets');
     assert.equal(cfg.hooksDir, '/run/bot-bottle/git-gate/hooks');

@@ -3,23 +3,25 @@
  * the gate's config file (no secret in it), the SSH identities, pinned host
  * keys and HTTPS tokens become bundle secrets (tmpfs only), and the agent gets
  * a git config that rewrites every upstream spelling to the gate. No repos:
- * an empty plan, no service at all.
+ * an empty plan, no service at all. Writes nothing.
  */
-import { readFile, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { readFile } from 'node:fs/promises';
 import { BottleError } from '../../errors.js';
-import { AGENT, inBundle, SERVICE_FILES } from '../../bottle/layout.js';
+import { AGENT, BUNDLE_HOST, BUNDLE_SECRETS_DIR, bundleEntry, inBundle, SERVICE_FILES } from '../../bottle/layout.js';
 import type { GitUser } from '../../manifest/types.js';
-import type { SidecarPlan, SidecarPrepareInput } from '../../bottle/sidecar.js';
+import { idleSidecar, type SidecarPlan, type SidecarPrepareInput } from '../../bottle/sidecar.js';
 import { DEFAULT_HOLD_TIMEOUT_MS, GIT_GATE_CONFIG_ENV, GIT_GATE_PORT, KNOWN_SECRETS_SECRET, secretNames, type GateRepo } from './config.js';
 import { knownHostsLine, parseUpstream, upstreamSpellings, UpstreamUrlError } from './urls.js';
 
 export const AGENT_GITCONFIG_PATH = AGENT.gitconfig;
 export const CONFIG_FILE = SERVICE_FILES['git-gate'].config;
+const GATE_BASE = `http://${BUNDLE_HOST}:${GIT_GATE_PORT}/`;
 
 export interface GitGateOptions {
-  /** The bottle's proposal queue as the bundle sees it; default `<bundleDir>/../supervise/queue`. */
+  /** The bottle's proposal queue as the bundle sees it; default the bundle layout's. */
   readonly proposalsDir?: string;
+  /** Where the gate reads its secrets; default the bundle's tmpfs. */
+  readonly secretsDir?: string;
   readonly holdTimeoutMs?: number;
   readonly fetchTimeoutMs?: number;
   readonly pushTimeoutMs?: number;
@@ -27,7 +29,6 @@ export interface GitGateOptions {
   readonly mirrorRoot?: string;
 }
 
-const EMPTY: SidecarPlan = { services: [], agentEnv: {}, agentFiles: [], bundleSecrets: {}, describe: {} };
 
 /** The contract entry point (see bottle/sidecar.ts). */
 export function prepare(input: SidecarPrepareInput): Promise<SidecarPlan> {
@@ -35,9 +36,9 @@ export function prepare(input: SidecarPrepareInput): Promise<SidecarPlan> {
 }
 
 export async function prepareGitGate(input: SidecarPrepareInput, opts: GitGateOptions = {}): Promise<SidecarPlan> {
-  const { bottle, hostDir, bundleDir, bundleSecretsDir } = input;
+  const { bottle } = input;
   const entries = Object.entries(bottle.git_gate.repos).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-  if (entries.length === 0) return EMPTY;
+  if (entries.length === 0) return idleSidecar();
   const file = bottle.files.at(-1) ?? 'the bottle';
 
   const repos: Record<string, GateRepo> = {};
@@ -54,7 +55,7 @@ export async function prepareGitGate(input: SidecarPrepareInput, opts: GitGateOp
       throw new BottleError('usage', `${where}: ${e instanceof UpstreamUrlError ? e.message : String(e)}`, { fix: `fix its url in ${file}` });
     }
     const names = secretNames(name);
-    gateUrls[name] = `http://${input.bundleHost}:${GIT_GATE_PORT}/${name}.git`;
+    gateUrls[name] = `${GATE_BASE}${name}.git`;
     if (parsed.transport === 'ssh') {
       if (!r.identity) {
         throw new BottleError('usage', `${where}: an ssh upstream needs \`identity\` (the private key the gate pushes with)`, { fix: `add identity: ~/.ssh/<key> to it in ${file}` });
@@ -107,10 +108,10 @@ export async function prepareGitGate(input: SidecarPrepareInput, opts: GitGateOp
     listen: { host: '0.0.0.0', port: GIT_GATE_PORT },
     ...(opts.mirrorRoot ? { mirrorRoot: opts.mirrorRoot } : {}),
     // On the state mount: the bundle's /tmp tmpfs may be noexec, and git skips a hook it cannot run.
-    hooksDir: `${bundleDir}/${SERVICE_FILES['git-gate'].hooks}`,
-    secretsDir: bundleSecretsDir,
+    hooksDir: inBundle('git-gate', 'hooks'),
+    secretsDir: opts.secretsDir ?? BUNDLE_SECRETS_DIR,
     knownSecretsSecret: KNOWN_SECRETS_SECRET,
-    auditLog: `${bundleDir}/${SERVICE_FILES['git-gate'].audit}`,
+    auditLog: inBundle('git-gate', 'audit'),
     proposalsDir: opts.proposalsDir ?? inBundle('supervise', 'queue'),
     holdTimeoutMs: opts.holdTimeoutMs ?? DEFAULT_HOLD_TIMEOUT_MS,
     ...(opts.fetchTimeoutMs ? { fetchTimeoutMs: opts.fetchTimeoutMs } : {}),
@@ -118,15 +119,14 @@ export async function prepareGitGate(input: SidecarPrepareInput, opts: GitGateOp
     ...(opts.connectTimeoutS ? { connectTimeoutS: opts.connectTimeoutS } : {}),
     repos,
   };
-  await writeFile(join(hostDir, CONFIG_FILE), JSON.stringify(config, null, 2) + '\n', { mode: 0o600 });
 
   const user = input.agent.git_gate_user ?? bottle.git_gate.user;
   return {
     services: [
       {
         name: 'git-gate',
-        command: ['node', `${input.bundleCodeDir}/git-gate.js`],
-        env: { [GIT_GATE_CONFIG_ENV]: `${bundleDir}/${CONFIG_FILE}` },
+        command: ['node', bundleEntry('git-gate')],
+        env: { [GIT_GATE_CONFIG_ENV]: inBundle('git-gate', 'config') },
         restart: 'always',
         readyProbe: { tcpPort: GIT_GATE_PORT },
       },
@@ -137,7 +137,7 @@ export async function prepareGitGate(input: SidecarPrepareInput, opts: GitGateOp
         path: AGENT_GITCONFIG_PATH,
         content: agentGitConfig(
           entries.map(([name, r]) => ({ gateUrl: gateUrls[name] ?? '', spellings: upstreamSpellings(r.url) })),
-          `http://${input.bundleHost}:${GIT_GATE_PORT}/`,
+          GATE_BASE,
           user,
         ),
         mode: 0o644,
@@ -145,6 +145,9 @@ export async function prepareGitGate(input: SidecarPrepareInput, opts: GitGateOp
       },
     ],
     bundleSecrets: secrets,
+    stateDirs: [],
+    stateFiles: [{ path: CONFIG_FILE, content: JSON.stringify(config, null, 2) + '\n', mode: 0o600 }],
+    agentTrust: [],
     describe: { port: GIT_GATE_PORT, repos: describeRepos, user: user ? `${user.name} <${user.email}>` : null },
   };
 }

@@ -9,6 +9,7 @@ import { applyEgressRoute, mergeRoute } from './egress-apply.js';
 import { prepare } from './prepare.js';
 import { RequestError, capabilityRequest, egressRoute, egressSummary, parseEgressRequest } from './requests.js';
 import type { SidecarPrepareInput } from '../../bottle/sidecar.js';
+import { writeStateFiles } from '../../bottle/state.js';
 
 const root = mkdtempSync(join(tmpdir(), 'bb-requests-'));
 after(() => rmSync(root, { recursive: true, force: true }));
@@ -126,13 +127,9 @@ describe('supervise prepare', () => {
     identity: 'dev-abc123',
     bottle: { supervise } as SidecarPrepareInput['bottle'],
     agent: {} as SidecarPrepareInput['agent'],
-    hostDir: join(root, `prep-${String(supervise)}`),
-    bundleDir: '/run/bot-bottle/supervise',
-    bundleSecretsDir: '/tmp/secrets',
     hostEnv: { SECRET: 'x' },
     knownSecrets: [],
-    bundleHost: 'bundle',
-    bundleCodeDir: '/opt/bot-bottle',
+    agentDockerfile: 'FROM debian:bookworm-slim\n',
   });
 
   it('runs the MCP server and tells the agent where it is, only when the bottle asks for it', async () => {
@@ -145,8 +142,12 @@ describe('supervise prepare', () => {
     assert.equal(s?.env?.BOT_BOTTLE_SUPERVISE_DIR, '/run/bot-bottle/supervise');
     assert.deepEqual(on.agentEnv, { BOT_BOTTLE_MCP_URL: 'http://bundle:8765/mcp' });
     assert.deepEqual(on.bundleSecrets, {});
-    assert.ok(existsSync(join(root, 'prep-true', 'queue')), 'the queue folder exists before the bundle starts');
+    assert.deepEqual(on.stateDirs, ['queue'], 'the queue folder exists before the bundle starts');
+    assert.deepEqual(on.stateFiles, [{ path: 'Dockerfile.current', content: 'FROM debian:bookworm-slim\n', mode: 0o644 }], 'the base of capability proposals');
+    const hostDir = join(root, 'prep-true');
+    await writeStateFiles(hostDir, on);
+    assert.ok(existsSync(join(hostDir, 'queue')));
     const off = await prepare(input(false));
-    assert.deepEqual([off.services, off.agentEnv], [[], {}]);
+    assert.deepEqual([off.services, off.agentEnv, off.stateDirs, off.stateFiles], [[], {}, [], []]);
   });
 });

@@ -1,0 +1,51 @@
+/**
+ * Where the agent image comes from, resolved once for every backend (so one
+ * recipe serves the container and the micro-VM alike): the newest of a
+ * committed snapshot and an approved capability change wins over the
+ * bottle's own Dockerfile and the provider template's. Reads, never writes.
+ */
+import { readFile, stat } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import type { AgentImage } from '../bottle/backend.js';
+import type { BottleState } from '../bottle/state.js';
+import { BottleError, errnoCode } from '../errors.js';
+import type { Bottle } from '../manifest/types.js';
+import { getProvider } from '../providers/index.js';
+import type { Settings } from '../settings.js';
+
+export async function resolveAgentImage(settings: Settings, state: BottleState, bottle: Bottle): Promise<AgentImage> {
+  const provider = getProvider(settings, bottle.agent_provider.template);
+  const perBottle = state.dockerfile;
+  const committed = state.committedImageFile;
+  const [perBottleTime, committedTime] = await Promise.all([mtime(perBottle), mtime(committed)]);
+  if (committedTime >= 0 && committedTime >= perBottleTime) {
+    return { kind: 'snapshot', tag: ((await readFile(committed, 'utf8')).split('\n')[0] ?? '').trim(), provider: provider.name };
+  }
+  if (perBottleTime >= 0) {
+    // The template's folder stays the build context, so its COPY lines still work.
+    return recipe(`bot-bottle/bottle-${state.identity}`, provider.imageDir, 'Dockerfile.bot-bottle', perBottle, true, provider.name);
+  }
+  const own = bottle.agent_provider.dockerfile;
+  if (own) return recipe(`bot-bottle/agent-${provider.name}-custom`, dirname(own), basename(own), own, false, provider.name);
+  return recipe(`bot-bottle/agent-${provider.name}`, provider.imageDir, 'Dockerfile', join(provider.imageDir, 'Dockerfile'), false, provider.name);
+}
+
+async function recipe(repository: string, contextDir: string, dockerfile: string, source: string, inline: boolean, provider: string): Promise<AgentImage> {
+  let text: string;
+  try {
+    text = await readFile(source, 'utf8');
+  } catch (e) {
+    throw new BottleError('usage', `cannot read the agent's Dockerfile ${source} (${errnoCode(e) ?? String(e)})`, {
+      fix: 'check agent_provider.dockerfile in the bottle, or the provider template',
+    });
+  }
+  return { kind: 'recipe', repository, contextDir, dockerfile, inline, text, source, provider };
+}
+
+async function mtime(path: string): Promise<number> {
+  try {
+    return (await stat(path)).mtimeMs;
+  } catch {
+    return -1;
+  }
+}
