@@ -12,7 +12,7 @@ import { after, before, describe, it } from 'node:test';
 import { gzipSync } from 'node:zlib';
 import { hostAddresses } from '../src/demo/run.js';
 import { createCa, LeafMinter } from '../src/sidecars/egress/certs.js';
-import { agentSh, docker, makeHome, run, startDetached, type TestHome } from './helpers.js';
+import { agentSh, docker, makeHome, run, startDetached, type TestHome, waitUntil } from './helpers.js';
 
 const TOKEN = 'host-only-token-7c1d9e2f4a';
 const KNOWN = 'my-bottle-known-secret-5b8e1c';
@@ -176,8 +176,10 @@ egress:
     const { pid, restarts } = (await healthOf()).services.egress;
     // The agent polls without pause while the proxy is killed: each answer is a
     // status code, 000 when nothing answered. Nothing may get through another way.
-    const polling = agentSh(h, id, `end=$((SECONDS+6)); while [ $SECONDS -lt $end ]; do curl -s -o /dev/null -w '%{http_code}\\n' --max-time 1 ${url('/v1/poll')}; done`);
-    await new Promise((r) => setTimeout(r, 1500));
+    // The kill waits for the agent's first answer (a marker file), not for a guessed time.
+    const poll = `curl -s -o /dev/null -w '%{http_code}\\n' --max-time 1 ${url('/v1/poll')}`;
+    const polling = agentSh(h, id, `up=$((SECONDS+60)); until c=$(${poll}) && [ "$c" = 200 ]; do [ $SECONDS -lt $up ] || { echo "$c"; exit 1; }; done; echo 200; touch /tmp/answered; end=$((SECONDS+6)); while [ $SECONDS -lt $end ]; do ${poll}; done`);
+    await waitUntil('the agent got its first answer', async () => (await docker(['exec', `bot-bottle-${id}-agent`, 'sh', '-c', 'test -e /tmp/answered && echo yes']).catch(() => '')) === 'yes');
     await docker(['exec', `bot-bottle-${id}-bundle`, 'sh', '-c', `kill -KILL ${pid}`]);
     const codes = (await polling).stdout.trim().split('\n');
     const firstDown = codes.indexOf('000');

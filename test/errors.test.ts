@@ -4,10 +4,13 @@ import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { BottleError, readSettings, startBottle } from '../src/index.js';
+import { homeId, LABEL_HOME } from '../src/backends/docker/engine.js';
 import { docker, makeHome, run, SHELL_AGENT, SHELL_BOTTLE, type TestHome } from './helpers.js';
 
-const managedCount = async () => (await docker(['ps', '-a', '-q', '--filter', 'label=bot-bottle.managed=true'])).split('\n').filter(Boolean).length;
-const networkCount = async () => (await docker(['network', 'ls', '-q', '--filter', 'label=bot-bottle.managed=true'])).split('\n').filter(Boolean).length;
+// Counted in this test's own home: other suites share the engine.
+const homeFilter = (home: string) => `label=${LABEL_HOME}=${homeId(home)}`;
+const managedCount = async (home: string) => (await docker(['ps', '-a', '-q', '--filter', homeFilter(home)])).split('\n').filter(Boolean).length;
+const networkCount = async (home: string) => (await docker(['network', 'ls', '-q', '--filter', homeFilter(home)])).split('\n').filter(Boolean).length;
 const stateDirs = (home: string) => (existsSync(join(home, 'state')) ? readdirSync(join(home, 'state')) : []);
 
 function assertOneLineError(stderr: string): void {
@@ -34,12 +37,12 @@ describe('user-facing errors', () => {
   });
 
   it('--dry-run prints the plan and creates nothing', async () => {
-    const before = [await managedCount(), await networkCount()];
+    const before = [await managedCount(h.home), await networkCount(h.home)];
     const r = await run(['start', 'worker', '--dry-run', '--json'], { env: h.env, cwd: h.cwd });
     assert.equal(r.code, 0, r.stderr);
     const out = JSON.parse(r.stdout) as { identity: string; plan: { containers: { agent: string }; networks: { internal: string } } };
     assert.equal(out.plan.containers.agent, `bot-bottle-${out.identity}-agent`);
-    assert.deepEqual([await managedCount(), await networkCount()], before);
+    assert.deepEqual([await managedCount(h.home), await networkCount(h.home)], before);
     assert.deepEqual(stateDirs(h.home), []);
   });
 
@@ -85,11 +88,11 @@ describe('user-facing errors', () => {
     writeFileSync(join(dir, 'Dockerfile'), 'FROM debian:bookworm-slim\nRUN echo about to fail && exit 3\n');
     h.writeBottle('broken', `---\nagent_provider:\n  template: shell\n  dockerfile: broken-image/Dockerfile\n---\n`);
     h.writeAgent('broken-agent', SHELL_AGENT('broken'));
-    const before = [await managedCount(), await networkCount()];
+    const before = [await managedCount(h.home), await networkCount(h.home)];
     const r = await run(['start', 'broken-agent', '--detach'], { env: h.env });
     assert.equal(r.code, 7, r.stderr);
     assertOneLineError(r.stderr);
-    assert.deepEqual([await managedCount(), await networkCount()], before);
+    assert.deepEqual([await managedCount(h.home), await networkCount(h.home)], before);
     assert.deepEqual(stateDirs(h.home), []);
   });
 

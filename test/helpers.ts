@@ -140,3 +140,12 @@ export async function startAttached(h: TestHome, agent: string, prompt: string):
   });
   return { id, child, stdout: () => out };
 }
+
+/** Poll until `check` holds (a condition, never a guessed duration); fails with `what` after the deadline. */
+export async function waitUntil(what: string, check: () => Promise<boolean>, timeoutMs = 90_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
