@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Everything a fresh machine needs before the demo or the tests: the package
-# (npm ci builds it) and a running Docker engine. Idempotent and quiet when
-# there is nothing to do.
+# (npm ci builds it), a running Docker engine, and Chromium for the
+# dashboard's browser tests. Idempotent and quiet when there is nothing to do.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/ensure-engine.sh
+bash scripts/ensure-browser.sh
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   npm ci --no-audit --no-fund
 fi
-[ -f dist/cli/main.js ] && [ -z "$(find src -newer dist/cli/main.js -name '*.ts' -print -quit)" ] || npm run --silent build
+[ -f dist/cli/main.js ] && [ -z "$(find src -newer dist/cli/main.js \( -name '*.ts' -o -name '*.tsx' -o -name '*.css' -o -name '*.html' \) -print -quit)" ] || npm run --silent build

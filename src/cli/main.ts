@@ -2,6 +2,7 @@
 /** `bot-bottle`: parse, call the library, print. */
 import { Command, CommanderError } from 'commander';
 import { ExitCode } from '../index.js';
+import { registerDashboard } from './commands/dashboard.js';
 import { registerDemo } from './commands/demo.js';
 import { registerDoctor } from './commands/doctor.js';
 import { registerEgress } from './commands/egress.js';
@@ -29,6 +30,7 @@ async function main(argv: string[]): Promise<number> {
   registerSupervise(program, ctx);
   registerDoctor(program, ctx);
   registerDemo(program, ctx);
+  registerDashboard(program, ctx);
   try {
     await program.parseAsync(argv);
     return typeof process.exitCode === 'number' ? process.exitCode : ExitCode.ok;
