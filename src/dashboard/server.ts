@@ -209,6 +209,7 @@ export async function startDashboard(settings: Settings, opts: DashboardOptions)
     return c.json({ error: `internal error: ${errorText(e)}` }, 500);
   });
 
+  await hub.refresh();
   const handle = getRequestListener(app.fetch);
   const server = createServer((req, res) => void handle(req, res));
   const bound = await listen(server, opts.listen);
