@@ -9,6 +9,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { dirname, join } from 'node:path';
+import { gzipSync } from 'node:zlib';
 import { fileURLToPath } from 'node:url';
 import { getRequestListener } from '@hono/node-server';
 import { Hono, type Context } from 'hono';
@@ -100,7 +101,9 @@ export async function startDashboard(settings: Settings, opts: DashboardOptions)
   function asset(c: Context, name: string): Response {
     const a = assets.get(name);
     if (!a) return c.text('not found\n', 404);
-    return c.body(a.body, 200, { 'content-type': a.type, 'cache-control': 'no-cache' });
+    const headers = { 'content-type': a.type, 'cache-control': 'no-cache', vary: 'accept-encoding' };
+    if (/\bgzip\b/.test(c.req.header('accept-encoding') ?? '')) return c.body(new Uint8Array(a.gzip), 200, { ...headers, 'content-encoding': 'gzip' });
+    return c.body(a.body, 200, headers);
   }
 
   app.get(API.session, (c) => c.json({ ok: true }));
@@ -267,6 +270,8 @@ function listen(server: Server, at: ListenAddress): Promise<ListenAddress> {
 
 interface Asset {
   readonly body: string;
+  /** Compressed once at start: the page is fetched far more often than it changes. */
+  readonly gzip: Buffer;
   readonly type: string;
 }
 
@@ -289,7 +294,8 @@ function loadAssets(): Map<string, Asset> {
   const out = new Map<string, Asset>();
   for (const name of ['index.html', 'app.js', 'app.css', 'icon.svg']) {
     const ext = name.slice(name.lastIndexOf('.') + 1);
-    out.set(name, { body: readFileSync(join(dir, name), 'utf8'), type: TYPES[ext] ?? 'application/octet-stream' });
+    const body = readFileSync(join(dir, name), 'utf8');
+    out.set(name, { body, gzip: gzipSync(body, { level: 9 }), type: TYPES[ext] ?? 'application/octet-stream' });
   }
   return out;
 }

@@ -54,7 +54,7 @@ export function ProposalCard(props: { p: WireProposal; now: number }) {
       <textarea
         class="note"
         rows={1}
-        placeholder={p.needs_reason ? 'Reason (required: a sidecar raised this) — the agent reads it' : 'Note or reason — the agent reads it (a reason is required to reject)'}
+        placeholder={p.needs_reason ? 'Reason (required: a sidecar raised this); the agent reads it' : 'Note to approve, reason to reject; the agent reads it'}
         aria-label="note or reason"
         value={note}
         onInput={(e) => setNote(e.currentTarget.value)}
