@@ -5,24 +5,12 @@
  */
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
-import { request } from 'node:http';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { readSettings } from '../src/index.js';
 import { parseListen, startDashboard, type Dashboard } from '../src/dashboard/index.js';
 import { makeHome, ROOT, run, type TestHome } from './helpers.js';
-
-function get(port: number, path: string, headers: Record<string, string>, method = 'GET', body?: string): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: string }> {
-  return new Promise((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port, path, method, headers }, (res) => {
-      let text = '';
-      res.on('data', (d: Buffer) => (text += d.toString()));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: text }));
-    });
-    req.on('error', reject);
-    req.end(body);
-  });
-}
+import { rawRequest } from './dashboard-kit.js';
 
 describe('dashboard listen address', () => {
   it('takes loopback addresses only', () => {
@@ -82,11 +70,11 @@ describe('dashboard server', () => {
     await fresh.close();
     assert.notEqual(newToken, token);
     assert.equal(readFileSync(file, 'utf8').trim(), newToken);
-    assert.equal((await get(port, `/?token=${newToken}`, { host })).status, 401, 'a running dashboard keeps the token it started with');
+    assert.equal((await rawRequest(port, `/?token=${newToken}`, { host })).status, 401, 'a running dashboard keeps the token it started with');
   });
 
   it('turns the token into a SameSite=Strict cookie and sends the browser to /', async () => {
-    const r = await get(port, `/?token=${token}`, { host });
+    const r = await rawRequest(port, `/?token=${token}`, { host });
     assert.equal(r.status, 303);
     assert.equal(r.headers.location, '/');
     const cookie = String(r.headers['set-cookie']);
@@ -97,32 +85,32 @@ describe('dashboard server', () => {
 
   it('serves the page and its assets with the cookie, with a strict CSP', async () => {
     const cookie = `bb_dashboard_${port}=${token}`;
-    const page = await get(port, '/', { host, cookie });
+    const page = await rawRequest(port, '/', { host, cookie });
     assert.equal(page.status, 200);
     assert.match(page.body, /<script type="module" src="\/static\/app.js">/);
     const csp = String(page.headers['content-security-policy']);
     assert.match(csp, /script-src 'self'/);
     assert.match(csp, /frame-ancestors 'none'/);
     assert.doesNotMatch(csp, /unsafe-inline|unsafe-eval/);
-    for (const a of ['app.js', 'app.css', 'icon.svg']) assert.equal((await get(port, `/static/${a}`, { host, cookie })).status, 200, a);
-    const gz = await get(port, '/static/app.js', { host, cookie, 'accept-encoding': 'gzip' });
+    for (const a of ['app.js', 'app.css', 'icon.svg']) assert.equal((await rawRequest(port, `/static/${a}`, { host, cookie })).status, 200, a);
+    const gz = await rawRequest(port, '/static/app.js', { host, cookie, 'accept-encoding': 'gzip' });
     assert.equal(gz.headers['content-encoding'], 'gzip');
-    assert.equal((await get(port, '/static/../../package.json', { host, cookie })).status, 404);
-    assert.equal((await get(port, '/static/%2e%2e%2fpackage.json', { host, cookie })).status, 404);
+    assert.equal((await rawRequest(port, '/static/../../package.json', { host, cookie })).status, 404);
+    assert.equal((await rawRequest(port, '/static/%2e%2e%2fpackage.json', { host, cookie })).status, 404);
   });
 
   it('answers 401 without the token and refuses foreign Host and Origin', async () => {
     const cookie = `bb_dashboard_${port}=${token}`;
-    assert.equal((await get(port, '/', { host })).status, 401);
-    assert.equal((await get(port, '/static/app.js', { host })).status, 401);
-    assert.equal((await get(port, '/api/events', { host })).status, 401);
-    assert.equal((await get(port, '/api/session', { host, cookie: `bb_dashboard_${port}=x${token.slice(1)}` })).status, 401);
-    assert.equal((await get(port, '/api/session', { host, cookie })).status, 200);
-    assert.equal((await get(port, '/api/session', { host: `attacker.example:${port}`, cookie })).status, 403);
-    assert.equal((await get(port, '/api/session', { host: `127.0.0.1:${port + 1}`, cookie })).status, 403, 'another port is another origin');
-    assert.equal((await get(port, '/api/session', { host: `localhost:${port}`, cookie })).status, 200, 'localhost names the same address');
-    assert.equal((await get(port, '/api/session', { host, cookie, origin: 'http://attacker.example' })).status, 403);
-    const decide = (headers: Record<string, string>) => get(port, '/api/proposals/egress-00000000/decide', { host, cookie, ...headers }, 'POST', '{"approve":true}');
+    assert.equal((await rawRequest(port, '/', { host })).status, 401);
+    assert.equal((await rawRequest(port, '/static/app.js', { host })).status, 401);
+    assert.equal((await rawRequest(port, '/api/events', { host })).status, 401);
+    assert.equal((await rawRequest(port, '/api/session', { host, cookie: `bb_dashboard_${port}=x${token.slice(1)}` })).status, 401);
+    assert.equal((await rawRequest(port, '/api/session', { host, cookie })).status, 200);
+    assert.equal((await rawRequest(port, '/api/session', { host: `attacker.example:${port}`, cookie })).status, 403);
+    assert.equal((await rawRequest(port, '/api/session', { host: `127.0.0.1:${port + 1}`, cookie })).status, 403, 'another port is another origin');
+    assert.equal((await rawRequest(port, '/api/session', { host: `localhost:${port}`, cookie })).status, 200, 'localhost names the same address');
+    assert.equal((await rawRequest(port, '/api/session', { host, cookie, origin: 'http://attacker.example' })).status, 403);
+    const decide = (headers: Record<string, string>) => rawRequest(port, '/api/proposals/egress-00000000/decide', { host, cookie, ...headers }, 'POST', '{"approve":true}');
     assert.equal((await decide({ 'content-type': 'application/json', 'sec-fetch-site': 'cross-site' })).status, 403);
     assert.equal((await decide({ 'content-type': 'text/plain' })).status, 415);
     const missing = await decide({ 'content-type': 'application/json', origin: `http://${host}` });
@@ -132,7 +120,7 @@ describe('dashboard server', () => {
 
   it('validates what the page sends', async () => {
     const cookie = `bb_dashboard_${port}=${token}`;
-    const post = (path: string, body: string) => get(port, path, { host, cookie, 'content-type': 'application/json' }, 'POST', body);
+    const post = (path: string, body: string) => rawRequest(port, path, { host, cookie, 'content-type': 'application/json' }, 'POST', body);
     assert.equal((await post('/api/proposals/egress-00000000/decide', '{not json')).status, 400);
     assert.equal((await post('/api/proposals/egress-00000000/decide', '{"approve":"yes"}')).status, 400);
     assert.equal((await post('/api/proposals/egress-00000000/decide', '{"approve":false}')).status, 404, 'an unknown proposal before a missing reason');

@@ -7,26 +7,12 @@
  * served, and bottle text is inert.
  */
 import assert from 'node:assert/strict';
-import { request } from 'node:http';
 import { after, before, describe, it } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
 import { agentSh, makeHome, run, startDetached, type RunResult, type TestHome } from './helpers.js';
-import { launchBrowser, startDashboard, startUpstream, superviseBottle, until, type RunningDashboard, type Upstream } from './dashboard-kit.js';
+import { launchBrowser, rawRequest, startDashboard, startUpstream, superviseBottle, until, type RunningDashboard, type Upstream } from './dashboard-kit.js';
 
 const NAMES = ['allowed.test', 'asked.test', 'denied.test'];
-
-/** A raw HTTP request with any Host/Origin (fetch will not send a foreign Host). */
-function raw(port: number, path: string, headers: Record<string, string>, method = 'GET', body?: string): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port, path, method, headers }, (res) => {
-      let text = '';
-      res.on('data', (d: Buffer) => (text += d.toString()));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
-    });
-    req.on('error', reject);
-    req.end(body);
-  });
-}
 
 describe('dashboard in a browser', () => {
   let h: TestHome;
@@ -66,22 +52,22 @@ describe('dashboard in a browser', () => {
 
   it('refuses requests without the token, with a foreign Host, or from a foreign Origin', async () => {
     const host = `127.0.0.1:${dash.port}`;
-    assert.equal((await raw(dash.port, '/', { host })).status, 401, 'no token');
-    assert.equal((await raw(dash.port, '/api/events', { host })).status, 401, 'no cookie on the API');
-    assert.equal((await raw(dash.port, '/?token=not-the-token', { host })).status, 401, 'wrong token');
-    assert.equal((await raw(dash.port, '/', { host, cookie: `bb_dashboard_${dash.port}=${token.slice(0, -1)}x` })).status, 401, 'wrong cookie');
+    assert.equal((await rawRequest(dash.port, '/', { host })).status, 401, 'no token');
+    assert.equal((await rawRequest(dash.port, '/api/events', { host })).status, 401, 'no cookie on the API');
+    assert.equal((await rawRequest(dash.port, '/?token=not-the-token', { host })).status, 401, 'wrong token');
+    assert.equal((await rawRequest(dash.port, '/', { host, cookie: `bb_dashboard_${dash.port}=${token.slice(0, -1)}x` })).status, 401, 'wrong cookie');
     // DNS rebinding: right token, but the browser thinks it talks to another site.
-    const rebound = await raw(dash.port, `/?token=${token}`, { host: `evil.example:${dash.port}` });
+    const rebound = await rawRequest(dash.port, `/?token=${token}`, { host: `evil.example:${dash.port}` });
     assert.equal(rebound.status, 403);
     assert.match(rebound.body, /refused/);
-    assert.equal((await raw(dash.port, '/', { host: `localhost.evil.example:${dash.port}`, cookie: `bb_dashboard_${dash.port}=${token}` })).status, 403);
+    assert.equal((await rawRequest(dash.port, '/', { host: `localhost.evil.example:${dash.port}`, cookie: `bb_dashboard_${dash.port}=${token}` })).status, 403);
     const cookie = `bb_dashboard_${dash.port}=${token}`;
-    assert.equal((await raw(dash.port, '/', { host, cookie })).status, 200, 'the cookie opens the page');
-    const crossSite = await raw(dash.port, `/api/bottles/${id}/action`, { host, cookie, origin: 'http://evil.example', 'content-type': 'application/json' }, 'POST', '{"action":"stop"}');
+    assert.equal((await rawRequest(dash.port, '/', { host, cookie })).status, 200, 'the cookie opens the page');
+    const crossSite = await rawRequest(dash.port, `/api/bottles/${id}/action`, { host, cookie, origin: 'http://evil.example', 'content-type': 'application/json' }, 'POST', '{"action":"stop"}');
     assert.equal(crossSite.status, 403, 'a foreign Origin cannot act');
-    const form = await raw(dash.port, `/api/bottles/${id}/action`, { host, cookie, 'content-type': 'application/x-www-form-urlencoded' }, 'POST', 'action=stop');
+    const form = await rawRequest(dash.port, `/api/bottles/${id}/action`, { host, cookie, 'content-type': 'application/x-www-form-urlencoded' }, 'POST', 'action=stop');
     assert.equal(form.status, 415, 'a form post cannot act');
-    const login = await raw(dash.port, `/?token=${token}`, { host });
+    const login = await rawRequest(dash.port, `/?token=${token}`, { host });
     assert.equal(login.status, 303);
   });
 
@@ -156,6 +142,28 @@ describe('dashboard in a browser', () => {
     assert.match(answer.stdout + answer.stderr, /rejected/);
     assert.match(answer.stdout + answer.stderr, /not needed for this task/);
     await page.locator(`li.decided[data-proposal="${pid}"]`, { hasText: 'not needed for this task' }).waitFor();
+  });
+
+  it('Edit approves the request as the human changed it, and only that', async () => {
+    const asking = agentSh(h, id, `bottle-ask request-egress --host asked.test --port ${up.port} --path / --why 'everything, please'`);
+    const pid = await pendingId('egress-route');
+    const card = page.locator(`article[data-proposal="${pid}"]`);
+    await card.waitFor({ timeout: 15_000 });
+    await card.getByRole('button', { name: 'Edit' }).click();
+    const editor = card.getByRole('textbox', { name: 'edited request' });
+    const edited = JSON.parse(await editor.inputValue()) as { paths: string[]; methods: string[] };
+    assert.deepEqual(edited.paths, ['/']);
+    await editor.fill(JSON.stringify({ ...edited, paths: ['/narrow/'], methods: ['GET'] }, null, 2));
+    await card.getByRole('button', { name: 'Approve edited' }).click();
+    const answer = await asking;
+    assert.equal(answer.code, 0, answer.stderr);
+    assert.match(answer.stdout, /approved-with-edits/);
+    const body = await until('the edited route to work', async () => {
+      const r = await agentSh(h, id, `curl -sS https://asked.test:${up.port}/narrow/x`);
+      return r.stdout.startsWith('hello from') ? r.stdout : undefined;
+    }, 10_000, 200);
+    assert.match(body, /narrow/);
+    assert.equal((await agentSh(h, id, `curl -s -o /dev/null -w '%{http_code}' https://asked.test:${up.port}/wide`)).stdout, '403', 'only what the human approved');
   });
 
   it('shows decisions made with the CLI', async () => {

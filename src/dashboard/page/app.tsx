@@ -1,6 +1,6 @@
 /** The page: every bottle of the home on the left, the selected one on the right. */
 import { useEffect, useState } from 'preact/hooks';
-import { API, type ActionBody, type WireBottle, type WireJob, type WireLogEntry, type WireProposal } from '../wire.js';
+import { API, type ActionBody, type WireBottle, type WireJob, type WireLogEntry, type WireProposal, type WireStatus } from '../wire.js';
 import { ConfirmDialog, type Confirm } from './dialog.js';
 import { useLive, type Connection } from './events.js';
 import { Inert, inertText } from './inert.js';
@@ -137,6 +137,34 @@ function BottleCard(props: { b: WireBottle; now: number; selected: boolean; wait
   );
 }
 
+/** What each button does, said in its confirmation. */
+const ACTIONS: readonly { action: ActionBody['action']; label: string; confirm: string; danger: boolean; body: string; allowed: (s: WireStatus) => boolean }[] = [
+  {
+    action: 'preserve',
+    label: 'Preserve',
+    confirm: 'Preserve',
+    danger: false,
+    body: 'Its containers stop; the workspace and state are kept, and Resume brings it back as it was.',
+    allowed: (s) => UP.has(s),
+  },
+  {
+    action: 'resume',
+    label: 'Resume',
+    confirm: 'Resume',
+    danger: false,
+    body: 'It is relaunched, detached, from its recorded agent, bottles and backend, with its workspace.',
+    allowed: (s) => s === 'preserved' || s === 'stopped',
+  },
+  {
+    action: 'stop',
+    label: 'Stop',
+    confirm: 'Stop and remove',
+    danger: true,
+    body: 'Its containers, workspace and state are removed; its audit log and proposals stay in the archive. To keep the workspace, Preserve instead.',
+    allowed: (s) => s !== 'archived',
+  },
+];
+
 function BottleDetail(props: { b: WireBottle; now: number; proposals: readonly WireProposal[]; job: WireJob | null; log: readonly WireLogEntry[]; ask: (c: Confirm) => void }) {
   const { b } = props;
   const [error, setError] = useState<string | null>(null);
@@ -148,7 +176,6 @@ function BottleDetail(props: { b: WireBottle; now: number; proposals: readonly W
     post(API.action(b.identity), { action } satisfies ActionBody).catch((e: unknown) => setError(e instanceof Error ? e.message : String(e)));
   };
   const up = UP.has(b.status);
-  const resumable = b.status === 'preserved' || b.status === 'stopped';
   return (
     <>
       <section class="head">
@@ -184,51 +211,16 @@ function BottleDetail(props: { b: WireBottle; now: number; proposals: readonly W
           </div>
         </dl>
         <div class="buttons actions">
-          <button
-            class="quiet"
-            disabled={busy || !up}
-            onClick={() =>
-              props.ask({
-                title: `Preserve ${b.identity}?`,
-                body: 'Its containers stop; the workspace and state are kept, and Resume brings it back as it was.',
-                confirm: 'Preserve',
-                danger: false,
-                run: () => act('preserve'),
-              })
-            }
-          >
-            Preserve
-          </button>
-          <button
-            class="quiet"
-            disabled={busy || !resumable}
-            onClick={() =>
-              props.ask({
-                title: `Resume ${b.identity}?`,
-                body: 'It is relaunched, detached, from its recorded agent, bottles and backend, with its workspace.',
-                confirm: 'Resume',
-                danger: false,
-                run: () => act('resume'),
-              })
-            }
-          >
-            Resume
-          </button>
-          <button
-            class="danger"
-            disabled={busy || b.status === 'archived'}
-            onClick={() =>
-              props.ask({
-                title: `Stop ${b.identity}?`,
-                body: 'Its containers, workspace and state are removed. Its audit log and proposals stay in the archive. To keep the workspace, Preserve instead.',
-                confirm: 'Stop and remove',
-                danger: true,
-                run: () => act('stop'),
-              })
-            }
-          >
-            Stop
-          </button>
+          {ACTIONS.map((a) => (
+            <button
+              key={a.action}
+              class={a.danger ? 'danger' : 'quiet'}
+              disabled={busy || !a.allowed(b.status)}
+              onClick={() => props.ask({ title: `${a.label} ${b.identity}?`, body: a.body, confirm: a.confirm, danger: a.danger, run: () => act(a.action) })}
+            >
+              {a.label}
+            </button>
+          ))}
         </div>
         {props.job && (
           <p class={`job j-${props.job.state}`} role="status">
