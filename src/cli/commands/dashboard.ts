@@ -39,8 +39,9 @@ export function registerDashboard(program: Command, ctx: () => CliContext): void
         process.stdout.write(`${c.c.bold('bot-bottle dashboard')}: ${dash.url}\n`);
         process.stderr.write(c.c.dim(`serving ${c.settings.home} on ${hostPort(dash.address)}; Ctrl-C to stop\n`));
         if (flags.open) {
-          const opened = openBrowser(await writeOpener(c.settings.home, dash.url), c.settings.hostEnv);
-          if (!opened) process.stderr.write(c.c.dim('no browser found here: open the URL above\n'));
+          const opener = browserCommand(c.settings.hostEnv);
+          if (opener) openFile(opener, await writeOpener(c.settings.home, dash.url));
+          else process.stderr.write(c.c.dim('no desktop browser here: open the URL above\n'));
         }
       }
       await new Promise<void>((resolve) => {
@@ -51,16 +52,16 @@ export function registerDashboard(program: Command, ctx: () => CliContext): void
     });
 }
 
-/** Open a file in the desktop's browser, when this machine has a desktop. */
-function openBrowser(file: string, env: Readonly<Record<string, string>>): boolean {
-  const cmd = process.platform === 'darwin' ? 'open' : process.platform === 'win32' ? undefined : env.DISPLAY || env.WAYLAND_DISPLAY ? 'xdg-open' : undefined;
-  if (!cmd) return false;
-  try {
-    const child = spawn(cmd, [file], { detached: true, stdio: 'ignore' });
-    child.on('error', () => undefined);
-    child.unref();
-    return true;
-  } catch {
-    return false;
-  }
+/** The desktop's "open this" command, when this machine has a desktop. */
+function browserCommand(env: Readonly<Record<string, string>>): string | undefined {
+  if (process.platform === 'darwin') return 'open';
+  if (process.platform === 'win32') return undefined;
+  return env.DISPLAY || env.WAYLAND_DISPLAY ? 'xdg-open' : undefined;
+}
+
+function openFile(cmd: string, file: string): void {
+  // Best effort: the URL is printed above whatever happens here.
+  const child = spawn(cmd, [file], { detached: true, stdio: 'ignore' });
+  child.on('error', () => undefined);
+  child.unref();
 }
