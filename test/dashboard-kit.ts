@@ -89,6 +89,7 @@ egress:
   ca_certs: [${up.caFile}]
   routes:
     - host: allowed.test:${up.port}
+      dlp: {on_match: supervise}
 ---
 A bottle for the dashboard's tests.
 `;
