@@ -20,6 +20,7 @@ export {
 } from './api/manage.js';
 export { startHeadless, destroy, freeze, resume, list } from './api/orchestrator.js';
 export { doctor } from './api/doctor.js';
+export { exportBottle, type ExportOptions, type ExportResult } from './api/export.js';
 export { listAgents, listBottles as listBottleManifests } from './manifest/index.js';
 export { stderrProgress, silentProgress, type Progress } from './progress.js';
 export { readAudit, followAudit, type AuditEntry } from './bottle/audit.js';

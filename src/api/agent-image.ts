@@ -10,11 +10,12 @@ import type { AgentImage } from '../bottle/backend.js';
 import type { BottleState } from '../bottle/state.js';
 import { BottleError, errnoCode } from '../errors.js';
 import type { Bottle } from '../manifest/types.js';
-import { getProvider } from '../providers/index.js';
-import type { Settings } from '../settings.js';
+import type { Provider } from '../providers/index.js';
 
-export async function resolveAgentImage(settings: Settings, state: BottleState, bottle: Bottle): Promise<AgentImage> {
-  const provider = getProvider(settings, bottle.agent_provider.template);
+export async function resolveAgentImage(provider: Provider, state: BottleState, bottle: Bottle): Promise<AgentImage> {
+  const image = provider.image;
+  const recipe = (repository: string, contextDir: string, dockerfile: string, source: string, inline: boolean): Promise<AgentImage> =>
+    recipeOf({ repository, contextDir, dockerfile, source, inline, provider: provider.name, buildArgs: image.buildArgs, bases: image.bases });
   const perBottle = state.dockerfile;
   const committed = state.committedImageFile;
   const [perBottleTime, committedTime] = await Promise.all([mtime(perBottle), mtime(committed)]);
@@ -23,14 +24,18 @@ export async function resolveAgentImage(settings: Settings, state: BottleState, 
   }
   if (perBottleTime >= 0) {
     // The template's folder stays the build context, so its COPY lines still work.
-    return recipe(`bot-bottle/bottle-${state.identity}`, provider.imageDir, 'Dockerfile.bot-bottle', perBottle, true, provider.name);
+    // Derived Dockerfiles keep the template's build args and base images, so `FROM ${AGENT_BASE}` still resolves.
+    return recipe(`bot-bottle/bottle-${state.identity}`, image.dir, 'Dockerfile.bot-bottle', perBottle, true);
   }
   const own = bottle.agent_provider.dockerfile;
-  if (own) return recipe(`bot-bottle/agent-${provider.name}-custom`, dirname(own), basename(own), own, false, provider.name);
-  return recipe(`bot-bottle/agent-${provider.name}`, provider.imageDir, 'Dockerfile', join(provider.imageDir, 'Dockerfile'), false, provider.name);
+  if (own) return recipe(`bot-bottle/agent-${provider.name}-custom`, dirname(own), basename(own), own, false);
+  return recipe(image.repository, image.dir, image.dockerfile, join(image.dir, image.dockerfile), false);
 }
 
-async function recipe(repository: string, contextDir: string, dockerfile: string, source: string, inline: boolean, provider: string): Promise<AgentImage> {
+type RecipeFields = Omit<Extract<AgentImage, { kind: 'recipe' }>, 'kind' | 'text'>;
+
+async function recipeOf(r: RecipeFields): Promise<AgentImage> {
+  const { source } = r;
   let text: string;
   try {
     text = await readFile(source, 'utf8');
@@ -39,7 +44,7 @@ async function recipe(repository: string, contextDir: string, dockerfile: string
       fix: 'check agent_provider.dockerfile in the bottle, or the provider template',
     });
   }
-  return { kind: 'recipe', repository, contextDir, dockerfile, inline, text, source, provider };
+  return { kind: 'recipe', ...r, text };
 }
 
 async function mtime(path: string): Promise<number> {

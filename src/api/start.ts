@@ -5,7 +5,7 @@
 import { PassThrough } from 'node:stream';
 import { getBackend } from '../backends/index.js';
 import { prepareSidecars } from '../sidecars/index.js';
-import { AGENT, bundleServiceDir } from '../bottle/layout.js';
+import { AGENT, BUNDLE_HOST, bundleServiceDir } from '../bottle/layout.js';
 import { SIDECARS } from '../bottle/sidecar.js';
 import type { Backend } from '../bottle/backend.js';
 import { mintIdentity } from '../bottle/identity.js';
@@ -16,6 +16,12 @@ import type { ResolvedEnv } from '../manifest/types.js';
 import { type Progress, silentProgress } from '../progress.js';
 import type { Settings } from '../settings.js';
 import { resolveAgentImage } from './agent-image.js';
+import { BottleError } from '../errors.js';
+import type { Bottle } from '../manifest/types.js';
+import { getProvider, refuseRouteConflicts, type Provider, type ProviderSetup, type SessionCommands } from '../providers/index.js';
+import { MCP_PATH, SUPERVISE_PORT } from '../sidecars/supervise/config.js';
+import { collectWorkspace } from '../workspace/collect.js';
+import { writeWorkspaceBase } from '../workspace/state.js';
 
 export type AskSecret = (name: string, text: string) => Promise<string>;
 
@@ -36,6 +42,10 @@ export interface Started {
   /** Present unless dry-run. */
   readonly backend: Backend | undefined;
   readonly env: ResolvedEnv;
+  /** How a session runs this bottle's agent. */
+  readonly session: SessionCommands;
+  /** Headless output format for the provider's client, when asked for. */
+  readonly outputFormat: string | undefined;
 }
 
 const noAsk: AskSecret = (name) => Promise.reject(new Error(`no way to ask for ${name}`));
@@ -52,11 +62,31 @@ export async function startBottle(settings: Settings, spec: BottleSpec, opts: St
   const state = new BottleState(settings.home, identity);
   const backend = getBackend(settings, spec.backend);
   // Planning is pure: a dry run, or a failure up to here, leaves nothing behind.
-  const agentImage = await resolveAgentImage(settings, state, bottle);
+  const provider = await getProvider(settings, bottle.agent_provider.template);
+  checkOutputFormat(provider, spec.outputFormat);
+  const providerSetup = await provider.setup({
+    identity,
+    agent,
+    bottle,
+    hostEnv: settings.hostEnv,
+    userHome: settings.userHome,
+    mcpUrl: bottle.supervise ? `http://${BUNDLE_HOST}:${SUPERVISE_PORT}${MCP_PATH}` : undefined,
+    label: spec.label,
+    color: spec.color,
+  });
+  await refuseRouteConflicts(bottle, provider.name, providerSetup.routes);
+  // A resumed bottle keeps its workspace volume: nothing is copied again.
+  const workspace =
+    spec.copyCwd === undefined || resuming
+      ? undefined
+      : await collectWorkspace(spec.copyCwd, { at: AGENT.workspace, includeIgnored: spec.includeIgnored, allowSecrets: spec.allowSecrets });
+  for (const f of workspace?.findings ?? []) (opts.onWarning ?? progress.warn)(`--allow-secrets: copying ${f.file}${f.line > 0 ? `:${f.line}` : ''} (${f.rule}: ${f.redacted})`);
+  const agentImage = await resolveAgentImage(provider, state, bottle);
   const sidecars = await prepareSidecars(
     {
       identity,
-      bottle,
+      bottle: withProviderRoutes(bottle, providerSetup),
+      providerTokens: providerSetup.tokens,
       agent,
       hostEnv: settings.hostEnv,
       knownSecrets: Object.values(env.secrets),
@@ -64,8 +94,10 @@ export async function startBottle(settings: Settings, spec: BottleSpec, opts: St
     },
     (name) => ({ hostDir: state.service(name), bundleDir: bundleServiceDir(name) }),
   );
-  const plan = await backend.prepare({ settings, spec, identity, state, agent, bottle, env, resuming, agentImage, sidecars }, progress);
-  if (opts.dryRun) return { identity, plan: plan.describe(), backend: undefined, env };
+  const plan = await backend.prepare({ settings, spec, identity, state, agent, bottle, env, resuming, agentImage, sidecars, providerSetup, workspace: workspace?.tree }, progress);
+  const session = providerSetup.session;
+  const outputFormat = spec.outputFormat;
+  if (opts.dryRun) return { identity, plan: plan.describe(), backend: undefined, env, session, outputFormat };
   const meta: BottleMetadata = {
     identity,
     agent: agent.name,
@@ -82,6 +114,7 @@ export async function startBottle(settings: Settings, spec: BottleSpec, opts: St
     await state.create(['agent', 'bundle', ...SIDECARS]);
     await state.writeSidecarState(sidecars);
     await state.writeMetadata(meta);
+    if (workspace?.head !== undefined) await writeWorkspaceBase(settings.home, identity, workspace.head);
     await state.clearPreserved();
     const built = await backend.build(plan, progress);
     await backend.launch(plan, built, env, progress);
@@ -90,7 +123,20 @@ export async function startBottle(settings: Settings, spec: BottleSpec, opts: St
     if (!resuming) await state.remove();
     throw e;
   }
-  return { identity, plan: plan.describe(), backend, env };
+  return { identity, plan: plan.describe(), backend, env, session, outputFormat };
+}
+
+function checkOutputFormat(provider: Provider, format: string | undefined): void {
+  if (format === undefined || provider.outputFormats.includes(format)) return;
+  throw new BottleError('usage', `--output-format ${format}: the ${provider.name} provider ${provider.outputFormats.length === 0 ? 'has no output formats' : `accepts ${provider.outputFormats.join(', ')}`}`, {
+    fix: provider.outputFormats.length === 0 ? 'drop --output-format' : `use one of ${provider.outputFormats.join(', ')}`,
+  });
+}
+
+/** The bottle as the egress sidecar sees it: the provider's own routes first. */
+function withProviderRoutes(bottle: Bottle, setup: ProviderSetup): Bottle {
+  if (setup.routes.length === 0) return bottle;
+  return { ...bottle, egress: { ...bottle.egress, routes: [...setup.routes, ...bottle.egress.routes] } };
 }
 
 export interface SessionIO {
@@ -117,9 +163,9 @@ export async function runSession(settings: Settings, started: Started, prompt: s
       stdin.end(prompt);
       const wrote = await backend.exec(started.identity, ['sh', '-c', `umask 077; cat > ${promptFile}`], { stdin, stdout: io.stderr, stderr: io.stderr, tty: false });
       if (wrote !== 0) throw new Error(`could not hand the prompt to the agent (exit ${wrote})`);
-      code = await backend.exec(started.identity, ['bash', promptFile], { stdin: undefined, stdout: io.stdout, stderr: io.stderr, tty: false });
+      code = await backend.exec(started.identity, started.session.headless(promptFile, started.outputFormat), { stdin: undefined, stdout: io.stdout, stderr: io.stderr, tty: false });
     } else {
-      code = await backend.exec(started.identity, ['bash', '-l'], io);
+      code = await backend.exec(started.identity, started.session.interactive, io);
     }
   } catch (e) {
     crashed = true;

@@ -36,6 +36,8 @@ import type { Progress } from '../progress.js';
 import type { Settings } from '../settings.js';
 import type { Agent, Bottle, ResolvedEnv } from '../manifest/types.js';
 import type { PreparedSidecar } from './sidecar.js';
+import type { ImageSpec, ProviderSetup } from './provider.js';
+import type { AgentTree } from './tree.js';
 import type { BackendName, BottleSpec } from './spec.js';
 import type { BottleState } from './state.js';
 
@@ -65,6 +67,10 @@ export type AgentImage =
       /** Where the Dockerfile came from on the host (for people). */
       readonly source: string;
       readonly provider: string;
+      /** Build args of the template (pinned versions), kept by derived Dockerfiles. */
+      readonly buildArgs: Readonly<Record<string, string>>;
+      /** Build args naming images built first (`FROM ${AGENT_BASE}`). */
+      readonly bases: Readonly<Record<string, ImageSpec>>;
     };
 
 export interface PrepareInput {
@@ -82,6 +88,10 @@ export interface PrepareInput {
   readonly agentImage: AgentImage;
   /** Each sidecar's plan and state folder (services, agent env and files, secrets, trust). */
   readonly sidecars: readonly PreparedSidecar[];
+  /** What the agent's provider template adds to this bottle: env, config files, skills (its routes are in the sidecars' plans). */
+  readonly providerSetup: ProviderSetup;
+  /** `--cwd`: the working tree to write into the workspace volume (never an image layer). */
+  readonly workspace: AgentTree | undefined;
 }
 
 /** A resolved plan: printable, no secrets, no engine resources created yet. */

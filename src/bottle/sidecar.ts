@@ -33,6 +33,8 @@ export interface SidecarPrepareInput {
   readonly agent: Agent;
   /** The host's environment: the source of token_ref values. */
   readonly hostEnv: Readonly<Record<string, string>>;
+  /** Tokens of the provider's own routes (token_ref -> value), for the egress sidecar only. */
+  readonly providerTokens?: Readonly<Record<string, string>>;
   /** The bottle's own secret values (forwarded and prompted env): DLP looks for them. */
   readonly knownSecrets: readonly string[];
   /** The Dockerfile the agent image is built from (its text); none for a committed snapshot. */

@@ -17,4 +17,10 @@ export interface BottleSpec {
   readonly headless: boolean;
   /** Headless prompt: for the shell provider, a script. */
   readonly prompt: string | undefined;
+  /** Headless output format passed to the provider's client (`claude -p --output-format`). */
+  readonly outputFormat?: string | undefined;
+  /** `--cwd`: copy files `.gitignore` ignores too. */
+  readonly includeIgnored?: boolean;
+  /** `--cwd`: copy even when the secret scanner finds something. */
+  readonly allowSecrets?: boolean;
 }

@@ -72,6 +72,10 @@ export class BottleState {
   get dockerfile(): string {
     return join(this.dir, 'Dockerfile');
   }
+  /** One line: the commit a `--cwd` workspace started from (what `export` bundles after). */
+  get workspaceBaseFile(): string {
+    return join(this.dir, 'workspace-base');
+  }
   /** One line: the image tag of the last `commit`. */
   get committedImageFile(): string {
     return join(this.dir, 'committed-image');

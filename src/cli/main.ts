@@ -9,6 +9,7 @@ import { registerEgress } from './commands/egress.js';
 import { registerLogs } from './commands/logs.js';
 import { registerManage } from './commands/manage.js';
 import { registerScan } from './commands/scan.js';
+import { registerExport } from './commands/export.js';
 import { registerSupervise } from './commands/supervise.js';
 import { registerStart } from './commands/start.js';
 import { type CliContext, cliContext } from './context.js';
@@ -26,6 +27,7 @@ async function main(argv: string[]): Promise<number> {
   registerManage(program, ctx);
   registerLogs(program, ctx);
   registerScan(program, ctx);
+  registerExport(program, ctx);
   registerEgress(program, ctx);
   registerSupervise(program, ctx);
   registerDoctor(program, ctx);

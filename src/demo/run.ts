@@ -103,7 +103,7 @@ export async function runDemo(base: Settings, progress: Progress, report: (step:
     await check(`1. an allowlisted HTTPS host through the bumped TLS path (${url}/hello → 200)`, 'reachable',
       `out=$(curl -sS -w ' %{http_code}' ${url}/hello) && echo "$out" && [ "\${out##* }" = 200 ] && curl -sSv ${url}/hello 2>&1 | grep -o 'issuer: .*bot-bottle egress CA[^,]*'`);
     await check('2. a host that is not allowlisted (https://deb.debian.org → 403)', 'blocked',
-      `code=$(curl -s -o /dev/null -w '%{http_connect}' https://deb.debian.org/); echo "proxy answered $code"; [ "$code" != 403 ]`);
+      `code=$(curl -s -o /dev/null -w '%{http_code}' https://deb.debian.org/); echo "proxy answered $code"; [ "$code" != 403 ]`);
     await check(`3. a POST carrying a credential-shaped string to the allowlisted host (→ 403)`, 'blocked',
       `code=$(curl -s -o /tmp/body -w '%{http_code}' -X POST --data-binary "aws_key=AKIA$(tr -dc 'A-Z2-7' </dev/urandom | head -c 16)" ${url}/upload); echo "$code $(grep -o 'dlp-blocked[^(]*' /tmp/body)"; [ "$code" != 403 ]`);
     await check(`   …and the upstream never saw it (${upstream.received().length} request(s) arrived, none to /upload)`, 'blocked', upstream.received().includes('/upload') ? 'echo arrived' : 'echo "not received"; exit 1');

@@ -1,26 +1,25 @@
-import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { BottleError } from '../errors.js';
 import type { Settings } from '../settings.js';
+import { claudeProvider } from './claude.js';
+import { codexProvider } from './codex.js';
+import { loadPlugin } from './plugin.js';
 import { shellProvider } from './shell.js';
 import type { Provider } from './types.js';
 
-export type { Provider } from './types.js';
+export type { ImageSpec, Provider, ProviderContext, ProviderSetup, SessionCommands } from './types.js';
+export { refuseRouteConflicts } from './common.js';
 
-const BUILT_IN: Record<string, () => Provider> = { shell: shellProvider };
+const BUILT_IN: Record<string, () => Provider> = { shell: shellProvider, claude: claudeProvider, codex: codexProvider };
+export const BUILT_IN_TEMPLATES: readonly string[] = Object.keys(BUILT_IN);
 
-/**
- * Built-in templates, then user plugins in `<home>/contrib/<name>/` (a folder
- * with a Dockerfile; the agent runs `bash -l`, the headless prompt as a script).
- */
-export function getProvider(settings: Settings, template: string): Provider {
+/** Built-in templates, then user plugins in `<home>/contrib/<name>/` (a `plugin.md` manifest and a Dockerfile). */
+export async function getProvider(settings: Settings, template: string): Promise<Provider> {
   const builtIn = BUILT_IN[template];
   if (builtIn) return builtIn();
-  const dir = join(settings.home, 'contrib', template);
-  if (existsSync(join(dir, 'Dockerfile'))) {
-    return { ...shellProvider(), name: template, imageDir: dir };
-  }
+  const plugin = await loadPlugin(settings.home, template);
+  if (plugin) return plugin;
   throw new BottleError('usage', `unknown agent_provider.template ${JSON.stringify(template)}`, {
-    fix: `use one of ${Object.keys(BUILT_IN).join(', ')}, or add a plugin at ${dir}/Dockerfile`,
+    fix: `use one of ${BUILT_IN_TEMPLATES.join(', ')}, or add a plugin at ${join(settings.home, 'contrib', template)}/plugin.md`,
   });
 }

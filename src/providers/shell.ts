@@ -1,17 +1,31 @@
-import { join } from 'node:path';
-import { packageRoot } from '../paths.js';
-import type { Provider } from './types.js';
+import { AGENT } from '../bottle/layout.js';
+import type { Provider, ProviderSetup } from './types.js';
+import { shellImage } from './images.js';
+import { safeLabel, skillTrees } from './common.js';
+import { titled } from './session.js';
+
+const HOME = AGENT.home;
 
 /** The plain shell agent: the demo's, the tests', and bring-your-own-harness users'. */
 export function shellProvider(): Provider {
   return {
     name: 'shell',
-    imageDir: join(packageRoot(), 'images', 'agent-shell'),
+    image: shellImage(),
     user: 'agent',
-    home: '/home/agent',
-    interactiveArgv: ['bash', '-l'],
-    // The shell provider's prompt *is* a script.
-    headlessArgv: (promptFile) => ['bash', promptFile],
-    egressHosts: [],
+    home: HOME,
+    outputFormats: [],
+    setup: async (ctx): Promise<ProviderSetup> => ({
+      routes: [],
+      tokens: {},
+      agentEnv: {},
+      agentFiles: [],
+      agentTrees: await skillTrees(ctx, HOME),
+      session: {
+        interactive: titled(['bash', '-l'], safeLabel(ctx.label)),
+        // The shell provider's prompt *is* a script.
+        headless: (promptFile) => ['bash', promptFile],
+      },
+      describe: {},
+    }),
   };
 }

@@ -59,6 +59,8 @@ export interface EnsureImageOptions {
   hostCaBundle?: string;
   /** For the base image mirror and the CA bundle default. */
   settings?: Pick<Settings, 'debianMirror' | 'hostCaBundle'>;
+  /** Build every step afresh (benchmarks of cold builds); the result is cached as usual. */
+  noCache?: boolean;
 }
 
 export const LABEL_RECIPE = 'bot-bottle.recipe';
@@ -88,7 +90,7 @@ export async function ensureImage(engine: Engine, recipe: ImageRecipe, progress:
     `image-${recipe.repository}-${hash}`,
     async () => {
       if (await imageExists(engine, tag)) return;
-      await build(engine, recipe, files, tag, hash, progress);
+      await build(engine, recipe, files, tag, hash, progress, opts.noCache === true);
       await pruneOlder(engine, recipe.repository, tag, progress);
     },
     { progress, what: tag, maxWaitMs: BUILD_LOCK_WAIT_MS },
@@ -136,7 +138,7 @@ export function packageRoot(): string {
 // ---------------------------------------------------------------------------
 // Context collection
 
-type ContextFile =
+export type ContextFile =
   | { type: 'dir'; path: string; mode: number }
   | { type: 'symlink'; path: string; mode: number; target: string }
   | { type: 'file'; path: string; mode: number; source: string }
@@ -362,7 +364,7 @@ async function resolveBases(
 // ---------------------------------------------------------------------------
 // Build
 
-async function build(engine: Engine, recipe: ImageRecipe, files: ContextFile[], tag: string, hash: string, progress: Progress): Promise<void> {
+async function build(engine: Engine, recipe: ImageRecipe, files: ContextFile[], tag: string, hash: string, progress: Progress, noCache: boolean): Promise<void> {
   const repo = recipe.repository;
   progress.step(`building image ${tag}`);
   let step = '';
@@ -384,6 +386,7 @@ async function build(engine: Engine, recipe: ImageRecipe, files: ContextFile[], 
       buildargs: recipe.buildArgs ?? {},
       rm: true,
       forcerm: true,
+      ...(noCache ? { nocache: true } : {}),
     });
     await readJsonStream(stream, (msg: JsonMessage) => {
       if (typeof msg.stream === 'string') {
@@ -476,14 +479,22 @@ const BLOCK = 512;
 /** A fixed mtime (2000-01-01) so identical contexts give identical tars. */
 const TAR_MTIME = 946684800;
 
-function tarStream(files: ContextFile[]): Readable {
+/** Who owns the entries of a tar (build contexts: root; trees for the agent: its user). */
+export interface TarOwner {
+  readonly uid: number;
+  readonly gid: number;
+  readonly name: string;
+}
+const ROOT: TarOwner = { uid: 0, gid: 0, name: 'root' };
+
+export function tarStream(files: readonly ContextFile[], owner: TarOwner = ROOT): Readable {
   async function* gen(): AsyncGenerator<Buffer> {
     for (const f of files) {
-      if (f.type === 'dir') yield* entry(f.path + '/', '5', f.mode, 0, '');
-      else if (f.type === 'symlink') yield* entry(f.path, '2', f.mode, 0, f.target);
+      if (f.type === 'dir') yield* entry(f.path + '/', '5', f.mode, 0, '', owner);
+      else if (f.type === 'symlink') yield* entry(f.path, '2', f.mode, 0, f.target, owner);
       else {
         const data = await fileData(f);
-        yield* entry(f.path, '0', f.mode, data.length, '');
+        yield* entry(f.path, '0', f.mode, data.length, '', owner);
         yield data;
         const pad = (BLOCK - (data.length % BLOCK)) % BLOCK;
         if (pad) yield Buffer.alloc(pad);
@@ -494,7 +505,7 @@ function tarStream(files: ContextFile[]): Readable {
   return Readable.from(gen(), { objectMode: false });
 }
 
-function* entry(name: string, type: '0' | '2' | '5', mode: number, size: number, linkname: string): Generator<Buffer> {
+function* entry(name: string, type: '0' | '2' | '5', mode: number, size: number, linkname: string, owner: TarOwner): Generator<Buffer> {
   const pax: string[] = [];
   let hdrName = name;
   let prefix = '';
@@ -513,12 +524,12 @@ function* entry(name: string, type: '0' | '2' | '5', mode: number, size: number,
   }
   if (pax.length) {
     const body = Buffer.from(pax.join(''));
-    yield header(truncateBytes(`PaxHeaders/${posix.basename(name)}`, 100), 'x', 0o644, body.length, '', '');
+    yield header(truncateBytes(`PaxHeaders/${posix.basename(name)}`, 100), 'x', 0o644, body.length, '', '', owner);
     yield body;
     const pad = (BLOCK - (body.length % BLOCK)) % BLOCK;
     if (pad) yield Buffer.alloc(pad);
   }
-  yield header(hdrName, type, mode, size, hdrLink, prefix);
+  yield header(hdrName, type, mode, size, hdrLink, prefix, owner);
 }
 
 function splitUstar(name: string): [string, string] | undefined {
@@ -543,15 +554,15 @@ function truncateBytes(s: string, n: number): string {
   return b.length <= n ? s : b.subarray(0, n).toString('utf8').replace(/\uFFFD+$/, '');
 }
 
-function header(name: string, type: string, mode: number, size: number, linkname: string, prefix: string): Buffer {
+function header(name: string, type: string, mode: number, size: number, linkname: string, prefix: string, owner: TarOwner): Buffer {
   if (size > 0o77777777777) throw new Error(`file too large for the build context: ${name}`);
   const h = Buffer.alloc(BLOCK);
   const str = (s: string, off: number, len: number) => h.write(s, off, len, 'utf8');
   const oct = (n: number, off: number, len: number) => str(n.toString(8).padStart(len - 1, '0') + '\0', off, len);
   str(name, 0, 100);
   oct(mode, 100, 8);
-  oct(0, 108, 8);
-  oct(0, 116, 8);
+  oct(owner.uid, 108, 8);
+  oct(owner.gid, 116, 8);
   oct(size, 124, 12);
   oct(TAR_MTIME, 136, 12);
   str('        ', 148, 8);
@@ -559,8 +570,8 @@ function header(name: string, type: string, mode: number, size: number, linkname
   str(linkname, 157, 100);
   str('ustar\0', 257, 6);
   str('00', 263, 2);
-  str('root', 265, 32);
-  str('root', 297, 32);
+  str(owner.name, 265, 32);
+  str(owner.name, 297, 32);
   str(prefix, 345, 155);
   let sum = 0;
   for (const b of h) sum += b;

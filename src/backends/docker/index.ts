@@ -8,6 +8,7 @@ import { ensureBaseImage } from './base-image.js';
 import { connectEngine, type Engine, engineFailure, homeId, LABEL_HOME, LABEL_IDENTITY, LABEL_KIND, LABEL_MANAGED } from './engine.js';
 import { execIn } from './exec.js';
 import { ensureImage } from './images.js';
+import { ensureImageSpec } from './image-spec.js';
 import { type DockerBuild, launchBottle } from './launch.js';
 import { bottleNames } from './names.js';
 import { type DockerPlan, prepareDockerPlan } from './plan.js';
@@ -34,22 +35,11 @@ export class DockerBackend implements Backend<DockerPlan, DockerBuild> {
     const engine = await this.connect();
     const caOpts = this.settings.hostCaBundle ? { hostCaBundle: this.settings.hostCaBundle } : {};
     await ensureBaseImage(engine, this.settings, progress);
-    const [agentBase, bundle] = await Promise.all([
-      plan.agentImage.kind === 'tag' ? Promise.resolve(plan.agentImage.tag) : ensureImage(engine, plan.agentImage.recipe, progress, caOpts),
+    // The workspace (`--cwd`) is not an image layer: launch writes it into the workspace volume.
+    const [agent, bundle] = await Promise.all([
+      plan.agentImage.kind === 'tag' ? Promise.resolve(plan.agentImage.tag) : ensureImageSpec(engine, plan.agentImage.spec, progress, caOpts),
       ensureImage(engine, plan.bundleImage, progress, caOpts),
     ]);
-    let agent = agentBase;
-    if (plan.copyCwd && !plan.resuming) {
-      // The workspace copy is a layer on the agent image; a fresh volume takes it over on first mount.
-      agent = await ensureImage(engine, {
-        repository: `bot-bottle/cwd-${plan.identity}`,
-        dockerfile: 'Dockerfile.bot-bottle-cwd',
-        context: [
-          { at: 'Dockerfile.bot-bottle-cwd', content: `FROM ${agentBase}\nCOPY --chown=1000:1000 workspace/ /workspace/\n` },
-          { at: 'workspace', from: plan.copyCwd },
-        ],
-      }, progress, caOpts);
-    }
     const { runtime } = await chooseRuntime(engine, homeDirs(this.settings.home).runtimeProbe, agent, progress);
     return { agentImage: agent, bundleImage: bundle, runtime };
   }

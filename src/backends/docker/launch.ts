@@ -16,6 +16,8 @@ import { execWithInput, SECRET_ENV_FILE, shellEnvFile } from './exec.js';
 import type { DockerPlan } from './plan.js';
 import type { ContainerRuntime } from './runtime-probe.js';
 import { teardownBottle } from './teardown.js';
+import { type ContextFile, tarStream } from './images.js';
+import type { Container } from 'dockerode';
 
 const BUNDLE_UID = 10001;
 const READY_TIMEOUT_MS = 30_000;
@@ -129,6 +131,7 @@ async function createAndStart(engine: Engine, plan: DockerPlan, built: DockerBui
     },
   });
 
+  await writeAgentTrees(agent, plan, progress);
   mark('containers created');
   await Promise.all([bundleStarted, agent.start()]);
   mark('containers started');
@@ -179,6 +182,29 @@ async function writeAgentFiles(engine: Engine, plan: DockerPlan): Promise<void> 
 }
 
 type AgentFileAppend = AgentFile & { append?: boolean };
+
+const AGENT_OWNER = { uid: 1000, gid: 1000, name: 'agent' } as const;
+
+/**
+ * Skills and the `--cwd` workspace, as tars into the created (not yet
+ * started) agent: the workspace lands in its volume, never in an image layer.
+ */
+async function writeAgentTrees(agent: Container, plan: DockerPlan, progress: Progress): Promise<void> {
+  for (const tree of plan.agentTrees) {
+    if (tree.entries.length === 0) continue;
+    progress.detail(`copying ${tree.what} into ${tree.at}`);
+    const files: ContextFile[] = tree.entries.map((e) =>
+      e.kind === 'dir'
+        ? { type: 'dir', path: e.path, mode: e.mode }
+        : e.kind === 'symlink'
+          ? { type: 'symlink', path: e.path, mode: e.mode, target: e.target ?? '' }
+          : e.content !== undefined
+            ? { type: 'file', path: e.path, mode: e.mode, data: e.content }
+            : { type: 'file', path: e.path, mode: e.mode, source: e.source ?? '' },
+    );
+    await agent.putArchive(tarStream(files, AGENT_OWNER), { path: tree.at });
+  }
+}
 
 async function createWorkspaceVolume(engine: Engine, plan: DockerPlan): Promise<void> {
   await engine.createVolume({ Name: plan.names.workspaceVolume, Labels: labels(plan.identity, 'volume-workspace', plan.home) });

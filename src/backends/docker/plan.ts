@@ -10,6 +10,8 @@ import { BUNDLE_HEARTBEAT_PORT, BUNDLE_HOST } from '../../bottle/layout.js';
 import type { AgentFile, BundleServiceSpec, PreparedSidecar } from '../../bottle/sidecar.js';
 import type { BottleState } from '../../bottle/state.js';
 import { packageRoot } from '../../paths.js';
+import type { ImageSpec } from '../../bottle/provider.js';
+import type { AgentTree } from '../../bottle/tree.js';
 import type { ImageRecipe } from './images.js';
 import { type BottleNames, bottleNames } from './names.js';
 
@@ -31,10 +33,12 @@ export interface DockerPlan extends Plan {
   readonly home: string;
   readonly state: BottleState;
   /** The image recipe to build, or the committed snapshot to boot from. */
-  readonly agentImage: { readonly kind: 'recipe'; readonly recipe: ImageRecipe; readonly source: string } | { readonly kind: 'tag'; readonly tag: string; readonly source: string };
+  readonly agentImage: { readonly kind: 'spec'; readonly spec: ImageSpec; readonly source: string } | { readonly kind: 'tag'; readonly tag: string; readonly source: string };
   readonly provider: string;
   /** `--cwd`: host folder layered into the workspace. */
   readonly copyCwd: string | undefined;
+  /** Trees written into the created agent before it starts: skills, and the `--cwd` workspace (into its volume, never an image layer). */
+  readonly agentTrees: readonly AgentTree[];
   readonly bundleImage: ImageRecipe;
   readonly limits: Limits;
   /** Literal env for the agent (manifest values and proxy URLs): not secret. */
@@ -53,6 +57,7 @@ export interface DockerPlan extends Plan {
   readonly sidecars: readonly PreparedSidecar[];
   readonly resuming: boolean;
   readonly headlessPrompt: string | undefined;
+  readonly providerDescribe: Readonly<Record<string, unknown>>;
   readonly workspaceVolume: string;
 }
 
@@ -80,6 +85,8 @@ export function prepareDockerPlan(input: PrepareInput): DockerPlan {
     BOT_BOTTLE_IDENTITY: identity,
     BOT_BOTTLE_BUNDLE: `${BUNDLE_HOST}:${BUNDLE_HEARTBEAT_PORT}`,
     ...input.env.literals,
+    // The provider's placeholders and switches win over literals; sidecar settings over both.
+    ...input.providerSetup.agentEnv,
     // Sidecar settings (proxy URLs, placeholders) win over the manifest's literals.
     ...sidecarEnv,
   };
@@ -91,6 +98,7 @@ export function prepareDockerPlan(input: PrepareInput): DockerPlan {
     state,
     agentImage,
     provider: input.agentImage.provider,
+    agentTrees: [...input.providerSetup.agentTrees, ...(input.workspace ? [input.workspace] : [])],
     copyCwd: spec.copyCwd,
     bundleImage: bundleImageRecipe(),
     limits: {
@@ -102,7 +110,7 @@ export function prepareDockerPlan(input: PrepareInput): DockerPlan {
     secretEnvNames: Object.keys(input.env.secrets).sort(),
     bundleServices: input.sidecars.flatMap((s) => s.plan.services),
     sidecarMounts: input.sidecars.map((s) => ({ hostDir: s.hostDir, bundleDir: s.bundleDir })),
-    agentFiles: input.sidecars.flatMap((s) => s.plan.agentFiles),
+    agentFiles: [...input.providerSetup.agentFiles, ...input.sidecars.flatMap((s) => s.plan.agentFiles)],
     // Only a sidecar that runs writes what the agent must trust.
     agentTrust: input.sidecars.flatMap((s) =>
       s.plan.services.length === 0 ? [] : s.plan.agentTrust.map((t) => ({ hostFile: join(s.hostDir, ...t.stateFile.split('/')), agentPath: t.agentPath })),
@@ -111,6 +119,7 @@ export function prepareDockerPlan(input: PrepareInput): DockerPlan {
     sidecars: input.sidecars,
     resuming: input.resuming,
     headlessPrompt: spec.prompt,
+    providerDescribe: input.providerSetup.describe,
     workspaceVolume: names.workspaceVolume,
     describe: () => describePlan(plan, bottle.name),
   };
@@ -119,10 +128,15 @@ export function prepareDockerPlan(input: PrepareInput): DockerPlan {
 
 function dockerAgentImage(image: AgentImage): DockerPlan['agentImage'] {
   if (image.kind === 'snapshot') return { kind: 'tag', tag: image.tag, source: 'committed snapshot' };
-  const context: ImageRecipe['context'] = image.inline
-    ? [{ at: '.', from: image.contextDir }, { at: image.dockerfile, content: image.text }]
-    : [{ at: '.', from: image.contextDir }];
-  return { kind: 'recipe', recipe: { repository: image.repository, dockerfile: image.dockerfile, context }, source: image.source };
+  const spec: ImageSpec = {
+    repository: image.repository,
+    dir: image.contextDir,
+    dockerfile: image.dockerfile,
+    ...(image.inline ? { dockerfileText: image.text } : {}),
+    buildArgs: image.buildArgs,
+    bases: image.bases,
+  };
+  return { kind: 'spec', spec, source: image.source };
 }
 
 function describePlan(plan: DockerPlan, bottleName: string): Record<string, unknown> {
@@ -131,7 +145,7 @@ function describePlan(plan: DockerPlan, bottleName: string): Record<string, unkn
     identity: plan.identity,
     bottle: bottleName,
     provider: plan.provider,
-    agent_image: plan.agentImage.kind === 'tag' ? plan.agentImage.tag : `${plan.agentImage.recipe.repository} (from ${plan.agentImage.source})`,
+    agent_image: plan.agentImage.kind === 'tag' ? plan.agentImage.tag : `${plan.agentImage.spec.repository} (from ${plan.agentImage.source})`,
     bundle_image: plan.bundleImage.repository,
     copy_cwd: plan.copyCwd ?? null,
     containers: { agent: plan.names.agent, bundle: plan.names.bundle },
@@ -144,6 +158,8 @@ function describePlan(plan: DockerPlan, bottleName: string): Record<string, unkn
     bundle_services: plan.bundleServices.map((s) => s.name),
     bundle_secrets: Object.keys(plan.bundleSecrets).sort(),
     agent_files: plan.agentFiles.map((f) => f.path),
+    agent_trees: plan.agentTrees.map((t) => `${t.what} -> ${t.at} (${t.entries.filter((e) => e.kind === 'file').length} files)`),
+    provider_setup: plan.providerDescribe,
     agent_trust: plan.agentTrust.map((t) => t.agentPath),
     sidecars: Object.fromEntries(plan.sidecars.map((s) => [s.name, s.plan.describe])),
     state_dir: plan.state.dir,

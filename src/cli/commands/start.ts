@@ -15,6 +15,9 @@ interface StartFlags {
   dryRun?: boolean;
   headless?: boolean;
   prompt?: string;
+  outputFormat?: string;
+  allowSecrets?: boolean;
+  includeIgnored?: boolean;
   detach?: boolean;
   json?: boolean;
   verbose?: boolean;
@@ -32,11 +35,14 @@ export function registerStart(program: Command, ctx: () => CliContext): void {
     .option('--cwd [dir]', "copy a folder (default: the current one) into the bottle's workspace")
     .option('--dry-run', 'print the resolved plan and create nothing')
     .option('--headless', 'no pickers and no questions (for scripts and orchestrators)')
-    .option('--prompt <text>', 'headless prompt (the shell provider runs it as a script)')
+    .option('--prompt <text>', 'headless prompt (claude -p, codex exec; the shell provider runs it as a script)')
+    .option('--output-format <format>', "headless output of the agent's client, e.g. json or stream-json (claude, codex)")
+    .option('--allow-secrets', '--cwd: copy even files the secret scanner flags')
+    .option('--include-ignored', '--cwd: also copy files .gitignore ignores')
     .option('--detach', 'return once the bottle is ready; it runs until `bot-bottle stop`')
     .option('--json', 'print a JSON object (identity, plan) on stdout')
     .option('--verbose', 'show image build output')
-    .addHelpText('after', '\nExamples:\n  bot-bottle start dev --detach --json\n  bot-bottle start dev --headless --prompt "git status"\n  bot-bottle start dev --dry-run\n')
+    .addHelpText('after', '\nExamples:\n  bot-bottle start dev --detach --json\n  bot-bottle start dev --headless --prompt "git status"\n  bot-bottle start claude-dev --headless --prompt "fix the failing test" --output-format json\n  bot-bottle start claude-dev --cwd . --label "bug 123" --color cyan\n  bot-bottle start dev --dry-run\n')
     .action(async (agentArg: string | undefined, flags: StartFlags) => {
       const c = ctx();
       if (flags.detach && flags.prompt !== undefined) {
@@ -71,6 +77,9 @@ export function registerStart(program: Command, ctx: () => CliContext): void {
         identity: undefined,
         headless,
         prompt: flags.prompt,
+        outputFormat: flags.outputFormat,
+        allowSecrets: flags.allowSecrets === true,
+        includeIgnored: flags.includeIgnored === true,
       };
       const progress = c.progress(flags.verbose);
       const started: Started = await startBottle(c.settings, spec, { progress, ask: askSecret, dryRun: flags.dryRun, detach: flags.detach });

@@ -19,7 +19,7 @@ export async function prepare(input: SidecarPrepareInput): Promise<SidecarPlan> 
   const tokens: Record<string, string> = {};
   for (const route of egress.routes) {
     if (!route.auth) continue;
-    const value = input.hostEnv[route.auth.token_ref];
+    const value = input.providerTokens?.[route.auth.token_ref] ?? input.hostEnv[route.auth.token_ref];
     if (!value) {
       // Fail closed and early: a route whose token is missing would only ever 403.
       throw new BottleError('usage', `egress route ${route.host}: auth.token_ref ${route.auth.token_ref} is not set in the host environment`, {

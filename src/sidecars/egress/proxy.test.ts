@@ -95,11 +95,16 @@ describe('egress proxy', () => {
   });
 
   it('denies other hosts, paths and methods with a reason header and the route that would allow it', async () => {
-    const host = await tunnel({ proxyPort: p.port, proxyCa: p.ca.certPem, authority: 'elsewhere.test:443' });
-    assert.ok(!('encrypted' in host));
+    // An unrouted host on 443 is refused inside the tunnel, so clients show the body; other ports at CONNECT.
+    const host = await request({ proxyPort: p.port, proxyCa: p.ca.certPem, authority: 'elsewhere.test:443', path: '/x' });
     assert.equal(host.status, 403);
     assert.equal(host.headers[REASON_HEADER], 'no-route');
     assert.match(host.body, /- host: "elsewhere\.test"/);
+    assert.ok(!up.seen.some((s) => s.url === '/x'), 'nothing went upstream');
+    const port = await tunnel({ proxyPort: p.port, proxyCa: p.ca.certPem, authority: 'elsewhere.test:8443' });
+    assert.ok(!('encrypted' in port));
+    assert.equal(port.status, 403);
+    assert.equal(port.headers[REASON_HEADER], 'no-route');
 
     const path = await req({ host: 'paths.test', path: '/secret/x' });
     assert.equal(path.status, 403);

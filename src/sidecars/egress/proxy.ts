@@ -415,7 +415,10 @@ export class EgressProxy extends EventEmitter {
     const d = decideConnect(this.table, a.host, a.port);
     if (!d.allow) {
       if (DOH_HOSTS.has(a.host)) return refuse('doh-endpoint', `${a.host} is a DNS-over-HTTPS resolver; name resolution is the proxy's job`);
-      return refuse(d.reason, d.detail, d.suggestion);
+      // An unrouted host on 443 is refused inside the tunnel, as a 403 whose body names the route that
+      // would allow it: clients (and so agents' tools) show a response body, while a refused CONNECT
+      // reaches them only as "tunnel failed, 403". Nothing goes upstream: every request is decided again.
+      if (d.reason !== 'no-route' || a.port !== 443) return refuse(d.reason, d.detail, d.suggestion);
     }
     const target: Target = { host: a.host, port: a.port };
     const ctx = this.minter.cached(a.host);

@@ -69,10 +69,12 @@ describe('git-gate prepare', () => {
     return hostDir;
   };
 
-  it('no repos: no service, no files, no secrets, no config', async () => {
+  it('no repos: no service, no secrets, no config; only the git identity', async () => {
     const plan = await prepare(input(bottle({})));
     assert.deepEqual(plan.services, []);
-    assert.deepEqual(plan.agentFiles, []);
+    assert.deepEqual(plan.agentFiles.map((f) => f.path), ['/home/agent/.gitconfig']);
+    assert.match(plan.agentFiles[0]?.content ?? '', /\[user\]\n\tname = "Bottle User"\n\temail = "bottle@example\.invalid"/);
+    assert.deepEqual((await prepare(input({ ...bottle({}), git_gate: { user: undefined, repos: {} } }))).agentFiles, [], 'no user, no file');
     assert.deepEqual(plan.agentEnv, {});
     assert.deepEqual(plan.bundleSecrets, {});
     assert.deepEqual(plan.stateFiles, []);

@@ -38,7 +38,12 @@ export function prepare(input: SidecarPrepareInput): Promise<SidecarPlan> {
 export async function prepareGitGate(input: SidecarPrepareInput, opts: GitGateOptions = {}): Promise<SidecarPlan> {
   const { bottle } = input;
   const entries = Object.entries(bottle.git_gate.repos).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-  if (entries.length === 0) return idleSidecar();
+  if (entries.length === 0) {
+    // No repositories, but commits made in the bottle still carry the chosen identity.
+    const user = input.agent.git_gate_user ?? bottle.git_gate.user;
+    if (user === undefined) return idleSidecar();
+    return { ...idleSidecar(), agentFiles: [{ path: AGENT_GITCONFIG_PATH, content: agentGitConfig([], GATE_BASE, user), mode: 0o644, owner: 'agent' }], describe: { user: `${user.name} <${user.email}>` } };
+  }
   const file = bottle.files.at(-1) ?? 'the bottle';
 
   const repos: Record<string, GateRepo> = {};
