@@ -18,6 +18,7 @@ import type {
   EnvSource,
   GitGateRepo,
   RouteAuth,
+  DlpRulePack,
   RouteDlp,
   RouteMatch,
 } from './types.js';
@@ -110,11 +111,16 @@ function route(ctx: Context, r: RawRoute, index: number): EgressRoute {
     auth = { scheme: r.auth.scheme ?? (custom ? '' : 'Bearer'), token_ref: r.auth.token_ref, header };
   }
   // DLP is on for every route unless a bottle turns it off: never leave it to a consumer's default.
+  const inbound = r.dlp?.inbound;
+  const entropy = r.dlp?.entropy;
   const dlp: RouteDlp = {
     outbound: r.dlp?.outbound ?? true,
-    inbound: r.dlp?.inbound ?? false,
+    inbound: inbound !== undefined && inbound !== false,
+    inbound_on_match: typeof inbound === 'object' ? (inbound.on_match ?? 'warn') : 'warn',
     on_match: r.dlp?.on_match ?? 'block',
-    entropy: r.dlp?.entropy ?? false,
+    entropy: entropy !== undefined && entropy !== false,
+    entropy_action: entropy === 'enforce' ? 'enforce' : 'warn',
+    rules: [...new Set<DlpRulePack>(r.dlp?.rules ?? ['credentials'])],
   };
   return { host: hp.host, port: hp.port, matches, auth, dlp };
 }

@@ -110,3 +110,9 @@ void test('env names and values are checked', async () => {
 void test('the __proto__ key is refused before validation', async () => {
   assert.match(await problem('env:\n  __proto__: x\n'), /:3: the key `__proto__` is not allowed/);
 });
+
+void test('dlp: rule packs must keep credentials; inbound and entropy take their actions', async () => {
+  assert.match(await problem('egress:\n  routes:\n    - host: a.example\n      dlp: {rules: [pii]}\n'), /dlp\.rules: credentials cannot be left out/);
+  assert.match(await problem('egress:\n  routes:\n    - host: a.example\n      dlp: {inbound: {on_match: hold}}\n'), /dlp\.inbound/);
+  assert.match(await problem('egress:\n  routes:\n    - host: a.example\n      dlp: {entropy: always}\n'), /dlp\.entropy/);
+});

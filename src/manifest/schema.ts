@@ -137,12 +137,35 @@ const routeAuth = z
 const routeDlp = z
   .strictObject({
     outbound: z.boolean().optional().describe('Scan requests for credentials; default true.'),
-    inbound: z.boolean().optional().describe('Scan responses for prompt injection; default false.'),
+    inbound: z
+      .union([
+        z.boolean(),
+        z.strictObject({
+          on_match: z
+            .enum(['warn', 'block', 'supervise'])
+            .optional()
+            .describe('What a prompt injection in a response does: warn (a header and the audit log; default), block (502), or supervise (a human decides).'),
+        }),
+      ])
+      .optional()
+      .describe('Scan responses for prompt injection; default false. `true` warns; `{on_match: block|supervise}` keeps it from the agent.'),
     on_match: z
       .enum(['supervise', 'redact', 'block'])
       .optional()
       .describe('What a finding does: hold for a human, redact, or block (default).'),
-    entropy: z.boolean().optional().describe('Also warn on high-entropy strings; default false.'),
+    entropy: z
+      .union([z.boolean(), z.enum(['warn', 'enforce'])])
+      .optional()
+      .describe('High-entropy strings no rule names: `warn` (or true) logs them, `enforce` makes them findings that trigger on_match; default false.'),
+    rules: z
+      .array(z.enum(['credentials', 'pii', 'financial']))
+      .optional()
+      .superRefine((packs, ctx) => {
+        if (packs !== undefined && !packs.includes('credentials')) {
+          ctx.addIssue({ code: 'custom', message: 'credentials cannot be left out (turn DLP off with `outbound: false`)' });
+        }
+      })
+      .describe('Rule packs: credentials (always), pii (SSNs), financial (card numbers, IBANs, wallet keys, seed phrases); default [credentials].'),
   })
   .describe('Data-loss prevention for this route.');
 

@@ -26,11 +26,23 @@ export interface RouteMatch {
 
 export type DlpAction = 'supervise' | 'redact' | 'block';
 
+/** Rule packs a route's DLP may use; `credentials` always. */
+export type DlpRulePack = 'credentials' | 'pii' | 'financial';
+/** What a high-entropy string does: logged (`warn`), or a finding that triggers `on_match` (`enforce`). */
+export type DlpEntropyAction = 'warn' | 'enforce';
+/** What a prompt injection found in a response does. */
+export type InboundAction = 'warn' | 'block' | 'supervise';
+
 export interface RouteDlp {
   readonly outbound: boolean;
+  /** Scan responses for prompt injection. */
   readonly inbound: boolean;
+  readonly inbound_on_match: InboundAction;
   readonly on_match: DlpAction;
+  /** Look for high-entropy strings no rule names. */
   readonly entropy: boolean;
+  readonly entropy_action: DlpEntropyAction;
+  readonly rules: readonly DlpRulePack[];
 }
 
 export interface RouteAuth {

@@ -11,7 +11,7 @@ void test('a minimal config gets its defaults; routes get DLP on', () => {
   const c = parseEgressConfig({ ...base, routes: [{ host: 'API.example.com' }, { host: 'x.test:8443', auth: { token_ref: 'T' } }] });
   assert.equal(c.routes[0]?.host, 'api.example.com');
   assert.equal(c.routes[0]?.port, 443);
-  assert.deepEqual(c.routes[0]?.dlp, { outbound: true, inbound: false, on_match: 'block', entropy: false });
+  assert.deepEqual(c.routes[0]?.dlp, { outbound: true, inbound: false, inbound_on_match: 'warn', on_match: 'block', entropy: false, entropy_action: 'warn', rules: ['credentials'] });
   assert.equal(c.routes[1]?.port, 8443);
   assert.deepEqual(c.routes[1]?.auth, { scheme: 'Bearer', token_ref: 'T', header: 'Authorization' });
   assert.equal(c.holdTimeoutMs, 600_000);

@@ -10,7 +10,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
-import type { EgressRoute, HeaderMatch, PathMatch, RouteAuth, RouteDlp, RouteMatch } from '../../manifest/types.js';
+import type { DlpRulePack, EgressRoute, HeaderMatch, PathMatch, RouteAuth, RouteDlp, RouteMatch } from '../../manifest/types.js';
 import { jsonCheck, type JsonCheck } from '../json-check.js';
 
 export const EGRESS_CONFIG_ENV = 'BOT_BOTTLE_EGRESS_CONFIG';
@@ -146,18 +146,31 @@ function routeAuth(v: unknown, where: string): RouteAuth | undefined {
   return { scheme, token_ref: tokenRef, header };
 }
 
+const DLP_DEFAULT: RouteDlp = { outbound: true, inbound: false, inbound_on_match: 'warn', on_match: 'block', entropy: false, entropy_action: 'warn', rules: ['credentials'] };
+const PACKS: readonly DlpRulePack[] = ['credentials', 'pii', 'financial'];
+
+function oneOf<T extends string>(v: unknown, where: string, allowed: readonly T[], dflt: T): T {
+  if (v === undefined) return dflt;
+  const hit = allowed.find((a) => a === v);
+  if (hit === undefined) fail(where, `must be ${allowed.slice(0, -1).join(', ')} or ${allowed[allowed.length - 1] ?? ''}`);
+  return hit;
+}
+
 function routeDlp(v: unknown, where: string): RouteDlp {
   // DLP is on unless a route turns it off, as in the manifest loader.
-  if (v === undefined || v === null) return { outbound: true, inbound: false, on_match: 'block', entropy: false };
+  if (v === undefined || v === null) return DLP_DEFAULT;
   if (!isObj(v)) fail(where, 'must be an object');
-  onlyKeys(v, where, ['outbound', 'inbound', 'on_match', 'entropy']);
-  const onMatch = v.on_match ?? 'block';
-  if (onMatch !== 'block' && onMatch !== 'redact' && onMatch !== 'supervise') fail(`${where}.on_match`, 'must be block, redact or supervise');
+  onlyKeys(v, where, ['outbound', 'inbound', 'inbound_on_match', 'on_match', 'entropy', 'entropy_action', 'rules']);
+  const rules = v.rules === undefined ? DLP_DEFAULT.rules : arr(v.rules, `${where}.rules`).map((x, i) => oneOf(x, `${where}.rules[${i}]`, PACKS, 'credentials'));
+  if (!rules.includes('credentials')) fail(`${where}.rules`, 'must include credentials');
   return {
     outbound: bool(v.outbound, `${where}.outbound`, true),
     inbound: bool(v.inbound, `${where}.inbound`, false),
-    on_match: onMatch,
+    inbound_on_match: oneOf(v.inbound_on_match, `${where}.inbound_on_match`, ['warn', 'block', 'supervise'], 'warn'),
+    on_match: oneOf(v.on_match, `${where}.on_match`, ['block', 'redact', 'supervise'], 'block'),
     entropy: bool(v.entropy, `${where}.entropy`, false),
+    entropy_action: oneOf(v.entropy_action, `${where}.entropy_action`, ['warn', 'enforce'], 'warn'),
+    rules: [...new Set(rules)],
   };
 }
 

@@ -139,3 +139,24 @@ void test('inbound heuristics name what fired', () => {
   assert.deepEqual(inboundWarnings(`hi \u{E0041}\u{E0042}`), ['unicode-tags']);
   assert.deepEqual(inboundWarnings('An ordinary README about system design.'), []);
 });
+
+void test('egress mode: a gzip body without Content-Encoding is sniffed; examples and glued letters count', () => {
+  assert.deepEqual(rules(scanBody(gzipSync(`{"k":"${AKIA}"}`), 'application/octet-stream', OPTS)), ['aws-access-key-id']);
+  const head = (target: string) => scanHead({ method: 'GET', target, headers: [] }, OPTS);
+  assert.deepEqual(rules(head(`/q?k=x${AKIA}`)), ['aws-access-key-id']);
+  assert.deepEqual(rules(head(`/q?k=${'AKIA' + 'IOSFODNN7' + 'EXAMPLE'}`)), ['aws-access-key-id']);
+  assert.deepEqual(rules(head(`/q?k=${encodeURIComponent(encodeURIComponent(Buffer.from(AKIA).toString('base64')))}`)), ['aws-access-key-id']);
+});
+
+void test('route options: rule packs and entropy that warns or enforces', () => {
+  const card = '{"card": "4111-1111-1111-1111"}';
+  assert.deepEqual(rules(scanBody(Buffer.from(card), 'application/json', OPTS)), []);
+  assert.deepEqual(rules(scanBody(Buffer.from(card), 'application/json', { ...OPTS, rules: ['credentials', 'financial'] })), ['card-number']);
+  const random = 'aQ7xR2mZ9kL4pW8vN3bT6yH1cF5gJ0dS';
+  const warn = scanHead({ method: 'GET', target: `/u/${random}`, headers: [] }, { ...OPTS, entropy: 'warn' });
+  assert.deepEqual([rules(warn), warn.warnings.map((w) => w.rule)], [[], ['high-entropy']]);
+  const enforce = scanHead({ method: 'GET', target: `/u/${random}`, headers: [] }, { ...OPTS, entropy: 'enforce' });
+  assert.deepEqual(rules(enforce), ['high-entropy']);
+  const benign = scanHead({ method: 'GET', target: '/repos/o/r/commits/9fceb02d0ae598e95dc970b74767f19372d61af8?per_page=50&after=Y3Vyc29yOnYyOpHOAAm1Bg%3D%3D', headers: [['If-None-Match', 'W/"a3f9c1e07b2d4f6e8a9b0c1d2e3f4a5b"']] }, { ...OPTS, entropy: 'enforce' });
+  assert.deepEqual([rules(benign), benign.warnings.length], [[], 0]);
+});

@@ -23,7 +23,8 @@
  * must never be written anywhere.
  */
 import { brotliDecompressSync, gunzipSync, inflateRawSync, inflateSync } from 'node:zlib';
-import { scanText, MIN_KNOWN_SECRET } from '../../secrets/index.js';
+import type { RouteDlp } from '../../manifest/types.js';
+import { inflateSniff, knownSecretForms, KnownSecrets, NO_KNOWN, scanText, type RulePack } from '../../secrets/index.js';
 
 export const REDACTED = '[REDACTED]';
 /** What replaces a secret inside a URL (no characters that need encoding). */
@@ -45,82 +46,27 @@ export interface DlpResult {
   readonly warnings: DlpHit[];
 }
 
-// ------------------------------------------------------------------ known secrets
+// ------------------------------------------------------------------ options
 
-interface KnownForm {
-  readonly form: string;
-  readonly encoding: string;
-}
+export { KnownSecrets, NO_KNOWN, knownSecretForms };
 
-function pctEveryByte(buf: Buffer, upper: boolean): string {
-  let s = '';
-  for (const b of buf) s += `%${b.toString(16).padStart(2, '0')}`;
-  return upper ? s.toUpperCase() : s;
-}
-
-/** The forms a secret travels in, each tagged with its encoding. */
-export function knownSecretForms(secret: string): KnownForm[] {
-  const out = new Map<string, string>();
-  const add = (form: string, encoding: string): void => {
-    if (form.length >= MIN_KNOWN_SECRET && !out.has(form)) out.set(form, encoding);
-  };
-  const bytes = Buffer.from(secret, 'utf8');
-  // Bodies are scanned as latin1 (byte = char), so the raw form is the utf8 bytes as latin1.
-  add(bytes.toString('latin1'), 'raw');
-  add(secret, 'raw');
-  const comp = encodeURIComponent(secret);
-  add(comp, 'url');
-  add(comp.replace(/%[0-9A-F]{2}/g, (m) => m.toLowerCase()), 'url');
-  add(comp.replace(/%20/g, '+'), 'url');
-  add(pctEveryByte(bytes, true), 'url');
-  add(pctEveryByte(bytes, false), 'url');
-  const hex = bytes.toString('hex');
-  add(hex, 'hex');
-  add(hex.toUpperCase(), 'hex');
-  for (let pad = 0; pad < 3; pad++) {
-    // The secret preceded by `pad` bytes: the characters that depend on the secret alone.
-    const b64 = Buffer.concat([Buffer.alloc(pad), bytes]).toString('base64');
-    const skip = pad === 0 ? 0 : Math.ceil((pad * 4) / 3);
-    const full = Math.floor((pad + bytes.length) / 3) * 4;
-    const core = b64.slice(skip, full);
-    if (core.length >= 8) {
-      add(core, 'base64');
-      add(core.replace(/\+/g, '-').replace(/\//g, '_'), 'base64');
-    }
-  }
-  return [...out].map(([form, encoding]) => ({ form, encoding }));
-}
-
-/** The bottle's own secrets, precompiled into every form they may travel in. */
-export class KnownSecrets {
-  readonly forms: readonly KnownForm[];
-  constructor(secrets: readonly string[]) {
-    const forms: KnownForm[] = [];
-    const seen = new Set<string>();
-    for (const s of secrets) {
-      if (s.length < MIN_KNOWN_SECRET) continue;
-      for (const f of knownSecretForms(s)) {
-        if (seen.has(f.form)) continue;
-        seen.add(f.form);
-        forms.push(f);
-      }
-    }
-    // Longest first, so a longer encoded form wins over a shorter one inside it.
-    forms.sort((a, b) => b.form.length - a.form.length);
-    this.forms = forms;
-  }
-
-  get size(): number {
-    return this.forms.length;
-  }
-}
-
-export const NO_KNOWN = new KnownSecrets([]);
-
+/** What a route's DLP scans for (from its `dlp` settings) and the bottle's own secrets. */
 export interface ScanOpts {
   readonly known: KnownSecrets;
-  readonly entropy: boolean;
+  /** High-entropy strings: `false`/`off` not looked for, `true`/`warn` logged, `enforce` findings like credentials. */
+  readonly entropy: boolean | EntropyMode;
+  /** Rule packs (default credentials only). */
+  readonly rules?: readonly RulePack[];
 }
+
+export type EntropyMode = 'off' | 'warn' | 'enforce';
+
+/** The scan options of a route's DLP settings. */
+export function dlpScanOpts(dlp: RouteDlp, known: KnownSecrets): ScanOpts {
+  return { known, entropy: !dlp.entropy ? 'off' : dlp.entropy_action, rules: dlp.rules };
+}
+
+const entropyOn = (e: ScanOpts['entropy']): boolean => e === true || e === 'warn' || e === 'enforce';
 
 interface Span {
   readonly rule: string;
@@ -167,13 +113,11 @@ export function collapseRuns(text: string): string {
 /** Credential rules and known secrets on one text (`rulesText`: the same text with long runs collapsed). */
 function findSpans(text: string, opts: ScanOpts, rulesText = text): Span[] {
   const out: Span[] = [];
-  for (const f of opts.known.forms) {
-    for (let i = text.indexOf(f.form); i !== -1; i = text.indexOf(f.form, i + f.form.length)) {
-      out.push({ rule: `known-secret:${f.encoding}`, start: i, end: i + f.form.length, match: f.form, warn: false });
-    }
-  }
-  for (const f of scanText(rulesText, { entropy: opts.entropy })) {
-    out.push({ rule: f.rule, start: f.start, end: f.end, match: f.match, warn: f.rule === 'high-entropy' });
+  const enforce = opts.entropy === 'enforce';
+  const found = scanText(rulesText, { mode: 'egress', known: opts.known, entropy: entropyOn(opts.entropy), packs: opts.rules ?? ['credentials'] });
+  for (const f of found) {
+    const rule = f.rule === 'known-secret' ? `known-secret:${f.via ?? 'raw'}` : f.rule;
+    out.push({ rule, start: f.start, end: f.end, match: f.match, warn: f.rule === 'high-entropy' && !enforce });
   }
   return out;
 }
@@ -219,21 +163,24 @@ export interface HeadInput {
 
 const CLEAN_MAX = 512;
 const CLEAN_MAX_LEN = 4096;
-/** Heads found clean, per known-secrets set (a reload makes a new set, so a new cache) and entropy flag. */
-const cleanHeads = new WeakMap<KnownSecrets, [Set<string>, Set<string>]>();
+/** Heads found clean, per known-secrets set (a reload makes a new set, so a new cache) and scan options. */
+const cleanHeads = new WeakMap<KnownSecrets, Map<string, Set<string>>>();
 
-function rememberClean(opts: ScanOpts, text: string, cache: Set<string> | undefined): void {
-  let set = cache;
-  if (set === undefined) {
-    let pair = cleanHeads.get(opts.known);
-    if (pair === undefined) {
-      pair = [new Set(), new Set()];
-      cleanHeads.set(opts.known, pair);
-    }
-    set = pair[opts.entropy ? 1 : 0];
+const optsKey = (opts: ScanOpts): string => `${String(opts.entropy)}|${(opts.rules ?? []).join(',')}`;
+
+function cleanCache(opts: ScanOpts): Set<string> {
+  let byOpts = cleanHeads.get(opts.known);
+  if (byOpts === undefined) {
+    byOpts = new Map();
+    cleanHeads.set(opts.known, byOpts);
   }
-  if (set.size >= CLEAN_MAX) set.clear();
-  set.add(text);
+  const key = optsKey(opts);
+  let set = byOpts.get(key);
+  if (set === undefined) {
+    set = new Set();
+    byOpts.set(key, set);
+  }
+  return set;
 }
 
 /**
@@ -261,14 +208,14 @@ export function scanHead(input: HeadInput, opts: ScanOpts): DlpResult {
   // Clients repeat their heads (same URL, same headers): a head already found
   // clean with these same options is clean again (the scan is pure).
   const cacheable = text.length <= CLEAN_MAX_LEN;
-  let cache: Set<string> | undefined;
-  if (cacheable) {
-    cache = cleanHeads.get(opts.known)?.[opts.entropy ? 1 : 0];
-    if (cache?.has(text)) return out;
-  }
+  const cache = cacheable ? cleanCache(opts) : undefined;
+  if (cache?.has(text)) return out;
   const spans = findSpans(text, opts);
   if (spans.length === 0) {
-    if (cacheable) rememberClean(opts, text, cache);
+    if (cache !== undefined) {
+      if (cache.size >= CLEAN_MAX) cache.clear();
+      cache.add(text);
+    }
     return out;
   }
   const starts: number[] = [];
@@ -494,10 +441,29 @@ function scanBodyText(latin1: string, contentType: string | undefined, opts: Sca
   }
 }
 
-/** Scan a (decoded) request body. */
+/** Largest inflated size of a body compressed without saying so (as the proxy's body cap). */
+const SNIFF_CAP = 8 * 1024 * 1024;
+
+/**
+ * Scan a (decoded) request body. A body that is gzip or zlib data without a
+ * `Content-Encoding` saying so is also inflated and scanned (a server may
+ * well inflate it); one too large to inflate within the cap is a finding.
+ */
 export function scanBody(body: Buffer, contentType: string | undefined, opts: ScanOpts): DlpResult {
   const out = new Collector();
-  if (body.length > 0) scanBodyText(body.toString('latin1'), contentType, opts, out, 0);
+  if (body.length === 0) return out;
+  scanBodyText(body.toString('latin1'), contentType, opts, out, 0);
+  let inner: Buffer = body;
+  for (let layer = 0; layer < 3; layer++) {
+    const sniffed = inflateSniff(inner, SNIFF_CAP);
+    if (sniffed === undefined) break;
+    if (sniffed === 'too-large') {
+      out.hits.push({ rule: 'dlp-unscannable-compressed', where: 'body', match: '' });
+      break;
+    }
+    inner = sniffed;
+    scanBodyText(inner.toString('latin1'), contentType, opts, out, 0);
+  }
   return out;
 }
 

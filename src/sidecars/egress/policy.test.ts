@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import type { EgressRoute } from '../../manifest/types.js';
 import { compileRoutes, decide, decideConnect, suggestRoute, type RequestInfo } from './policy.js';
 
-const DLP = { outbound: true, inbound: false, on_match: 'block', entropy: false } as const;
+const DLP = { outbound: true, inbound: false, inbound_on_match: 'warn', on_match: 'block', entropy: false, entropy_action: 'warn', rules: ['credentials'] } as const;
 
 function route(host: string, matches: EgressRoute['matches'] = [], port = 443): EgressRoute {
   return { host, port, matches, auth: undefined, dlp: DLP };

@@ -30,6 +30,7 @@ import { effectiveRoutes, readStringList, readStringMap, validHostName, type Egr
 import { readBounded } from '../bounded-body.js';
 import {
   decodeContent,
+  dlpScanOpts,
   inboundWarnings,
   isTextual,
   KnownSecrets,
@@ -581,7 +582,7 @@ export class EgressProxy extends EventEmitter {
       this.forward(req, res, st, t, route, target, token, undefined, undefined);
       return;
     }
-    const opts: ScanOpts = { known: this.known.get(), entropy: dlp.entropy };
+    const opts: ScanOpts = dlpScanOpts(dlp, this.known.get());
     const dropped = this.droppedHeaders(route);
     const pairs: [string, string][] = [];
     const raw = req.rawHeaders;
@@ -657,7 +658,7 @@ export class EgressProxy extends EventEmitter {
         const red = this.redacted(req, target, matches, body, route);
         if (red === undefined) return deny(403, 'dlp-blocked', `${blockDetail} (redaction could not remove it)`, undefined, rules, 'dlp-block');
         // The redacted request must scan clean, or it is blocked after all.
-        const opts: ScanOpts = { known: this.known.get(), entropy: false };
+        const opts: ScanOpts = dlpScanOpts(dlp, this.known.get());
         const again = scanHead({ method: st.method, target: red.target, headers: red.headers }, opts);
         const againBody = red.body === undefined ? undefined : scanBody(red.body, req.headers['content-type'], opts);
         if (again.hits.length > 0 || (againBody?.hits.length ?? 0) > 0) {
