@@ -58,6 +58,7 @@ const POSITIVES: [rule: string, make: () => { text: string; secret: string }][] 
   ['npm-access-token', () => ((s) => ({ text: `//registry.npmjs.org/:_authToken=${s}\n`, secret: s }))(fake.npm())],
   ['twilio-api-key', () => ((s) => ({ text: `sid ${s}`, secret: s }))(fake.twilioKey())],
   ['sendgrid-api-key', () => ((s) => ({ text: `SENDGRID=${s}`, secret: s }))(fake.sendgrid())],
+  ['gcp-oauth-access-token', () => ((s) => ({ text: `{"access_token": "${s}", "expires_in": 3599}`, secret: s }))(p('ya', '29.') + chars(B64.replace('+', '-').replace('/', '_'), 150))],
   ['jwt', () => ((s) => ({ text: `Authorization: Bearer ${s}`, secret: s }))(fake.jwt())],
   ['generic-secret', () => ((s) => ({ text: `password = "${s}"`, secret: s }))(fake.password())],
   ['generic-secret', () => ((s) => ({ text: `db:\n  password: ${s}\n`, secret: s }))(fake.password())],

@@ -173,6 +173,14 @@ export const RULES: readonly Rule[] = [
     loose: re('AIza[0-9A-Za-z_-]{30,40}'),
   },
   {
+    id: 'gcp-oauth-access-token',
+    description: 'Google OAuth 2.0 access token (from the metadata server or gcloud)',
+    keywords: ['ya29.'],
+    regex: re(`${B_DASH}(ya29\\.[A-Za-z0-9_-]{30,2048})${E_DASH}`),
+    secretGroup: 1,
+    entropy: 3.5,
+  },
+  {
     id: 'gcp-service-account-key',
     description: 'Google service account JSON private key',
     keywords: ['service_account'],

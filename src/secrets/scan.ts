@@ -247,21 +247,51 @@ function entropyFloor(len: number): number {
  * words, base64 that decodes to text (scanned as such), integrity digests,
  * and values under cursor, nonce and digest names.
  */
+const B64ISH = /[A-Za-z0-9+/=_-]/;
+/** File formats a base64 upload decodes to (PNG, JPEG, GIF, PDF, zip, WebP/RIFF, gzip): content, not a credential. */
+const FILE_MAGIC = [[0x89, 0x50, 0x4e, 0x47], [0xff, 0xd8, 0xff], [0x47, 0x49, 0x46, 0x38], [0x25, 0x50, 0x44, 0x46], [0x50, 0x4b, 0x03, 0x04], [0x52, 0x49, 0x46, 0x46], [0x1f, 0x8b]];
+
+function decodesToFileOrText(core: string): boolean {
+  const bytes = Buffer.from(core, /[-_]/.test(core) ? 'base64url' : 'base64');
+  if (FILE_MAGIC.some((m) => m.every((b, i) => bytes[i] === b))) return true;
+  let printable = 0;
+  for (const b of bytes) if ((b >= 32 && b < 127) || b === 9 || b === 10 || b === 13) printable++;
+  return bytes.length > 0 && printable / bytes.length >= 0.9;
+}
+
+/** A run with `/` is a path when most of its segments read as words or are short. */
+function pathLike(run: string): boolean {
+  const segs = run.split('/').filter(Boolean);
+  return segs.filter((g) => g.length <= 12 || randomChars(g).total < 8).length * 2 >= segs.length;
+}
+
 function runEntropy(text: string, out: Raw[]): void {
   ENTROPY_TOKEN.lastIndex = 0;
+  let lastRun = -1;
   for (let m = ENTROPY_TOKEN.exec(text); m !== null; m = ENTROPY_TOKEN.exec(text)) {
-    const t = m[0];
-    if (charClasses(t) < 3 || /^[0-9a-fA-F-]+$/.test(t)) continue;
+    let t = m[0];
+    let at = m.index;
+    // The enclosing run of base64 characters (with `/`): a base64 value is judged whole, a path token by token.
+    let a = at;
+    while (a > 0 && B64ISH.test(text[a - 1] ?? '')) a--;
+    let b = at + t.length;
+    while (b < text.length && B64ISH.test(text[b] ?? '')) b++;
+    if (b - a > 512) continue; // a blob (an upload, an image), not a credential
+    const run = text.slice(a, b);
+    if (run.includes('/') && !pathLike(run)) {
+      if (a === lastRun) continue;
+      lastRun = a;
+      t = run;
+      at = a;
+    }
+    if (charClasses(t) < 3 || /^[0-9a-fA-F-]+$/.test(t) || /^sha(?:1|256|384|512)-/i.test(t)) continue;
     const core = t.replace(/=+$/, '');
     if (shannon(core) < entropyFloor(core.length) || isPlaceholder(t)) continue;
     if (randomChars(t).total < 16) continue;
-    const before = text.slice(Math.max(0, m.index - 40), m.index);
+    const before = text.slice(Math.max(0, at - 40), at);
     if (ENTROPY_EXEMPT_NAME.test(before) || /sha(?:1|256|384|512)-$/i.test(before)) continue;
-    const bytes = Buffer.from(core, /[-_]/.test(core) ? 'base64url' : 'base64');
-    let printable = 0;
-    for (const b of bytes) if ((b >= 32 && b < 127) || b === 9 || b === 10 || b === 13) printable++;
-    if (bytes.length > 0 && printable / bytes.length >= 0.9) continue;
-    out.push({ rule: 'high-entropy', start: m.index, end: m.index + t.length, priority: ENTROPY_PRIORITY });
+    if (decodesToFileOrText(core.replace(/\//g, '/'))) continue;
+    out.push({ rule: 'high-entropy', start: at, end: at + t.length, priority: ENTROPY_PRIORITY });
   }
 }
 
