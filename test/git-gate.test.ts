@@ -259,15 +259,16 @@ describe('git-gate in containers', { timeout: 15 * 60_000 }, () => {
     assert.match(r.stdout, /remote: +refs\/heads\/main: updated [0-9a-f]+\.\.[0-9a-f]+/);
   });
 
-  it('forwards a clean annotated tag and a new branch atomically, then a branch delete', async () => {
+  it('forwards a clean annotated tag and a new branch atomically; a branch delete is refused (git-gate.rewrites defaults to refuse)', async () => {
     const r = await agent(`git tag -a v0.1 -m 'first release' && git branch feature && git push --atomic origin v0.1 feature 2>&1`);
     assert.equal(r.code, 0, r.stdout);
     assert.match(r.stdout, /remote: +refs\/tags\/v0\.1: created/);
     assert.equal(await upstreamGit('cat-file -t refs/tags/v0.1'), 'tag');
     assert.equal(await upstreamGit('rev-parse refs/heads/feature'), (await agent('git rev-parse HEAD')).stdout.trim());
     const d = await agent('git push origin --delete feature 2>&1');
-    assert.equal(d.code, 0, d.stdout);
-    assert.equal(await upstreamGit('for-each-ref refs/heads/feature'), '');
+    assert.notEqual(d.code, 0, d.stdout);
+    assert.match(d.stdout, /remote: bot-bottle git-gate: push to \S+ refused: it rewrites history or deletes refs \(refs\/heads\/feature deleted\)/);
+    assert.notEqual(await upstreamGit('for-each-ref refs/heads/feature'), '', 'the branch is still upstream');
   });
 
   it('shows upstream’s refusal and keeps the ref off the gate too', async () => {

@@ -77,7 +77,7 @@ export async function bottleFromFile(
       auth_token: provider.auth_token,
       forward_host_credentials: provider.forward_host_credentials ?? false,
     },
-    git_gate: { user: gate.user, repos: Object.fromEntries(repos) },
+    git_gate: { user: gate.user, repos: Object.fromEntries(repos), ...(gate.rewrites ? { rewrites: gate.rewrites } : {}) },
     egress: {
       routes: (egress.routes ?? []).map((r, i) => route(ctx, r, i)),
       hosts: Object.fromEntries(Object.entries(egress.hosts ?? {}).map(([k, v]) => [k.toLowerCase(), v])),

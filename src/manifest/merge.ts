@@ -37,6 +37,7 @@ export function overlay(base: Bottle, top: Bottle): Bottle {
     git_gate: {
       user: top.git_gate.user ?? base.git_gate.user,
       repos: { ...base.git_gate.repos, ...top.git_gate.repos },
+      ...((top.git_gate.rewrites ?? base.git_gate.rewrites) ? { rewrites: top.git_gate.rewrites ?? base.git_gate.rewrites } : {}),
     },
     egress: {
       routes: mergeRoutes(base.egress.routes, top.egress.routes),

@@ -303,6 +303,10 @@ export const bottleFrontMatter = z
           .record(folderName, repo)
           .optional()
           .describe('name -> repository; the agent reaches each only through the gate, which scans every push.'),
+        rewrites: z
+          .enum(['refuse', 'supervise', 'allow'])
+          .optional()
+          .describe('A push that rewrites history (non-fast-forward, a moved tag) or deletes a branch or tag: refuse (default), supervise (a human decides), or allow.'),
       })
       .optional()
       .describe('git remotes behind the scanning gate.'),

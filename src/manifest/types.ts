@@ -87,9 +87,14 @@ export interface GitGateRepo {
   readonly token_ref: string | undefined;
 }
 
+/** What the gate does with a push that rewrites history (non-fast-forward) or deletes a branch or tag. */
+export type GitGateRewrites = 'refuse' | 'supervise' | 'allow';
+
 export interface GitGate {
   readonly user: GitUser | undefined;
   readonly repos: Readonly<Record<string, GitGateRepo>>;
+  /** Default `refuse`; undefined when no file said (so a merge keeps an earlier bottle's choice). */
+  readonly rewrites?: GitGateRewrites;
 }
 
 export interface AgentProvider {

@@ -44,6 +44,23 @@ const MAYBE_JOIN = /\\\r?\n|["'`][ \t]*(?:[+.&]|\r?\n)/;
 
 export function continuationJoin(text: string): Joined | undefined {
   if (!MAYBE_JOIN.test(text)) return undefined;
+  return joinBy(text, JOIN);
+}
+
+/**
+ * A token cut by a bare line break (a key wrapped by an editor or split by
+ * hand over two lines): the newline and the next line's indentation removed
+ * wherever both sides are token characters and the next line is not an
+ * assignment of its own (`NAME=…`, `key: …`).
+ */
+const SPLIT = /(?<=[A-Za-z0-9_+/=-]{4})\r?\n[ \t]*(?=[A-Za-z0-9_+/=-]{4})(?![A-Za-z_][A-Za-z0-9_.-]*[ \t]*[=:])/g;
+
+export function lineSplitJoin(text: string): Joined | undefined {
+  if (!text.includes('\n')) return undefined;
+  return joinBy(text, SPLIT);
+}
+
+function joinBy(text: string, JOIN: RegExp): Joined | undefined {
   // Joined-text positions at which something was removed, and the cumulative removed length there.
   const at: number[] = [];
   const removedBefore: number[] = [];

@@ -15,6 +15,7 @@
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { BottleError } from '../errors.js';
+import { unpack } from './archive.js';
 import { binaryStrings, isBinary } from './decoders.js';
 import { scanText, type ScanOptions } from './scan.js';
 
@@ -37,12 +38,17 @@ export interface GitScanOptions extends ScanOptions {
   tags?: readonly string[];
   /** Scan annotated tags pointing into the range (default true). */
   scanTags?: boolean;
+  /** Scan author and committer names and emails, and the paths of changed files (default true). */
+  scanMetadata?: boolean;
 }
 
 /** Either `BASE..HEAD` (any rev-list range), `--all`, or the list of commit ids to scan. */
 export type GitRange = string | readonly string[];
 
 const ALLOW_MARKERS = ['bot-bottle:allow', 'gitleaks:allow'];
+/** Unpacked bytes of one compressed or archived blob, and of all of them in one scan: past it, a finding. */
+const MAX_ARCHIVE_BLOB = 32 << 20;
+const MAX_ARCHIVE_TOTAL = 128 << 20;
 const NULL_OID = /^0+$/;
 
 function hasAllowMarker(line: string): boolean {
@@ -218,12 +224,16 @@ export async function scanRange(repoPath: string, range: GitRange, opts: GitScan
   const nonce = randomBytes(8).toString('hex');
   const START = `\x01${nonce} C `;
   const END = `\x01${nonce} E`;
+  const IDENT = `\x01${nonce} I `;
   const findings: GitFinding[] = [];
   const order = new Map<string, number>();
   const pending: PendingBlob[] = [];
   const scanOpts: ScanOptions = {};
   if (opts.knownSecrets) scanOpts.knownSecrets = opts.knownSecrets;
   if (opts.entropy) scanOpts.entropy = opts.entropy;
+  const metadata = opts.scanMetadata !== false;
+  // Names, emails and paths never carry a credential legitimately: the strict (egress) rules apply.
+  const metaOpts: ScanOptions = { ...scanOpts, mode: 'egress' };
 
   const listed = typeof range !== 'string';
   if (listed && range.length === 0) return [];
@@ -234,7 +244,7 @@ export async function scanRange(repoPath: string, range: GitRange, opts: GitScan
   const args = [
     'log', '-p', '--cc', '-U0', '--no-renames', '--full-index', '--no-color', '--no-ext-diff', '--no-textconv',
     '--src-prefix=a/', '--dst-prefix=b/', '--submodule=short', '--encoding=UTF-8',
-    `--format=${START.replace('\x01', '%x01')}%H %P%n%B%n${END.replace('\x01', '%x01')}`,
+    `--format=${START.replace('\x01', '%x01')}%H %P%n${IDENT.replace('\x01', '%x01')}%an <%ae>%x00%cn <%ce>%n%B%n${END.replace('\x01', '%x01')}`,
     ...(listed ? [] : ['--reverse']),
     ...revArgs,
   ];
@@ -274,6 +284,14 @@ export async function scanRange(repoPath: string, range: GitRange, opts: GitScan
       return;
     }
     if (state === 'msg') {
+      if (line.startsWith(IDENT)) {
+        if (metadata) {
+          const [author = '', committer = ''] = line.slice(IDENT.length).split('\0');
+          scanLines({ lines: [author], numbers: [0] }, metaOpts, emitFor(commit, '<author>'));
+          if (committer !== author) scanLines({ lines: [committer], numbers: [0] }, metaOpts, emitFor(commit, '<committer>'));
+        }
+        return;
+      }
       if (line === END) {
         flushMessage();
         state = 'header';
@@ -283,6 +301,7 @@ export async function scanRange(repoPath: string, range: GitRange, opts: GitScan
     if (line.startsWith('diff --git ') || line.startsWith('diff --cc ') || line.startsWith('diff --combined ')) {
       flushFile();
       path = pathOfDiffHeader(line);
+      if (metadata) scanLines({ lines: [path], numbers: [0] }, metaOpts, emitFor(commit, `<path:${path}>`));
       oids = [];
       state = 'header';
       return;
@@ -377,6 +396,7 @@ export async function scanRange(repoPath: string, range: GitRange, opts: GitScan
   });
 
   // Binary blobs (and text git would not diff): what the new blob has that the old did not.
+  let archiveBudget = MAX_ARCHIVE_TOTAL;
   if (pending.length > 0) {
     const blobs = await readBlobs(repoPath, pending.flatMap((b) => (b.oldOid ? [b.newOid, b.oldOid] : [b.newOid])));
     for (const b of pending) {
@@ -384,6 +404,26 @@ export async function scanRange(repoPath: string, range: GitRange, opts: GitScan
       if (!now) continue;
       const before = b.oldOid ? blobs.get(b.oldOid) : undefined;
       const emit = emitFor(b.commit, b.path);
+      const members = unpack(now, Math.min(MAX_ARCHIVE_BLOB, archiveBudget));
+      if (members === 'too-large') {
+        findings.push({ commit: b.commit, path: b.path, line: 0, rule: 'archive-over-budget', redacted: `more than ${MAX_ARCHIVE_BLOB >> 20} MiB unpacked`, via: 'archive' });
+        continue;
+      }
+      if (members !== undefined) {
+        // Compressed or archived: every member is new content (a diff of compressed bytes says nothing).
+        for (const m of members) {
+          archiveBudget -= m.data.length;
+          const text = isBinary(m.data) ? binaryStrings(m.data) : Buffer.from(m.data).toString('utf8');
+          const lines = text.split('\n');
+          const name = m.name ? `${b.path}!${m.name}` : b.path;
+          scanLines({ lines, numbers: lines.map((_, i) => i + 1) }, scanOpts, (line, rule, redacted, allowed, via) => {
+            const f: GitFinding = { commit: b.commit, path: name, line, rule, redacted, via: via ?? 'archive' };
+            if (allowed) f.allowed = true;
+            findings.push(f);
+          });
+        }
+        continue;
+      }
       if (!isBinary(now)) {
         // A text file git did not diff (an attribute said -diff): new lines are those the old blob lacks.
         const old = new Set(before ? before.toString('utf8').split('\n') : []);

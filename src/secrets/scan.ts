@@ -18,6 +18,7 @@
  */
 import {
   continuationJoin,
+  lineSplitJoin,
   EGRESS_BASE64,
   findBase64Runs,
   findDelimitedHex,
@@ -196,9 +197,10 @@ function hasNear(at: readonly number[], lo: number, hi: number): boolean {
   return a < at.length && (at[a] ?? 0) <= hi;
 }
 
-function runRules(text: string, ctx: Ctx, out: Raw[]): void {
+function runRules(text: string, ctx: Ctx, out: Raw[], specificOnly = false): void {
   const present = presentKeywords(text, ctx.set);
   for (const { rule, regex: re, priority } of ctx.set.rules) {
+    if (specificOnly && (rule.generic || rule.keywords.length === 0)) continue;
     if (rule.keywords.length > 0 && !rule.keywords.some((k) => present.has(k))) continue;
     re.lastIndex = 0;
     let nearbyAt: number[] | undefined;
@@ -369,6 +371,18 @@ function scanRaw(text: string, ctx: Ctx, depth: number): Raw[] {
           const [s, e] = joined.map(r.start, r.end);
           if (!joined.spansJoin(r.start, r.end) || covered(out.slice(0, direct), s, e)) continue;
           out.push({ rule: r.rule, start: s, end: e, priority: r.priority + 0.25, via: 'continuation' });
+        }
+      }
+      // A key split by a bare line break: only the rules whose shape names the provider (a joined
+      // line of words must not become a generic "secret").
+      const split = lineSplitJoin(text);
+      if (split) {
+        const inner: Raw[] = [];
+        runRules(split.text, ctx, inner, true);
+        for (const r of inner) {
+          const [s, e] = split.map(r.start, r.end);
+          if (!split.spansJoin(r.start, r.end) || covered(out, s, e)) continue;
+          out.push({ rule: r.rule, start: s, end: e, priority: r.priority + 0.25, via: 'split-line' });
         }
       }
     }

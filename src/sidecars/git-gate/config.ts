@@ -49,6 +49,8 @@ export interface GitGateConfig {
   /** The bottle's proposal queue; without it an allow-marked push is refused. */
   readonly proposalsDir: string | undefined;
   readonly holdTimeoutMs: number;
+  /** A push that rewrites history or deletes a ref: refused (default), held for a human, or allowed. */
+  readonly rewrites: 'refuse' | 'supervise' | 'allow';
   readonly fetchTimeoutMs: number;
   readonly pushTimeoutMs: number;
   readonly connectTimeoutS: number;
@@ -110,6 +112,12 @@ function repo(v: unknown, where: string): GateRepo {
   return r;
 }
 
+function rewritesOf(v: unknown): GitGateConfig['rewrites'] {
+  if (v === undefined) return 'refuse';
+  if (v !== 'refuse' && v !== 'supervise' && v !== 'allow') fail('rewrites', 'must be "refuse", "supervise" or "allow"');
+  return v;
+}
+
 export function parseGitGateConfig(raw: unknown): GitGateConfig {
   if (!isObj(raw)) fail('config', 'must be a JSON object');
   onlyKeys(raw, 'config', [
@@ -122,6 +130,7 @@ export function parseGitGateConfig(raw: unknown): GitGateConfig {
     'auditLog',
     'proposalsDir',
     'holdTimeoutMs',
+    'rewrites',
     'fetchTimeoutMs',
     'pushTimeoutMs',
     'connectTimeoutS',
@@ -150,6 +159,7 @@ export function parseGitGateConfig(raw: unknown): GitGateConfig {
     auditLog: raw.auditLog === undefined || raw.auditLog === null ? undefined : absPath(raw.auditLog, 'auditLog'),
     proposalsDir: raw.proposalsDir === undefined || raw.proposalsDir === null ? undefined : absPath(raw.proposalsDir, 'proposalsDir'),
     holdTimeoutMs: int(raw.holdTimeoutMs, 'holdTimeoutMs', DEFAULT_HOLD_TIMEOUT_MS, 1000, 24 * 3600 * 1000),
+    rewrites: rewritesOf(raw.rewrites),
     fetchTimeoutMs: int(raw.fetchTimeoutMs, 'fetchTimeoutMs', DEFAULT_FETCH_TIMEOUT_MS, 1000, 600_000),
     pushTimeoutMs: int(raw.pushTimeoutMs, 'pushTimeoutMs', DEFAULT_PUSH_TIMEOUT_MS, 1000, 3600_000),
     connectTimeoutS: int(raw.connectTimeoutS, 'connectTimeoutS', DEFAULT_CONNECT_TIMEOUT_S, 1, 120),

@@ -179,8 +179,23 @@ function fixAdvice(findings: readonly GitFinding[]): string[] {
 const toAudit = (f: GitFinding): AuditFinding => ({ commit: f.commit, path: f.path, line: f.line, rule: f.rule, ...(f.allowed ? { allowed: true } : {}) });
 
 async function waitForHuman(cfg: GitGateConfig, name: string, repo: GateRepo, updates: readonly RefUpdate[], held: readonly GitFinding[]): Promise<Proposal> {
-  const queue = new ProposalQueue(cfg.proposalsDir ?? '');
   const refs = updates.map((u) => u.ref.replace(/^refs\/(heads|tags)\//, '')).join(', ');
+  say(`bot-bottle git-gate: push to ${name} HELD: ${held.length} finding(s) carry an allow comment, so a human decides.`);
+  for (const f of held) say(findingLine(f));
+  return holdForHuman(
+    cfg,
+    name,
+    repo,
+    updates,
+    `push to ${name} (${refs}): ${held.length} secret finding(s) marked allowed`,
+    ['The agent marked these lines with an allow comment:', ...held.map(findingLine)].join('\n'),
+    held,
+  );
+}
+
+/** Raise a `push-hold` proposal and wait for a human (or the timeout, or the agent giving up). */
+async function holdForHuman(cfg: GitGateConfig, name: string, repo: GateRepo, updates: readonly RefUpdate[], summary: string, why: string, held: readonly GitFinding[] = []): Promise<Proposal> {
+  const queue = new ProposalQueue(cfg.proposalsDir ?? '');
   const p = await queue.raise({
     kind: 'push-hold',
     bottle: cfg.identity,
@@ -191,13 +206,11 @@ async function waitForHuman(cfg: GitGateConfig, name: string, repo: GateRepo, up
       refs: updates.map((u) => ({ ref: u.ref, old: u.old, new: u.new })),
       findings: held.map((f) => ({ commit: f.commit, path: f.path, line: f.line, rule: f.rule, redacted: f.redacted })),
     },
-    summary: `push to ${name} (${refs}): ${held.length} secret finding(s) marked allowed`,
-    why: ['The agent marked these lines with an allow comment:', ...held.map(findingLine)].join('\n'),
+    summary,
+    why,
     needs_reason: true,
   });
   const wait = cfg.holdTimeoutMs >= 300_000 ? `${Math.round(cfg.holdTimeoutMs / 60_000)} min` : `${Math.round(cfg.holdTimeoutMs / 1000)} s`;
-  say(`bot-bottle git-gate: push to ${name} HELD: ${held.length} finding(s) carry an allow comment, so a human decides.`);
-  for (const f of held) say(findingLine(f));
   say(`Waiting up to ${wait} for a decision on proposal ${p.id}...`);
   const tick = setInterval(() => say(`  still waiting for a decision on ${p.id}`), 30_000);
   // The agent gave up (Ctrl-C, a dropped connection): the server TERMs us; withdraw the proposal.
@@ -274,6 +287,41 @@ export async function decide(cfg: GitGateConfig, name: string, repo: GateRepo, u
     return false;
   }
 
+  // Ref names are agent-written text that reaches the upstream: scanned like everything else.
+  const refFindings: GitFinding[] = [];
+  const knownForRefs = await readKnownSecrets(cfg);
+  for (const u of updates) {
+    for (const f of scanText(u.ref, { mode: 'egress', knownSecrets: knownForRefs })) {
+      refFindings.push({ commit: ZERO.test(u.new) ? u.old : u.new, path: `<ref:${u.ref}>`, line: 0, rule: f.rule, redacted: f.redacted });
+    }
+  }
+
+  // History rewrites and deletions: only as the bottle's manifest says (git-gate.rewrites).
+  const rewrites: string[] = [];
+  for (const u of updates) {
+    if (ZERO.test(u.old)) continue;
+    if (ZERO.test(u.new)) rewrites.push(`${u.ref} deleted`);
+    else if (u.ref.startsWith('refs/tags/')) rewrites.push(`${u.ref} moved`);
+    else if ((await runGit(['merge-base', '--is-ancestor', u.old, u.new], { env: baseGitEnv(cfg, quarantineVars()) })).code !== 0) rewrites.push(`${u.ref} rewritten (not a fast-forward)`);
+  }
+  if (rewrites.length > 0 && cfg.rewrites !== 'allow') {
+    if (cfg.rewrites === 'refuse' || !cfg.proposalsDir) {
+      say(`bot-bottle git-gate: push to ${name} refused: it rewrites history or deletes refs (${rewrites.join('; ')}).`);
+      say(`This bottle's manifest does not allow that: set \`git-gate: {rewrites: supervise}\` (a human decides) or \`allow\` in the bottle file.`);
+      report.verdict = 'refused:rewrite';
+      report.reason = rewrites.join('; ');
+      return false;
+    }
+    const p = await holdForHuman(cfg, name, repo, updates, `push to ${name} rewrites history: ${rewrites.join('; ')}`, ['The push rewrites history or deletes refs:', ...rewrites.map((r) => `  ${r}`)].join('\n'));
+    report.proposal = p.id;
+    if (p.state !== 'approved' && p.state !== 'approved-with-edits') {
+      say(`bot-bottle git-gate: push to ${name} refused: proposal ${p.id} ${p.state === 'expired' ? 'expired' : `rejected by ${p.decided_by ?? 'a human'}`}`);
+      report.verdict = p.state === 'expired' ? 'refused:hold-expired' : 'refused:hold-rejected';
+      return false;
+    }
+    say(`bot-bottle git-gate: proposal ${p.id} approved by ${p.decided_by ?? 'a human'}: the rewrite goes through the secret scan like any push.`);
+  }
+
   const tips: string[] = [];
   const tagTargets: { tag: string; name: string; target: string }[] = [];
   const knownTags = new Set((await git(cfg, ['for-each-ref', '--format=%(objectname)', 'refs/tags'])).split('\n').filter(Boolean));
@@ -289,12 +337,12 @@ export async function decide(cfg: GitGateConfig, name: string, repo: GateRepo, u
     const tagName = u.ref.replace(/^refs\/tags\//, '');
     for (const t of p.tags) if (!knownTags.has(t)) tagTargets.push({ tag: t, name: tagName, target: p.commit });
   }
-  const knownSecrets = await readKnownSecrets(cfg);
+  const knownSecrets = knownForRefs;
   const commits = tips.length === 0 ? [] : (await git(cfg, ['rev-list', '--reverse', '--topo-order', '--stdin', '--not', '--all'], tips.join('\n') + '\n')).split('\n').filter(Boolean);
   report.commits_scanned = commits.length;
   const tagScans: GitFinding[] = [];
   for (const t of tagTargets) tagScans.push(...(await scanTagMessage(cfg, t.tag, t.name, t.target, knownSecrets)));
-  const findings = [...(commits.length === 0 ? [] : await scanRange(repoPath, commits, { scanTags: false, knownSecrets })), ...tagScans];
+  const findings = [...refFindings, ...(commits.length === 0 ? [] : await scanRange(repoPath, commits, { scanTags: false, knownSecrets })), ...tagScans];
   report.findings = findings.map(toAudit);
 
   const hard = findings.filter((f) => !f.allowed);

@@ -119,6 +119,7 @@ export async function prepareGitGate(input: SidecarPrepareInput, opts: GitGateOp
     auditLog: inBundle('git-gate', 'audit'),
     proposalsDir: opts.proposalsDir ?? inBundle('supervise', 'queue'),
     holdTimeoutMs: opts.holdTimeoutMs ?? DEFAULT_HOLD_TIMEOUT_MS,
+    rewrites: bottle.git_gate.rewrites ?? 'refuse',
     ...(opts.fetchTimeoutMs ? { fetchTimeoutMs: opts.fetchTimeoutMs } : {}),
     ...(opts.pushTimeoutMs ? { pushTimeoutMs: opts.pushTimeoutMs } : {}),
     ...(opts.connectTimeoutS ? { connectTimeoutS: opts.connectTimeoutS } : {}),
