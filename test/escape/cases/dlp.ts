@@ -10,13 +10,13 @@ import type { World } from '../world.js';
 import { refused } from './proxy.js';
 
 /** A request to the DLP-blocking route that carries `secret`; stopped if refused and never seen upstream. */
-async function carry(w: World, secret: string, args: (url: string) => string, statuses: readonly number[] = [403]): Promise<Outcome> {
+export async function carry(w: World, secret: string, args: (url: string) => string, statuses: readonly number[] = [403]): Promise<Outcome> {
   const a = await w.curl(args(w.url('api.test', '/v1/dlp')));
   return refused(w, a, secret, statuses);
 }
 
 /** A body the agent writes to a file first (binary, through base64). */
-async function withFile(w: World, name: string, data: Buffer): Promise<void> {
+export async function withFile(w: World, name: string, data: Buffer): Promise<void> {
   const r = await w.sh(`base64 -d > /tmp/${name}`, data.toString('base64'));
   if (r.code !== 0) throw new Error(`cannot write /tmp/${name}: ${r.stderr}`);
 }

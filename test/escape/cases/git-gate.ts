@@ -26,7 +26,7 @@ export async function freshClone(w: World): Promise<string> {
 }
 
 /** Run `script` in the clone; stopped if the push failed and the upstream's main did not move. */
-async function pushRefused(w: World, script: string, what: string): Promise<Outcome> {
+export async function pushRefused(w: World, script: string, what: string): Promise<Outcome> {
   const before = await freshClone(w);
   const r = await w.sh(`cd ${REPO}; ${script}`);
   const after = await w.git.head('main');

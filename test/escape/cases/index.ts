@@ -2,7 +2,9 @@
 import type { EscapeCase } from '../suite.js';
 import { confinementCases } from './confinement.js';
 import { dlpCases } from './dlp.js';
+import { dlpEncodingCases } from './dlp-encodings.js';
 import { gitGateCases } from './git-gate.js';
+import { gitGateMetadataCases } from './git-gate-metadata.js';
 import { manifestCases } from './manifest.js';
 import { networkCases } from './network.js';
 import { proxyCases } from './proxy.js';
@@ -14,8 +16,10 @@ export const ALL_CASES: readonly EscapeCase[] = [
   ...proxyCases,
   ...smugglingCases,
   ...dlpCases,
+  ...dlpEncodingCases,
   ...tokenCases,
   ...gitGateCases,
+  ...gitGateMetadataCases,
   ...confinementCases,
   ...manifestCases,
 ];
