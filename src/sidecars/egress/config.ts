@@ -152,7 +152,7 @@ const PACKS: readonly DlpRulePack[] = ['credentials', 'pii', 'financial'];
 function oneOf<T extends string>(v: unknown, where: string, allowed: readonly T[], dflt: T): T {
   if (v === undefined) return dflt;
   const hit = allowed.find((a) => a === v);
-  if (hit === undefined) fail(where, `must be ${allowed.slice(0, -1).join(', ')} or ${allowed[allowed.length - 1] ?? ''}`);
+  if (hit === undefined) fail(where, allowed.length === 1 ? `must be ${allowed[0] ?? ''}` : `must be ${allowed.slice(0, -1).join(', ')} or ${allowed[allowed.length - 1] ?? ''}`);
   return hit;
 }
 
@@ -166,7 +166,8 @@ function routeDlp(v: unknown, where: string): RouteDlp {
   return {
     outbound: bool(v.outbound, `${where}.outbound`, true),
     inbound: bool(v.inbound, `${where}.inbound`, false),
-    inbound_on_match: oneOf(v.inbound_on_match, `${where}.inbound_on_match`, ['warn', 'block', 'supervise'], 'warn'),
+    // block and supervise need the response path to hold or drop a body: refused until it does.
+    inbound_on_match: oneOf(v.inbound_on_match, `${where}.inbound_on_match`, ['warn'], 'warn'),
     on_match: oneOf(v.on_match, `${where}.on_match`, ['block', 'redact', 'supervise'], 'block'),
     entropy: bool(v.entropy, `${where}.entropy`, false),
     entropy_action: oneOf(v.entropy_action, `${where}.entropy_action`, ['warn', 'enforce'], 'warn'),
