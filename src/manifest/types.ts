@@ -45,6 +45,17 @@ export interface RouteDlp {
   readonly rules: readonly DlpRulePack[];
 }
 
+/** A route's DLP when its bottle file says nothing: credentials blocked, nothing else. */
+export const DEFAULT_DLP: RouteDlp = {
+  outbound: true,
+  inbound: false,
+  inbound_on_match: 'warn',
+  on_match: 'block',
+  entropy: false,
+  entropy_action: 'warn',
+  rules: ['credentials'],
+};
+
 export interface RouteAuth {
   /** e.g. `Bearer`, `token`, `Basic`; `x-api-key` style headers use `header`. */
   readonly scheme: string;

@@ -3,7 +3,7 @@ import { lstat, readdir, readlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { BottleError, errnoCode, ManifestError } from '../errors.js';
 import { parseFrontMatter } from '../manifest/frontmatter.js';
-import type { Bottle, EgressRoute, RouteAuth } from '../manifest/types.js';
+import { DEFAULT_DLP, type Bottle, type EgressRoute, type RouteAuth } from '../manifest/types.js';
 import type { TreeEntry, AgentTree } from '../bottle/tree.js';
 import { readFile } from 'node:fs/promises';
 import type { ProviderContext } from './types.js';
@@ -26,7 +26,7 @@ export function providerRoute(host: string, auth: RouteAuth | undefined, paths: 
     port: 443,
     matches: paths.length === 0 ? [] : [{ paths: paths.map((value) => ({ type: 'prefix' as const, value })), methods: [], headers: [] }],
     auth,
-    dlp: { outbound: true, inbound: false, on_match: 'block', entropy: false },
+    dlp: DEFAULT_DLP,
   };
 }
 

@@ -10,7 +10,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
-import type { DlpRulePack, EgressRoute, HeaderMatch, PathMatch, RouteAuth, RouteDlp, RouteMatch } from '../../manifest/types.js';
+import { DEFAULT_DLP, type DlpRulePack, type EgressRoute, type HeaderMatch, type PathMatch, type RouteAuth, type RouteDlp, type RouteMatch } from '../../manifest/types.js';
 import { jsonCheck, type JsonCheck } from '../json-check.js';
 
 export const EGRESS_CONFIG_ENV = 'BOT_BOTTLE_EGRESS_CONFIG';
@@ -146,7 +146,7 @@ function routeAuth(v: unknown, where: string): RouteAuth | undefined {
   return { scheme, token_ref: tokenRef, header };
 }
 
-const DLP_DEFAULT: RouteDlp = { outbound: true, inbound: false, inbound_on_match: 'warn', on_match: 'block', entropy: false, entropy_action: 'warn', rules: ['credentials'] };
+const DLP_DEFAULT: RouteDlp = DEFAULT_DLP;
 const PACKS: readonly DlpRulePack[] = ['credentials', 'pii', 'financial'];
 
 function oneOf<T extends string>(v: unknown, where: string, allowed: readonly T[], dflt: T): T {
