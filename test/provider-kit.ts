@@ -17,7 +17,8 @@ export const SKILL = 'demo-skill';
 
 /** The command the stand-in's tool call runs: proves where it ran, and meets two refusals. */
 export const TOOL_COMMAND = [
-  'echo "tool ran as $(id -un) in $BOT_BOTTLE_IDENTITY"',
+  // No command substitution: some clients' shell tools refuse it (Gemini CLI does).
+  `printf 'tool ran as '; whoami | tr -d '\\n'; printf ' in %s\\n' "$BOT_BOTTLE_IDENTITY"`,
   `ls "$HOME"/.*/skills/${SKILL} 2>&1 | head -3`,
   // An unrouted host: refused inside the tunnel, with the route that would allow it.
   'curl -sS --max-time 20 https://unrouted.example/ 2>&1',
