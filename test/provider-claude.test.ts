@@ -65,6 +65,13 @@ describe('claude template in a bottle', () => {
       assert.match(user.stdout, /^1000\n\/usr\/local\/bin\/claude\n\d+\.\d+\.\d+ \(Claude Code\)/);
     });
 
+    it("the label and colour are Claude Code's status line", async () => {
+      const labelled = await startDetached(bed.h, 'coder', ['--label', 'bug 7', '--color', 'cyan']);
+      const r = await agentSh(bed.h, labelled, 'cmd=$(sed -n \'s/.*"command": "\\(.*\\)".*/\\1/p\' ~/.claude/settings.json); echo "$cmd"; echo "{}" | "$cmd"; echo; printenv CLAUDE_CODE_DISABLE_TERMINAL_TITLE');
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(r.stdout, '/home/agent/.claude/bot-bottle-status-line.sh\n\u001b[1;36m[bug 7]\u001b[0m\n1\n');
+    });
+
     it('the real client lists supervise and calls its MCP tool', async () => {
       const list = await agentSh(bed.h, id, 'claude mcp list 2>&1');
       assert.match(list.stdout, /supervise: http:\/\/bundle:8765\/mcp \(HTTP\) - . Connected/, list.stdout);

@@ -10,7 +10,7 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { agentSh, docker, makeHome, run, startDetached, type TestHome } from './helpers.js';
+import { agentSh, CLI, docker, makeHome, run, startDetached, type TestHome } from './helpers.js';
 
 const GH_TOKEN = `ghp_${'R7nQ2xL9vK4mW8pZ3tY6bH1cJ5dF0gS2aE4u'}`;
 const AWS_SECRET = `AWS_SECRET_ACCESS_KEY=${'Zq8kP2mN7vR4tX9wB3cL6yH1jD5fG0sA2eU4iO7p'}`;
@@ -54,6 +54,13 @@ describe('--cwd workspace and export', () => {
     const state = join(h.home, 'state');
     assert.deepEqual(existsSync(state) ? readdirSync(state) : [], [], 'no bottle state was left');
     assert.equal((await run(['list', '--json'], { env: h.env })).stdout.includes('worker-'), false, 'no bottle was created');
+  });
+
+  it('an interactive session on a real terminal shows the label as its title', () => {
+    // script(1) gives the CLI a pseudo-terminal; the shell reads `exit` from it.
+    const out = execFileSync('script', ['-qfec', `${process.execPath} ${CLI} start worker --label 'bug 123'`, '/dev/null'], { env: h.env, cwd: h.cwd, input: 'echo inside-$((6*7))\nexit\n', encoding: 'utf8', timeout: 300_000 });
+    assert.ok(out.includes('\x1b]0;bot-bottle: bug 123\x07'), JSON.stringify(out.slice(-500)));
+    assert.match(out, /inside-42/);
   });
 
   describe('with --allow-secrets', () => {
