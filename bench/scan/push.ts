@@ -57,7 +57,7 @@ function build(dir: string): { range: string; planted: Hit[]; bytes: number; fil
     const changes: { path: string; data: Buffer }[] = [];
     const target = 5_000_000 / 200;
     let size = 0;
-    while (size < target && fi < files.length) {
+    while (size < target && fi < files.length && bytes + size < 4_900_000) {
       const f = files[fi++];
       if (!f) break;
       const data = readFileSync(f.abs);

@@ -53,10 +53,13 @@ export function continuationJoin(text: string): Joined | undefined {
  * wherever both sides are token characters and the next line is not an
  * assignment of its own (`NAME=…`, `key: …`).
  */
-const SPLIT = /(?<=[A-Za-z0-9_+/=-]{4})\r?\n[ \t]*(?=[A-Za-z0-9_+/=-]{4})(?![A-Za-z_][A-Za-z0-9_.-]*[ \t]*[=:])/g;
+const SPLIT = /(?<=[A-Za-z0-9_+/=-]{8})\r?\n[ \t]*(?=[A-Za-z0-9_+/=-]{8})(?![A-Za-z_][A-Za-z0-9_.-]*[ \t]*[=:])/g;
+
+/** Quick test: a line ending in 8 token characters followed by one starting with 8. */
+const MAYBE_SPLIT = /[A-Za-z0-9_+/=-]{8}\r?\n[ \t]*[A-Za-z0-9_+/=-]{8}/;
 
 export function lineSplitJoin(text: string): Joined | undefined {
-  if (!text.includes('\n')) return undefined;
+  if (!MAYBE_SPLIT.test(text)) return undefined;
   return joinBy(text, SPLIT);
 }
 
