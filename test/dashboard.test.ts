@@ -77,7 +77,8 @@ describe('dashboard in a browser', () => {
     const card = page.locator(`[data-bottle="${id}"]`);
     await card.waitFor();
     assert.match(await card.innerText(), /first bottle/);
-    assert.match(await card.innerText(), /detached/);
+    // The dashboard started while the bottle launched: its status catches up on the next read.
+    await card.locator('.status', { hasText: 'detached' }).waitFor({ timeout: 10_000 });
     const cookies = await page.context().cookies();
     const c = cookies.find((x) => x.name === `bb_dashboard_${dash.port}`);
     assert.equal(c?.sameSite, 'Strict');
