@@ -1,14 +1,24 @@
 #!/usr/bin/env bash
-# The whole suite: typecheck, lint, unit tests, then integration tests against
-# the real engine. One node:test run so the summary counts everything.
+# The whole suite: typecheck, lint, then one node:test run (so the summary
+# counts everything): unit tests beside the code (src/, no engine needed),
+# then integration tests against the real engine (test/).
+#
+#   bash scripts/test.sh          everything (CI)
+#   bash scripts/test.sh --unit   the unit tests alone: no engine, no network
+#                                 beyond loopback (npm run test:unit)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/setup.sh
+unit=false
+[ "${1:-}" = --unit ] && unit=true
+if $unit; then
+  [ -d node_modules ] || npm ci --no-audit --no-fund
+else
+  bash scripts/setup.sh
+fi
 npm run --silent build
 npx tsc -p tsconfig.json --noEmit
 npx eslint --max-warnings=0 src test
-# Node 20's --test does not expand globs: list the files. Unit tests beside the
-# code first, then integration tests; files run one at a time because the
-# integration ones share the engine and its image cache.
-mapfile -t files < <(find src -name '*.test.ts' | sort; find test -name '*.test.ts' | sort)
+# Node 20's --test does not expand globs: list the files. Files run one at a
+# time because the integration ones share the engine and its image cache.
+mapfile -t files < <(find src -name '*.test.ts' | sort; $unit || find test -name '*.test.ts' | sort)
 exec node --import tsx --test --test-concurrency=1 --test-reporter=spec "${files[@]}"

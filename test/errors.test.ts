@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { BottleError, readSettings, startBottle } from '../src/index.js';
+import { BottleError, readSettings, start } from '../src/index.js';
 import { homeId, LABEL_HOME } from '../src/backends/docker/engine.js';
 import { docker, makeHome, run, SHELL_AGENT, SHELL_BOTTLE, type TestHome } from './helpers.js';
 
@@ -28,11 +28,20 @@ describe('user-facing errors', () => {
   });
   after(async () => h.cleanup());
 
-  it('--help works for every command', async () => {
-    for (const cmd of [[], ['start'], ['exec'], ['list'], ['stop'], ['resume'], ['cleanup'], ['commit'], ['doctor'], ['demo']]) {
+  it('--help works for every command and subcommand the CLI lists', async () => {
+    // The list comes from the CLI itself: a command added tomorrow is checked too.
+    const checked: string[] = [];
+    const visit = async (cmd: string[]): Promise<void> => {
       const r = await run([...cmd, '--help'], { env: h.env });
       assert.equal(r.code, 0, `${cmd.join(' ')} --help: ${r.stderr}`);
-      assert.match(r.stdout, /Usage: bot-bottle/);
+      assert.match(r.stdout, new RegExp(`^Usage: bot-bottle${cmd.map((c) => ` ${c}`).join('')}`, 'm'));
+      checked.push(cmd.join(' '));
+      const listed = r.stdout.split(/^Commands:$/m)[1] ?? '';
+      for (const m of listed.matchAll(/^ {2}([a-z][a-z-]*)/gm)) if (m[1] !== 'help') await visit([...cmd, m[1] ?? '']);
+    };
+    await visit([]);
+    for (const c of ['start', 'exec', 'list', 'stop', 'resume', 'cleanup', 'commit', 'logs', 'scan', 'egress serve', 'supervise', 'proposals', 'approve', 'reject', 'doctor', 'demo']) {
+      assert.ok(checked.includes(c), `${c} --help was checked (${checked.join(', ')})`);
     }
   });
 
@@ -97,16 +106,17 @@ describe('user-facing errors', () => {
   });
 
   it('an orphan holding a bottle name is refused with the exact cleanup command', async () => {
-    const identity = 'worker-orphan1';
+    // Unique per run: other suites share the engine.
+    const identity = `worker-orphan-${process.pid.toString(36)}`;
     const net = `bot-bottle-${identity}-internal`;
     await docker(['network', 'create', '--label', `bot-bottle.identity=${identity}`, '--label', 'bot-bottle.managed=true', net]);
     try {
       const settings = readSettings({ ...h.env }, h.cwd, false);
       const spec = { agent: 'worker', bottles: [], backend: 'docker' as const, copyCwd: undefined, label: undefined, color: undefined, identity, headless: true, prompt: undefined };
-      await assert.rejects(startBottle(settings, spec, { detach: true }), (e: unknown) => {
+      await assert.rejects(start(settings, spec, { detach: true }), (e: unknown) => {
         assert.ok(e instanceof BottleError);
         assert.equal(e.kind, 'name-in-use');
-        assert.match(e.fix ?? '', /bot-bottle cleanup --yes|bot-bottle stop worker-orphan1/);
+        assert.ok(/bot-bottle cleanup --yes/.test(e.fix ?? '') || (e.fix ?? '').includes(`bot-bottle stop ${identity}`), e.fix);
         return true;
       });
       assert.equal((await docker(['network', 'ls', '-q', '--filter', `name=${net}`])).length > 0, true, 'the orphan is reported, not silently removed');

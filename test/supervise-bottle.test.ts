@@ -78,12 +78,21 @@ describe('supervise in a bottle', () => {
     assert.equal((await agentSh(h, id, `curl -s -o /dev/null -w '%{http_code}' https://asked.test:${port}/other`)).stdout, '403');
   });
 
-  it('a pending proposal survives a CLI crash and can still be answered', async () => {
+  it('a pending proposal survives a crash of the supervise screen showing it, and can still be answered', async () => {
     const asking = agentSh(h, id, `bottle-ask request-egress --host asked.test --port ${port} --path /later --why 'later'`);
     const pid = await pendingId('egress-route');
-    const follower = spawn(process.execPath, [CLI, 'logs', id, '--follow'], { env: h.env, stdio: 'ignore' });
-    await new Promise((r) => setTimeout(r, 500));
-    follower.kill('SIGKILL');
+    // The approval screen, on a pseudo-terminal as a human runs it, killed once it shows the proposal.
+    const screen = spawn('script', ['-qfc', `${process.execPath} ${CLI} supervise`, '/dev/null'], { env: { ...h.env, TERM: 'xterm', COLUMNS: '120', LINES: '40' }, stdio: ['pipe', 'pipe', 'pipe'], detached: true });
+    let shown = '';
+    await new Promise<void>((resolve, reject) => {
+      screen.stdout.on('data', (d: Buffer) => {
+        shown += d.toString();
+        if (shown.includes(pid)) resolve();
+      });
+      screen.on('error', reject);
+      screen.on('exit', (code) => reject(new Error(`supervise exited (${code}) before showing ${pid}: ${shown.slice(-400)}`)));
+    });
+    process.kill(-(screen.pid ?? 0), 'SIGKILL');
     const list = JSON.parse((await run(['proposals', '--json'], { env: h.env })).stdout) as { id: string; state: string }[];
     assert.equal(list.find((p) => p.id === pid)?.state, 'pending');
     assert.equal((await run(['approve', pid, '--note', 'after the crash'], { env: h.env })).code, 0);
@@ -107,10 +116,8 @@ describe('supervise in a bottle', () => {
     assert.equal((await agentSh(h, id, 'echo precious > /workspace/keep.txt; command -v jq || echo no-jq')).stdout.trim(), 'no-jq');
     const asking = agentSh(h, id, `echo 'RUN apt-get update && apt-get install -y --no-install-recommends jq && rm -rf /var/lib/apt/lists/*' | bottle-ask request-capability --why 'the task parses JSON'`);
     const pid = await pendingId('capability');
-    const t0 = Date.now();
     const approved = await run(['approve', pid, '--note', 'jq is fine'], { env: h.env, timeoutMs: 600_000 });
     assert.equal(approved.code, 0, approved.stderr);
-    process.stderr.write(`capability approve → resumed: ${Date.now() - t0} ms (${approved.stderr.match(/rebuilt and resumed in [\d.]+ s/)?.[0] ?? '?'})\n`);
     await asking.catch(() => undefined); // its container was replaced
     const after = await agentSh(h, id, 'jq --version && cat /workspace/keep.txt && cat /run/bot-bottle/notice');
     assert.equal(after.code, 0, after.stderr);

@@ -18,6 +18,10 @@ import { readSettings } from '../src/settings.js';
 import { decideProposal } from '../src/api/proposals.js';
 import { BottleState } from '../src/bottle/state.js';
 import { ProposalQueue, type Proposal } from '../src/sidecars/supervise/queue.js';
+import { connectEngine } from '../src/backends/docker/engine.js';
+import { agentShellRecipe, ensureImage } from '../src/backends/docker/images.js';
+import { bundleImageRecipe } from '../src/backends/docker/plan.js';
+import { silentProgress } from '../src/progress.js';
 import { ROOT, docker, makeHome, run, type TestHome } from './helpers.js';
 
 const BOTTLE = 'dev-svtest1';
@@ -44,19 +48,15 @@ async function nextPending(q: ProposalQueue, timeoutMs = 30_000): Promise<Propos
 
 describe('supervise CLI', () => {
   let h: TestHome;
-  let wired = false;
 
-  before(async () => {
+  before(() => {
     h = makeHome();
-    // The commands exist once registerSupervise is wired into src/cli/main.ts.
-    wired = (await run(['--help'], { env: h.env })).stdout.includes('proposals');
   });
   after(async () => {
     await h.cleanup();
   });
 
-  it('proposals --json lists pending proposals of every bottle; approve and reject decide them', async (t) => {
-    if (!wired) return t.skip('registerSupervise is not wired into src/cli/main.ts yet');
+  it('proposals --json lists pending proposals of every bottle; approve and reject decide them', async () => {
     const q = new ProposalQueue(new BottleState(h.home, BOTTLE).proposalsDir);
     const a = await q.raise(egressProposal('first'));
     const b = await q.raise(egressProposal('second'));
@@ -101,8 +101,7 @@ describe('supervise CLI', () => {
     assert.equal(audit.trim().split('\n').length, 2, 'one audit line per decision');
   });
 
-  it('a held request needs --note to approve; supervise without a terminal says what to use instead', async (t) => {
-    if (!wired) return t.skip('registerSupervise is not wired into src/cli/main.ts yet');
+  it('a held request needs --note to approve; supervise without a terminal says what to use instead', async () => {
     const q = new ProposalQueue(new BottleState(h.home, BOTTLE).proposalsDir);
     const held = await q.raise({ ...egressProposal('x'), kind: 'dlp-hold', raised_by: 'egress', needs_reason: true });
     const bare = await run(['approve', held.id], { env: h.env });
@@ -151,22 +150,11 @@ describe('supervise screen', () => {
   });
 });
 
-/** The newest local tag of an image repository, or undefined. */
-async function newestImage(repo: string): Promise<string | undefined> {
-  try {
-    const out = await docker(['images', repo, '--format', '{{.Repository}}:{{.Tag}}']);
-    return out.split('\n').find((l) => l && !l.endsWith(':<none>'));
-  } catch {
-    return undefined;
-  }
-}
 
 interface Asked {
   readonly code: number | null;
   readonly stdout: string;
   readonly stderr: string;
-  /** performance.now() when the first line of the answer arrived. */
-  readonly answeredAt: number;
 }
 
 describe('supervise in containers: bottle-ask in the agent, the server in the bundle, the human on the host', () => {
@@ -174,14 +162,15 @@ describe('supervise in containers: bottle-ask in the agent, the server in the bu
   const net = `bb-test-sv-${tag}`;
   const bundleName = `bb-test-sv-bundle-${tag}`;
   let h: TestHome;
-  let bundleImage: string | undefined;
-  let agentImage: string | undefined;
+  let bundleImage = '';
+  let agentImage = '';
   let queue: ProposalQueue;
 
   before(async () => {
     h = makeHome();
-    [bundleImage, agentImage] = await Promise.all([newestImage('bot-bottle/bundle'), newestImage('bot-bottle/agent-shell')]);
-    if (!bundleImage || !agentImage) return;
+    // The images every bottle uses (cached by content: built once per run, shared with the other suites).
+    const engine = await connectEngine();
+    [bundleImage, agentImage] = await Promise.all([ensureImage(engine, bundleImageRecipe(), silentProgress), ensureImage(engine, agentShellRecipe(), silentProgress)]);
     const svDir = new BottleState(h.home, BOTTLE).service('supervise');
     mkdirSync(join(svDir, 'queue'), { recursive: true, mode: 0o700 });
     writeFileSync(join(svDir, 'Dockerfile.current'), 'FROM debian:bookworm-slim\nUSER agent\n');
@@ -223,48 +212,39 @@ describe('supervise in containers: bottle-ask in the agent, the server in the bu
           // As in a real bottle, a proxy is configured: bottle-ask must not use it for the bundle.
           '-e', 'HTTPS_PROXY=http://bundle:3128', '-e', 'HTTP_PROXY=http://bundle:3128', '-e', 'BOT_BOTTLE_MCP_URL=http://bundle:8765/mcp',
           '-v', `${join(ROOT, 'images', 'agent-shell', 'bottle-ask')}:/usr/local/bin/bottle-ask:ro`,
-          agentImage ?? '', 'bottle-ask', ...args,
+          agentImage, 'bottle-ask', ...args,
         ],
         { stdio: ['pipe', 'pipe', 'pipe'] },
       );
       let stdout = '';
       let stderr = '';
-      let answeredAt = 0;
-      child.stdout.on('data', (d: Buffer) => {
-        if (!answeredAt) answeredAt = performance.now();
-        stdout += d.toString();
-      });
+      child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
       child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
       child.on('error', reject);
-      child.on('close', (code) => resolve({ code, stdout, stderr, answeredAt }));
+      child.on('close', (code) => resolve({ code, stdout, stderr }));
       child.stdin.end(input);
     });
   }
 
-  it('request-egress blocks until the host approves; the agent sees the approval and the note', async (t) => {
-    if (!bundleImage || !agentImage) return t.skip('bot-bottle/bundle and bot-bottle/agent-shell images are not built');
+  it('request-egress blocks until the host approves; the agent sees the approval and the note', async () => {
     const asked = ask(['request-egress', '--host', 'api.example.com', '--path', '/v1/', '--method', 'GET', '--why', 'fetch the "v1" schema']);
     const p = await nextPending(queue);
     assert.equal(p.bottle, BOTTLE);
     assert.equal(p.why, 'fetch the "v1" schema');
     assert.deepEqual(p.request, { host: 'api.example.com', port: 443, paths: ['/v1/'], methods: ['GET'] });
     const settings = readSettings({ ...h.env }, h.cwd, false);
-    const t0 = performance.now();
     await decideProposal(settings, p.id, { approve: true, note: 'read-only is fine' });
     const r = await asked;
-    t.diagnostic(`approve -> first byte of the answer in the agent container: ${(r.answeredAt - t0).toFixed(0)} ms`);
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /^decision: approved\n/);
     assert.match(r.stdout, /note: read-only is fine/);
-    assert.ok(r.answeredAt - t0 < 500, `answer ${(r.answeredAt - t0).toFixed(0)} ms after approve`);
     // Recorded as the bundle user, in the bundle's view of the host state.
     const audit = readFileSync(new BottleState(h.home, BOTTLE).auditLog('supervise'), 'utf8');
     assert.match(audit, new RegExp(`"event":"raised","id":"${p.id}"`));
     assert.match(audit, new RegExp(`"event":"decided","id":"${p.id}"`));
   });
 
-  it('a rejection reaches the agent with its reason and exit 1', async (t) => {
-    if (!bundleImage || !agentImage) return t.skip('images not built');
+  it('a rejection reaches the agent with its reason and exit 1', async () => {
     const asked = ask(['request-capability', '--why', 'need jq'], 'USER root\nRUN apt-get install -y jq\nUSER agent\n');
     const p = await nextPending(queue);
     assert.equal(p.kind, 'capability');
@@ -277,8 +257,7 @@ describe('supervise in containers: bottle-ask in the agent, the server in the bu
     assert.equal(existsSync(join(h.home, 'state', BOTTLE, 'Dockerfile')), false);
   });
 
-  it('a malformed request gets a JSON-RPC error and the server keeps serving', async (t) => {
-    if (!bundleImage || !agentImage) return t.skip('images not built');
+  it('a malformed request gets a JSON-RPC error and the server keeps serving', async () => {
     const script = [
       'set -e',
       "curl -sS --noproxy '*' -o /tmp/a -w '%{http_code}\\n' -H 'content-type: application/json' -H 'accept: application/json, text/event-stream' --data-binary '{\"jsonrpc\":' http://bundle:8765/mcp",

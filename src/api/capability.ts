@@ -10,7 +10,7 @@ import { AGENT } from '../bottle/layout.js';
 import { readMetadata } from '../bottle/state.js';
 import { type Progress, silentProgress } from '../progress.js';
 import type { Settings } from '../settings.js';
-import { resumeBottle } from './manage.js';
+import { resume } from './manage.js';
 
 export const NOTICE_FILE = AGENT.notice;
 
@@ -22,7 +22,7 @@ export async function rebuildAndResume(settings: Settings, identity: string, opt
   progress.step(`rebuilding ${identity} with its approved Dockerfile`);
   // The bottle is preserved, so this keeps its workspace and state.
   await backend.teardown(identity, { keepWorkspace: true });
-  await resumeBottle(settings, identity, { progress, detach: true, headless: true });
+  await resume(settings, identity, { progress, detach: true, headless: true });
   const notice = new PassThrough();
   notice.end(`${new Date().toISOString()} bot-bottle: this bottle was rebuilt and resumed after a capability change was approved (${opts.why}). Your workspace is intact; processes started before the change are gone.\n`);
   await backend.exec(identity, ['sh', '-c', `cat >> ${NOTICE_FILE}`], { stdin: notice, stdout: process.stderr, stderr: process.stderr, tty: false });

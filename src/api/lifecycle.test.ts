@@ -15,8 +15,8 @@ import { BottleState } from '../bottle/state.js';
 import { BottleError } from '../errors.js';
 import type { ResolvedEnv } from '../manifest/types.js';
 import { readSettings, type Settings } from '../settings.js';
-import { cleanupOrphans, commitBottle, execInBottle, findOrphans, listBottles, resumeBottle, stopBottle } from './manage.js';
-import { runSession, startBottle } from './start.js';
+import { cleanup, freeze, exec, findOrphans, list, resume, destroy } from './manage.js';
+import { runSession, start } from './start.js';
 
 interface FakePlan extends Plan {
   readonly input: PrepareInput;
@@ -140,7 +140,7 @@ const sink = (): ExecIO => ({ stdin: undefined, stdout: new PassThrough(), stder
 describe('api lifecycle against a fake backend', () => {
   it('a dry run prepares a plan and creates nothing: no state, no build, no launch', async () => {
     const { settings, engine, home } = setup();
-    const started = await startBottle(settings, spec(), { dryRun: true });
+    const started = await start(settings, spec(), { dryRun: true });
     assert.equal(started.backend, undefined);
     assert.deepEqual(started.plan.sidecars, ['egress', 'git-gate', 'supervise']);
     assert.deepEqual(engine.calls, [`prepare ${started.identity}`]);
@@ -149,7 +149,7 @@ describe('api lifecycle against a fake backend', () => {
 
   it('start: prepare (pure), state written, build returns what launch takes; metadata and listing', async () => {
     const { settings, engine, home } = setup();
-    const started = await startBottle(settings, spec(), { detach: true });
+    const started = await start(settings, spec(), { detach: true });
     const id = started.identity;
     assert.match(id, /^worker-[a-z2-9]{6}$/);
     assert.deepEqual(engine.calls, [`prepare ${id}`, `build ${id}`, `launch ${id} built-${id}-1`]);
@@ -175,102 +175,102 @@ describe('api lifecycle against a fake backend', () => {
     const image: AgentImage = input.agentImage;
     assert.equal(readFileSync(state.file('supervise', 'currentDockerfile'), 'utf8'), image.kind === 'recipe' ? image.text : '(a snapshot)');
 
-    const [listed] = await listBottles(settings);
+    const [listed] = await list(settings);
     assert.deepEqual([listed?.identity, listed?.status, listed?.label], [id, 'detached', 'l']);
-    assert.equal(await execInBottle(settings, id, ['true'], sink()), 0);
+    assert.equal(await exec(settings, id, ['true'], sink()), 0);
   });
 
   it('a failed launch leaves no state behind and rethrows the original error', async () => {
     const { settings, engine, home } = setup();
     engine.failLaunch = new BottleError('launch', 'the fake engine refused');
-    await assert.rejects(startBottle(settings, spec(), { detach: true }), /the fake engine refused/);
-    assert.deepEqual(await listBottles(settings), []);
+    await assert.rejects(start(settings, spec(), { detach: true }), /the fake engine refused/);
+    assert.deepEqual(await list(settings), []);
     assert.equal(existsSync(join(home, 'state', engine.prepared[0]?.identity ?? 'x')), false);
   });
 
   it('stop removes engine resources and state; it is idempotent', async () => {
     const { settings, engine, home } = setup();
-    const { identity } = await startBottle(settings, spec(), { detach: true });
-    await stopBottle(settings, identity);
+    const { identity } = await start(settings, spec(), { detach: true });
+    await destroy(settings, identity);
     assert.equal(existsSync(new BottleState(home, identity).dir), false);
-    assert.deepEqual(await listBottles(settings), []);
-    await stopBottle(settings, identity);
+    assert.deepEqual(await list(settings), []);
+    await destroy(settings, identity);
     assert.deepEqual(engine.calls.slice(-2), [`teardown ${identity}`, `teardown ${identity}`]);
   });
 
   it('stop --preserve keeps workspace and state; resume relaunches the same identity', async () => {
     const { settings, engine, home } = setup();
-    const { identity } = await startBottle(settings, spec(), { detach: true });
-    await stopBottle(settings, identity, { preserve: true });
-    assert.equal((await listBottles(settings))[0]?.status, 'preserved');
+    const { identity } = await start(settings, spec(), { detach: true });
+    await destroy(settings, identity, { preserve: true });
+    assert.equal((await list(settings))[0]?.status, 'preserved');
     assert.equal(await new BottleState(home, identity).isPreserved(), true);
-    await assert.rejects(execInBottle(settings, identity, ['true'], sink()), (e: unknown) => e instanceof BottleError && e.kind === 'not-found');
+    await assert.rejects(exec(settings, identity, ['true'], sink()), (e: unknown) => e instanceof BottleError && e.kind === 'not-found');
 
     engine.calls.length = 0;
-    const resumed = await resumeBottle(settings, identity, { detach: true, headless: true });
+    const resumed = await resume(settings, identity, { detach: true, headless: true });
     assert.equal(resumed.identity, identity);
     assert.deepEqual(engine.calls, [`teardown ${identity} keep`, `prepare ${identity}`, `build ${identity}`, `launch ${identity} built-${identity}-2`]);
     assert.equal(engine.prepared.at(-1)?.resuming, true);
     assert.equal(await new BottleState(home, identity).isPreserved(), false, 'a resumed bottle is no longer marked preserved');
-    assert.equal((await listBottles(settings))[0]?.status, 'detached');
-    await assert.rejects(resumeBottle(settings, identity, { detach: true }), /already running/);
+    assert.equal((await list(settings))[0]?.status, 'detached');
+    await assert.rejects(resume(settings, identity, { detach: true }), /already running/);
   });
 
   it('a failed resume keeps the state it resumes from', async () => {
     const { settings, engine, home } = setup();
-    const { identity } = await startBottle(settings, spec(), { detach: true });
-    await stopBottle(settings, identity, { preserve: true });
+    const { identity } = await start(settings, spec(), { detach: true });
+    await destroy(settings, identity, { preserve: true });
     engine.failLaunch = new BottleError('launch', 'no');
-    await assert.rejects(resumeBottle(settings, identity, { detach: true }), /no/);
+    await assert.rejects(resume(settings, identity, { detach: true }), /no/);
     assert.equal((await new BottleState(home, identity).readMetadata()).identity, identity);
   });
 
   it('commit snapshots and preserves; the next resume boots from the snapshot', async () => {
     const { settings, engine, home } = setup();
-    const { identity } = await startBottle(settings, spec(), { detach: true });
-    const tag = await commitBottle(settings, identity);
+    const { identity } = await start(settings, spec(), { detach: true });
+    const tag = await freeze(settings, identity);
     assert.match(tag, new RegExp(`^bot-bottle/bottle-${identity}:commit-\\d+$`));
     const state = new BottleState(home, identity);
     assert.equal(readFileSync(state.committedImageFile, 'utf8'), `${tag}\n`);
     assert.equal(await state.isPreserved(), true);
-    await stopBottle(settings, identity, { preserve: true });
-    await resumeBottle(settings, identity, { detach: true });
+    await destroy(settings, identity, { preserve: true });
+    await resume(settings, identity, { detach: true });
     assert.deepEqual(engine.prepared.at(-1)?.agentImage, { kind: 'snapshot', tag, provider: 'shell' });
     // A capability change approved after the commit wins: the newer of the two.
     writeFileSync(state.dockerfile, 'FROM debian:bookworm-slim\nRUN true\n');
     const later = new Date(Date.now() + 5000);
     utimesSync(state.dockerfile, later, later);
-    await stopBottle(settings, identity, { preserve: true });
-    await resumeBottle(settings, identity, { detach: true });
+    await destroy(settings, identity, { preserve: true });
+    await resume(settings, identity, { detach: true });
     const image = engine.prepared.at(-1)?.agentImage;
     assert.equal(image?.kind === 'recipe' ? image.text : image?.kind, 'FROM debian:bookworm-slim\nRUN true\n');
   });
 
   it('cleanup removes orphans (a dead owner, engine resources without state) and keeps preserved and stopped bottles', async () => {
     const { settings, engine, home } = setup();
-    const dead = await startBottle(settings, spec(), {});
+    const dead = await start(settings, spec(), {});
     // The CLI that owned this attached session died.
     const deadState = new BottleState(home, dead.identity);
     await deadState.writeMetadata({ ...(await deadState.readMetadata()), owner_pid: 2 ** 22 + 1 });
-    const kept = await startBottle(settings, spec(), { detach: true });
-    await stopBottle(settings, kept.identity, { preserve: true });
-    const crashed = await startBottle(settings, spec(), { detach: true });
+    const kept = await start(settings, spec(), { detach: true });
+    await destroy(settings, kept.identity, { preserve: true });
+    const crashed = await start(settings, spec(), { detach: true });
     // The engine restarted: containers stopped without us, the workspace holds work.
     engine.bottles.set(crashed.identity, { services: { agent: 'exited', bundle: 'exited', 'volume-workspace': 'present' }, createdAt: new Date() });
     engine.bottles.set('stray-aaaaaa', { services: { agent: 'running' }, createdAt: new Date() });
 
-    const statuses = Object.fromEntries((await listBottles(settings)).map((b) => [b.identity, b.status]));
+    const statuses = Object.fromEntries((await list(settings)).map((b) => [b.identity, b.status]));
     assert.deepEqual(statuses, { [dead.identity]: 'orphan', [kept.identity]: 'preserved', [crashed.identity]: 'stopped', 'stray-aaaaaa': 'orphan' });
     assert.deepEqual((await findOrphans(settings)).map((o) => o.identity).sort(), [dead.identity, 'stray-aaaaaa'].sort());
-    const report = await cleanupOrphans(settings);
+    const report = await cleanup(settings);
     assert.deepEqual([...report.removed].sort(), [dead.identity, 'stray-aaaaaa'].sort());
     assert.equal(existsSync(deadState.dir), false);
-    assert.deepEqual((await listBottles(settings)).map((b) => b.identity).sort(), [crashed.identity, kept.identity].sort());
+    assert.deepEqual((await list(settings)).map((b) => b.identity).sort(), [crashed.identity, kept.identity].sort());
   });
 
   it('an attached session runs the prompt, then removes the bottle; a preserved one is kept', async () => {
     const { settings, engine, home } = setup();
-    const started = await startBottle(settings, spec({ prompt: 'echo hi' }), {});
+    const started = await start(settings, spec({ prompt: 'echo hi' }), {});
     const out = new PassThrough();
     let printed = '';
     out.on('data', (d: Buffer) => (printed += d.toString()));
@@ -279,11 +279,11 @@ describe('api lifecycle against a fake backend', () => {
     assert.deepEqual(engine.execs.map((e) => e.slice(1)), [['sh', '-c', 'umask 077; cat > /run/bot-bottle/prompt'], ['bash', '/run/bot-bottle/prompt']]);
     assert.match(printed, /ran bash \/run\/bot-bottle\/prompt/);
     assert.equal(existsSync(new BottleState(home, started.identity).dir), false);
-    assert.deepEqual(await listBottles(settings), []);
+    assert.deepEqual(await list(settings), []);
 
-    const second = await startBottle(settings, spec(), {});
+    const second = await start(settings, spec(), {});
     await new BottleState(home, second.identity).markPreserved('test');
     await runSession(settings, second, 'true', { stdin: undefined, stdout: new PassThrough(), stderr: new PassThrough(), tty: false });
-    assert.equal((await listBottles(settings))[0]?.status, 'preserved');
+    assert.equal((await list(settings))[0]?.status, 'preserved');
   });
 });

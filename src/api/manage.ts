@@ -1,4 +1,7 @@
-/** Stop, resume, list, cleanup, exec, commit: by identity, from recorded state and engine labels. */
+/**
+ * list, destroy (`stop`), resume, findOrphans, cleanup, exec, freeze (`commit`):
+ * by identity, from recorded state and engine labels.
+ */
 import { getBackend } from '../backends/index.js';
 import type { ExecIO, RunningBottle } from '../bottle/backend.js';
 import { checkIdentity } from '../bottle/identity.js';
@@ -6,7 +9,7 @@ import { BACKENDS, type BackendName, type BottleSpec } from '../bottle/spec.js';
 import { type BottleMetadata, BottleState, listStateIdentities, pidAlive, readMetadata, perBottleImageTag } from '../bottle/state.js';
 import { BottleError } from '../errors.js';
 import type { Settings } from '../settings.js';
-import { type StartOptions, type Started, startBottle } from './start.js';
+import { type StartOptions, type Started, start } from './start.js';
 
 /**
  * running/detached: up. preserved: kept for `resume`. stopped: its containers
@@ -27,7 +30,7 @@ export interface BottleListing {
   readonly startedAt: string | undefined;
 }
 
-export async function listBottles(settings: Settings): Promise<BottleListing[]> {
+export async function list(settings: Settings): Promise<BottleListing[]> {
   const running = new Map<string, RunningBottle>();
   for (const b of BACKENDS) for (const r of await getBackend(settings, b).list()) running.set(r.identity, r);
   const identities = new Set([...running.keys(), ...(await listStateIdentities(settings.home))]);
@@ -62,8 +65,8 @@ function statusOf(meta: BottleMetadata | undefined, engine: RunningBottle | unde
   return pidAlive(meta.owner_pid) ? 'running' : 'orphan';
 }
 
-/** Stop one bottle: remove its engine resources; keep workspace and state only when preserving. Idempotent. */
-export async function stopBottle(settings: Settings, identity: string, opts: { preserve?: boolean } = {}): Promise<void> {
+/** `stop`: remove the bottle's engine resources and state; with `preserve`, keep workspace and state for `resume`. Idempotent. */
+export async function destroy(settings: Settings, identity: string, opts: { preserve?: boolean } = {}): Promise<void> {
   const state = new BottleState(settings.home, identity);
   const meta = await state.readMetadata().catch(() => undefined);
   const backend = getBackend(settings, meta?.backend ?? 'docker');
@@ -76,9 +79,9 @@ export async function stopBottle(settings: Settings, identity: string, opts: { p
 }
 
 /** Relaunch a preserved or stopped bottle with its recorded agent, bottles and backend. */
-export async function resumeBottle(settings: Settings, identity: string, opts: StartOptions & { headless?: boolean; prompt?: string } = {}): Promise<Started> {
+export async function resume(settings: Settings, identity: string, opts: StartOptions & { headless?: boolean; prompt?: string } = {}): Promise<Started> {
   const meta = await readMetadata(settings.home, checkIdentity(identity));
-  const listing = (await listBottles(settings)).find((b) => b.identity === identity);
+  const listing = (await list(settings)).find((b) => b.identity === identity);
   if (listing && (listing.status === 'running' || listing.status === 'detached')) {
     throw new BottleError('usage', `${identity} is already running`, { fix: `bot-bottle exec ${identity} -- bash` });
   }
@@ -95,7 +98,7 @@ export async function resumeBottle(settings: Settings, identity: string, opts: S
     headless: opts.headless ?? false,
     prompt: opts.prompt,
   };
-  return startBottle(settings, spec, opts);
+  return start(settings, spec, opts);
 }
 
 export interface CleanupReport {
@@ -104,10 +107,10 @@ export interface CleanupReport {
 
 /** Orphans: engine resources without state, state whose owner died, half-removed bottles. */
 export async function findOrphans(settings: Settings): Promise<BottleListing[]> {
-  return (await listBottles(settings)).filter((b) => b.status === 'orphan');
+  return (await list(settings)).filter((b) => b.status === 'orphan');
 }
 
-export async function cleanupOrphans(settings: Settings, orphans?: readonly BottleListing[]): Promise<CleanupReport> {
+export async function cleanup(settings: Settings, orphans?: readonly BottleListing[]): Promise<CleanupReport> {
   const targets = orphans ?? (await findOrphans(settings));
   for (const o of targets) {
     await getBackend(settings, o.backend).teardown(o.identity, { keepWorkspace: false });
@@ -116,13 +119,13 @@ export async function cleanupOrphans(settings: Settings, orphans?: readonly Bott
   return { removed: targets.map((t) => t.identity) };
 }
 
-export async function execInBottle(settings: Settings, identity: string, argv: readonly string[], io: ExecIO): Promise<number> {
+export async function exec(settings: Settings, identity: string, argv: readonly string[], io: ExecIO): Promise<number> {
   const meta = await readMetadata(settings.home, checkIdentity(identity)).catch(() => undefined);
   return getBackend(settings, meta?.backend ?? 'docker').exec(identity, argv, io);
 }
 
-/** Snapshot the agent; the next resume boots from it. Preserves the bottle. */
-export async function commitBottle(settings: Settings, identity: string): Promise<string> {
+/** `commit`: snapshot the agent; the next resume boots from it. Preserves the bottle. Returns the image tag. */
+export async function freeze(settings: Settings, identity: string): Promise<string> {
   const state = new BottleState(settings.home, identity);
   const meta = await state.readMetadata();
   const tag = perBottleImageTag(identity).replace(/:latest$/, `:commit-${Date.now()}`);

@@ -51,7 +51,7 @@ export interface Started {
 const noAsk: AskSecret = (name) => Promise.reject(new Error(`no way to ask for ${name}`));
 
 /** Prepare, build and launch. With `dryRun`, only prepare. */
-export async function startBottle(settings: Settings, spec: BottleSpec, opts: StartOptions = {}): Promise<Started> {
+export async function start(settings: Settings, spec: BottleSpec, opts: StartOptions = {}): Promise<Started> {
   const progress = opts.progress ?? silentProgress;
   const { agent, warnings } = await loadAgent(settings, spec.agent);
   for (const w of warnings) (opts.onWarning ?? progress.warn)(w);
@@ -137,6 +137,13 @@ function checkOutputFormat(provider: Provider, format: string | undefined): void
 function withProviderRoutes(bottle: Bottle, setup: ProviderSetup): Bottle {
   if (setup.routes.length === 0) return bottle;
   return { ...bottle, egress: { ...bottle.egress, routes: [...setup.routes, ...bottle.egress.routes] } };
+}
+
+export type HeadlessSpec = Omit<BottleSpec, 'headless' | 'identity'>;
+
+/** For orchestrators: start a detached, headless bottle; resolves to its identity once ready. */
+export async function startHeadless(settings: Settings, spec: HeadlessSpec, opts: Omit<StartOptions, 'detach' | 'ask' | 'dryRun'> = {}): Promise<string> {
+  return (await start(settings, { ...spec, headless: true, identity: undefined }, { ...opts, detach: true })).identity;
 }
 
 export interface SessionIO {

@@ -140,6 +140,22 @@ export interface Backend<P extends Plan = Plan, B = unknown> {
   commit(identity: string, tag: string): Promise<void>;
   /** Host facts for `doctor`. */
   doctor(opts: { network: boolean }): Promise<DoctorCheck[]>;
+  /** Optional, for `demo`: an SSH git upstream that only a bottle's sidecar bundle can reach. */
+  demoGitUpstream?(alias: string, progress: Progress): Promise<GitUpstream>;
+}
+
+/** A git server the demo pushes to through the git-gate. */
+export interface GitUpstream {
+  /** Private key file on the host, for the bottle's `identity`. */
+  readonly identityFile: string;
+  /** `<alias> ssh-ed25519 AAAA…`: the pinned host key line. */
+  readonly hostKey: string;
+  readonly url: string;
+  /** Make the upstream reachable from this bottle's bundle. */
+  attach(identity: string): Promise<void>;
+  /** The commit a branch points at upstream, or '' when absent. */
+  head(branch: string): Promise<string>;
+  stop(): Promise<void>;
 }
 
 export interface DoctorCheck {

@@ -10,7 +10,7 @@
  */
 import { type FSWatcher, watch } from 'node:fs';
 import { randomBytes } from 'node:crypto';
-import { isBottleError, listBottles, listProposals, superviseQueueDir, type Progress, type Settings } from '../index.js';
+import { isBottleError, list, listProposals, superviseQueueDir, type Progress, type Settings } from '../index.js';
 import { wireBottle, wireProposal } from './views.js';
 import type { JobAction, ServerEvent, WireBottle, WireJob, WireProposal } from './wire.js';
 
@@ -120,7 +120,7 @@ export class Hub {
 
   async refreshBottles(): Promise<void> {
     try {
-      const next = (await listBottles(this.settings)).map(wireBottle);
+      const next = (await list(this.settings)).map(wireBottle);
       this.setProblem(null);
       this.watchQueues(next.map((b) => b.identity));
       const text = JSON.stringify(next);

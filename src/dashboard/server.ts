@@ -24,7 +24,7 @@ import {
   parseEditedText,
   rebuildAndResume,
   resume,
-  stopBottle,
+  destroy,
   type AuditEntry,
   type Settings,
 } from '../index.js';
@@ -193,11 +193,11 @@ export async function startDashboard(settings: Settings, opts: DashboardOptions)
     const job = hub.startJob(identity, action, (progress) => {
       switch (action) {
         case 'stop':
-          return stopBottle(settings, identity);
+          return destroy(settings, identity);
         case 'preserve':
-          return stopBottle(settings, identity, { preserve: true });
+          return destroy(settings, identity, { preserve: true });
         case 'resume':
-          return resume(settings, identity, { progress });
+          return resume(settings, identity, { progress, detach: true, headless: true });
       }
     });
     return c.json({ job }, 202);

@@ -10,11 +10,12 @@ import { networkInterfaces, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { createServer as createHttpsServer } from 'node:https';
-import { execInBottle, stopBottle } from '../api/manage.js';
+import { exec, destroy } from '../api/manage.js';
+import { start } from '../api/start.js';
+import { getBackend } from '../backends/index.js';
+import type { GitUpstream } from '../bottle/backend.js';
 import { BottleError } from '../errors.js';
-import { type GitUpstream, startGitUpstream } from '../backends/docker/demo-upstream.js';
 import { createCa, LeafMinter } from '../sidecars/egress/certs.js';
-import { startBottle } from '../api/start.js';
 import type { Progress } from '../progress.js';
 import { readSettings, type Settings } from '../settings.js';
 
@@ -73,14 +74,16 @@ export async function runDemo(base: Settings, progress: Progress, report: (step:
   const bridge = hostAddresses()[0];
   if (!bridge) throw new BottleError('launch', 'no Docker bridge address on this host for the demo upstream', { fix: 'bot-bottle doctor' });
   progress.step('starting the demo git upstream (an SSH server in a container of its own)');
-  const git = await startGitUpstream('git.demo', progress);
+  const backend = getBackend(settings, 'docker');
+  if (!backend.demoGitUpstream) throw new BottleError('usage', `the ${backend.name} backend cannot run the demo's git upstream`, { fix: 'bot-bottle demo runs on the docker backend' });
+  const git = await backend.demoGitUpstream('git.demo', progress);
   await writeFile(join(home, 'bottles', 'demo.md'), bottle(bridge, upstream.port, upstream.caFile, git));
   const hostServer = await listenOnAllInterfaces();
   let identity = '';
   try {
     progress.step('starting the demo bottle (the first run builds images: a few minutes)');
     const t0 = Date.now();
-    const started = await startBottle(
+    const started = await start(
       settings,
       { agent: 'demo', bottles: [], backend: 'docker', copyCwd: undefined, label: 'demo', color: 'cyan', identity: undefined, headless: true, prompt: undefined },
       { progress, detach: true },
@@ -126,7 +129,7 @@ export async function runDemo(base: Settings, progress: Progress, report: (step:
     hostServer.close();
     upstream.close();
     await git.stop();
-    if (identity) await stopBottle(settings, identity).catch(() => undefined);
+    if (identity) await destroy(settings, identity).catch(() => undefined);
     await rm(home, { recursive: true, force: true });
   }
 }
@@ -135,7 +138,7 @@ async function run(settings: Settings, identity: string, script: string): Promis
   const out = new PassThrough();
   const chunks: Buffer[] = [];
   out.on('data', (c: Buffer) => chunks.push(c));
-  const code = await execInBottle(settings, identity, ['bash', '-c', script], { stdin: undefined, stdout: out, stderr: out, tty: false });
+  const code = await exec(settings, identity, ['bash', '-c', script], { stdin: undefined, stdout: out, stderr: out, tty: false });
   return { code, output: Buffer.concat(chunks).toString('utf8') };
 }
 

@@ -12,27 +12,17 @@ import { PassThrough } from 'node:stream';
 import { promisify } from 'node:util';
 import { packageRoot } from '../../paths.js';
 import type { Progress } from '../../progress.js';
-import { connectEngine, labels } from './engine.js';
+import type { GitUpstream } from '../../bottle/backend.js';
+import { connectEngine, type Engine, labels } from './engine.js';
 import { ensureImage } from './images.js';
 import { bottleNames } from './names.js';
 
 const execFileP = promisify(execFile);
 
-export interface GitUpstream {
-  /** Private key file on the host, for the bottle's `identity`. */
-  readonly identityFile: string;
-  /** `<alias> ssh-ed25519 AAAA…`: the pinned host key line. */
-  readonly hostKey: string;
-  readonly url: string;
-  /** Make the upstream reachable from this bottle's bundle. */
-  attach(identity: string): Promise<void>;
-  /** The commit a branch points at upstream, or '' when absent. */
-  head(branch: string): Promise<string>;
-  stop(): Promise<void>;
-}
+export type { GitUpstream } from '../../bottle/backend.js';
 
-export async function startGitUpstream(alias: string, progress: Progress): Promise<GitUpstream> {
-  const engine = await connectEngine();
+export async function startGitUpstream(alias: string, progress: Progress, connected?: Engine): Promise<GitUpstream> {
+  const engine = connected ?? (await connectEngine());
   const image = await ensureImage(engine, { repository: 'bot-bottle/ssh-upstream', dockerfile: 'Dockerfile', context: [{ at: '.', from: join(packageRoot(), 'images', 'ssh-upstream') }] }, progress);
   const dir = await mkdtemp(join(tmpdir(), 'bot-bottle-upstream-'));
   const identityFile = join(dir, 'id_ed25519');

@@ -86,15 +86,23 @@ export async function execIn(engine: Engine, container: string, argv: readonly s
 }
 
 /** Feed `content` to a command's stdin and fail loudly if it does not exit 0. */
-export async function execWithInput(engine: Engine, container: string, argv: readonly string[], content: string, what: string, user?: string): Promise<void> {
-  const stdin = new PassThrough();
-  const chunks: Buffer[] = [];
-  const sink = new PassThrough();
-  sink.on('data', (c: Buffer) => chunks.push(c));
-  const pending = execIn(engine, container, argv, { stdin, stdout: sink, stderr: sink, tty: false }, { prelude: false, workdir: '/', ...(user ? { user } : {}) });
-  stdin.end(content);
+export async function execWithInput(engine: Engine, container: string, argv: readonly string[], content: string | Buffer, what: string, user?: string): Promise<void> {
+  await execOutput(engine, container, argv, user, content, what);
+}
+
+/** Run a command (no env prelude, from /) and return its stdout; a non-zero exit is a launch error. */
+export async function execOutput(engine: Engine, container: string, argv: readonly string[], user?: string, input?: string | Buffer, what = argv.join(' ')): Promise<Buffer> {
+  const stdin = input === undefined ? undefined : new PassThrough();
+  const out: Buffer[] = [];
+  const err: Buffer[] = [];
+  const stdout = new PassThrough().on('data', (c: Buffer) => out.push(c));
+  const stderr = new PassThrough().on('data', (c: Buffer) => err.push(c));
+  const pending = execIn(engine, container, argv, { stdin, stdout, stderr, tty: false }, { prelude: false, workdir: '/', ...(user ? { user } : {}) });
+  stdin?.end(input);
   const code = await pending;
   if (code !== 0) {
-    throw new BottleError('launch', `${what} failed in ${container} (exit ${code}): ${Buffer.concat(chunks).toString('utf8').trim().split('\n')[0] ?? ''}`);
+    const said = Buffer.concat([...err, ...out]).toString('utf8').trim().split('\n')[0] ?? '';
+    throw new BottleError('launch', `${what} failed in ${container} (exit ${code}): ${said}`);
   }
+  return Buffer.concat(out);
 }

@@ -26,16 +26,16 @@
  * secret.
  */
 import { createHash } from 'node:crypto';
-import { existsSync } from 'node:fs';
 import { lstat, readdir, readFile, readlink, stat } from 'node:fs/promises';
-import { dirname, join, posix, resolve as resolvePath } from 'node:path';
-import { Readable } from 'node:stream';
-import { fileURLToPath } from 'node:url';
+import { join, posix, resolve as resolvePath } from 'node:path';
+import type { Readable } from 'node:stream';
 import { BottleError } from '../../errors.js';
+import { packageRoot } from '../../paths.js';
 import type { Progress } from '../../progress.js';
 import type { Settings } from '../../settings.js';
 import { BASE_IMAGE, ensureBaseImage, imageExists, type JsonMessage, readJsonStream, tryPull, withLock } from './base-image.js';
 import { type Engine, engineFailure, isConflict, isNotFound, LABEL_MANAGED, labels } from './engine.js';
+import { type TarEntry, tarStream } from './tar.js';
 
 export interface ImageRecipe {
   /** Repository part of the tag, e.g. 'bot-bottle/agent-shell'. */
@@ -121,18 +121,6 @@ export async function recipeHash(engine: Engine, recipe: ImageRecipe, opts: Ensu
  */
 export function agentShellRecipe(repository = AGENT_SHELL_REPOSITORY): ImageRecipe {
   return { repository, context: [{ at: '.', from: join(packageRoot(), 'images', 'agent-shell') }], dockerfile: 'Dockerfile' };
-}
-
-/** The package root (the directory with bot-bottle's package.json), from source or dist. */
-export function packageRoot(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (;;) {
-    const pj = join(dir, 'package.json');
-    if (existsSync(pj) && existsSync(join(dir, 'images'))) return dir;
-    const up = dirname(dir);
-    if (up === dir) throw new Error('bot-bottle package root not found above ' + fileURLToPath(import.meta.url));
-    dir = up;
-  }
 }
 
 // ---------------------------------------------------------------------------
@@ -380,7 +368,7 @@ async function build(engine: Engine, recipe: ImageRecipe, files: ContextFile[], 
       if (f.path !== dockerfilePath || f.type !== 'file') return f;
       return { type: 'file', path: f.path, mode: f.mode, data: async () => appendLabels(await fileData(f), allLabels) };
     });
-    const stream = await engine.buildImage(tarStream(withLabels), {
+    const stream = await engine.buildImage(contextTar(withLabels), {
       t: tag,
       dockerfile: dockerfilePath,
       buildargs: recipe.buildArgs ?? {},
@@ -472,109 +460,7 @@ function truncate(s: string, n: number): string {
   return s.length > n ? s.slice(0, n - 1) + '…' : s;
 }
 
-// ---------------------------------------------------------------------------
-// A minimal deterministic tar writer (ustar + pax for long names)
-
-const BLOCK = 512;
-/** A fixed mtime (2000-01-01) so identical contexts give identical tars. */
-const TAR_MTIME = 946684800;
-
-/** Who owns the entries of a tar (build contexts: root; trees for the agent: its user). */
-export interface TarOwner {
-  readonly uid: number;
-  readonly gid: number;
-  readonly name: string;
-}
-const ROOT: TarOwner = { uid: 0, gid: 0, name: 'root' };
-
-export function tarStream(files: readonly ContextFile[], owner: TarOwner = ROOT): Readable {
-  async function* gen(): AsyncGenerator<Buffer> {
-    for (const f of files) {
-      if (f.type === 'dir') yield* entry(f.path + '/', '5', f.mode, 0, '', owner);
-      else if (f.type === 'symlink') yield* entry(f.path, '2', f.mode, 0, f.target, owner);
-      else {
-        const data = await fileData(f);
-        yield* entry(f.path, '0', f.mode, data.length, '', owner);
-        yield data;
-        const pad = (BLOCK - (data.length % BLOCK)) % BLOCK;
-        if (pad) yield Buffer.alloc(pad);
-      }
-    }
-    yield Buffer.alloc(BLOCK * 2);
-  }
-  return Readable.from(gen(), { objectMode: false });
-}
-
-function* entry(name: string, type: '0' | '2' | '5', mode: number, size: number, linkname: string, owner: TarOwner): Generator<Buffer> {
-  const pax: string[] = [];
-  let hdrName = name;
-  let prefix = '';
-  if (Buffer.byteLength(name) > 100) {
-    const split = splitUstar(name);
-    if (split) [prefix, hdrName] = split;
-    else {
-      pax.push(paxRecord('path', name));
-      hdrName = truncateBytes(name, 100);
-    }
-  }
-  let hdrLink = linkname;
-  if (Buffer.byteLength(linkname) > 100) {
-    pax.push(paxRecord('linkpath', linkname));
-    hdrLink = truncateBytes(linkname, 100);
-  }
-  if (pax.length) {
-    const body = Buffer.from(pax.join(''));
-    yield header(truncateBytes(`PaxHeaders/${posix.basename(name)}`, 100), 'x', 0o644, body.length, '', '', owner);
-    yield body;
-    const pad = (BLOCK - (body.length % BLOCK)) % BLOCK;
-    if (pad) yield Buffer.alloc(pad);
-  }
-  yield header(hdrName, type, mode, size, hdrLink, prefix, owner);
-}
-
-function splitUstar(name: string): [string, string] | undefined {
-  for (let i = name.length - 1; i > 0; i--) {
-    if (name[i] !== '/') continue;
-    const prefix = name.slice(0, i);
-    const rest = name.slice(i + 1);
-    if (Buffer.byteLength(prefix) <= 155 && Buffer.byteLength(rest) <= 100 && rest) return [prefix, rest];
-  }
-  return undefined;
-}
-
-function paxRecord(key: string, value: string): string {
-  const body = ` ${key}=${value}\n`;
-  let len = Buffer.byteLength(body) + 1;
-  while (String(len).length + Buffer.byteLength(body) !== len) len = String(len).length + Buffer.byteLength(body);
-  return `${len}${body}`;
-}
-
-function truncateBytes(s: string, n: number): string {
-  const b = Buffer.from(s);
-  return b.length <= n ? s : b.subarray(0, n).toString('utf8').replace(/\uFFFD+$/, '');
-}
-
-function header(name: string, type: string, mode: number, size: number, linkname: string, prefix: string, owner: TarOwner): Buffer {
-  if (size > 0o77777777777) throw new Error(`file too large for the build context: ${name}`);
-  const h = Buffer.alloc(BLOCK);
-  const str = (s: string, off: number, len: number) => h.write(s, off, len, 'utf8');
-  const oct = (n: number, off: number, len: number) => str(n.toString(8).padStart(len - 1, '0') + '\0', off, len);
-  str(name, 0, 100);
-  oct(mode, 100, 8);
-  oct(owner.uid, 108, 8);
-  oct(owner.gid, 116, 8);
-  oct(size, 124, 12);
-  oct(TAR_MTIME, 136, 12);
-  str('        ', 148, 8);
-  str(type, 156, 1);
-  str(linkname, 157, 100);
-  str('ustar\0', 257, 6);
-  str('00', 263, 2);
-  str(owner.name, 265, 32);
-  str(owner.name, 297, 32);
-  str(prefix, 345, 155);
-  let sum = 0;
-  for (const b of h) sum += b;
-  str(sum.toString(8).padStart(6, '0') + '\0 ', 148, 8);
-  return h;
+/** Context files as a tar; owned by root unless an owner is given (trees copied into the agent). */
+export function contextTar(files: readonly ContextFile[], owner: { readonly uid: number; readonly gid: number } = { uid: 0, gid: 0 }): Readable {
+  return tarStream(files.map((f): TarEntry => (f.type === 'file' ? { type: 'file', path: f.path, mode: f.mode, data: () => fileData(f), ...owner } : { ...f, ...owner })));
 }

@@ -1,5 +1,6 @@
 /** The Docker backend: the Backend interface over the Engine API. */
-import type { Backend, DoctorCheck, ExecIO, PrepareInput, RunningBottle } from '../../bottle/backend.js';
+import type { Backend, DoctorCheck, ExecIO, GitUpstream, PrepareInput, RunningBottle } from '../../bottle/backend.js';
+import { startGitUpstream } from './demo-upstream.js';
 import { homeDirs } from '../../bottle/state.js';
 import type { ResolvedEnv } from '../../manifest/types.js';
 import type { Progress } from '../../progress.js';
@@ -106,6 +107,10 @@ export class DockerBackend implements Backend<DockerPlan, DockerBuild> {
 
   async doctor(opts: { network: boolean }): Promise<DoctorCheck[]> {
     return dockerDoctor(this.settings, opts);
+  }
+
+  async demoGitUpstream(alias: string, progress: Progress): Promise<GitUpstream> {
+    return startGitUpstream(alias, progress, await this.connect());
   }
 }
 

@@ -12,14 +12,16 @@ import { AGENT, BUNDLE_HEARTBEAT_PORT, BUNDLE_HOST, BUNDLE_RUN_DIR, BUNDLE_SECRE
 import type { AgentFile } from '../../bottle/sidecar.js';
 import { writeSecretFile } from '../../bottle/state.js';
 import { type Engine, engineFailure, isConflict, labels, LABEL_IDENTITY } from './engine.js';
-import { execWithInput, SECRET_ENV_FILE, shellEnvFile } from './exec.js';
+import { execOutput, execWithInput, SECRET_ENV_FILE, shellEnvFile } from './exec.js';
+import { type TarEntry, tarStream } from './tar.js';
 import type { DockerPlan } from './plan.js';
 import type { ContainerRuntime } from './runtime-probe.js';
 import { teardownBottle } from './teardown.js';
-import { type ContextFile, tarStream } from './images.js';
+import { type ContextFile, contextTar } from './images.js';
 import type { Container } from 'dockerode';
 
 const BUNDLE_UID = 10001;
+const AGENT_UID = 1000;
 const READY_TIMEOUT_MS = 30_000;
 
 /** What build made for a launch: the image tags and the container runtime that passed its probe. */
@@ -156,34 +158,42 @@ async function writeBundleSecrets(engine: Engine, plan: DockerPlan): Promise<voi
   await execWithInput(engine, plan.names.bundle, ['node', '-e', script], JSON.stringify(plan.bundleSecrets), 'writing the bundle secrets');
 }
 
+/**
+ * The agent's files as tar archives, one per owner, unpacked by `tar` in the
+ * agent as that owner (the agent runs without capabilities: root may write
+ * only what root owns). Not the engine's archive upload: under gVisor the
+ * sandbox does not see files put into its root from outside.
+ */
 async function writeAgentFiles(engine: Engine, plan: DockerPlan): Promise<void> {
-  const files = [...plan.agentFiles];
-  for (const t of plan.agentTrust) {
-    // A sidecar's CA joins the agent's trust store (the system bundle that curl,
-    // git, Python and OpenSSL read; Node reads NODE_EXTRA_CA_CERTS).
-    const ca = await readFile(t.hostFile, 'utf8');
-    files.push({ path: t.agentPath, content: ca, mode: 0o644, owner: 'root' });
-    files.push({ path: AGENT.systemCaBundle, content: ca, mode: 0o644, owner: 'root', append: true } as AgentFileAppend);
+  const files: { entry: TarEntry; owner: AgentFile['owner'] }[] = plan.agentFiles.map((f) => ({ entry: agentEntry(f.path, Buffer.from(f.content), f.mode), owner: f.owner }));
+  if (plan.agentTrust.length > 0) {
+    // Each sidecar CA joins the agent's trust store: the system bundle (curl,
+    // git, Python, OpenSSL) gets it appended; Node reads NODE_EXTRA_CA_CERTS.
+    const cas = await Promise.all(plan.agentTrust.map(async (t) => ({ t, pem: await readFile(t.hostFile) })));
+    for (const { t, pem } of cas) files.push({ entry: agentEntry(t.agentPath, pem, 0o644), owner: 'root' });
+    const system = await execOutput(engine, plan.names.agent, ['cat', AGENT.systemCaBundle], '0:0').catch(() => Buffer.alloc(0));
+    files.push({ entry: agentEntry(AGENT.systemCaBundle, Buffer.concat([system, ...cas.map((c) => c.pem)]), 0o644), owner: 'root' });
   }
-  // One exec per owner: the files travel on stdin, cut by byte counts (dd reads exactly that many).
   for (const owner of ['root', 'agent'] as const) {
-    const mine = files.filter((f) => f.owner === owner);
+    const mine = files.filter((f) => f.owner === owner).map((f) => f.entry);
     if (mine.length === 0) continue;
-    const script = mine
-      .map((f) => {
-        const dir = f.path.slice(0, f.path.lastIndexOf('/')) || '/';
-        const size = Buffer.byteLength(f.content);
-        const append = (f as AgentFileAppend).append === true;
-        return `mkdir -p '${dir}' && dd bs=1 count=${size} status=none ${append ? '>>' : '>'} '${f.path}' && chmod ${f.mode.toString(8)} '${f.path}'`;
-      })
-      .join(' && ');
-    await execWithInput(engine, plan.names.agent, ['sh', '-c', `umask 077; ${script}`], mine.map((f) => f.content).join(''), `writing ${mine.map((f) => f.path).join(', ')}`, owner === 'root' ? '0:0' : '1000:1000');
+    const archive = await buffer(tarStream(mine));
+    const user = owner === 'root' ? '0:0' : `${AGENT_UID}:${AGENT_UID}`;
+    await execWithInput(engine, plan.names.agent, ['tar', '-x', '-p', '--no-same-owner', '-f', '-', '-C', '/'], archive, `writing ${mine.map((e) => `/${e.path}`).join(', ')}`, user);
   }
 }
 
-type AgentFileAppend = AgentFile & { append?: boolean };
+function agentEntry(path: string, data: Buffer, mode: number): TarEntry {
+  return { type: 'file', path: path.replace(/^\/+/, ''), mode, data };
+}
 
-const AGENT_OWNER = { uid: 1000, gid: 1000, name: 'agent' } as const;
+async function buffer(stream: NodeJS.ReadableStream): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const c of stream) chunks.push(Buffer.isBuffer(c) ? c : Buffer.from(c));
+  return Buffer.concat(chunks);
+}
+
+const AGENT_OWNER = { uid: AGENT_UID, gid: AGENT_UID } as const;
 
 /**
  * Skills and the `--cwd` workspace, as tars into the created (not yet
@@ -202,7 +212,7 @@ async function writeAgentTrees(agent: Container, plan: DockerPlan, progress: Pro
             ? { type: 'file', path: e.path, mode: e.mode, data: e.content }
             : { type: 'file', path: e.path, mode: e.mode, source: e.source ?? '' },
     );
-    await agent.putArchive(tarStream(files, AGENT_OWNER), { path: tree.at });
+    await agent.putArchive(contextTar(files, AGENT_OWNER), { path: tree.at });
   }
 }
 

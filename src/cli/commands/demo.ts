@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { runDemo } from '../../index.js';
 import type { CliContext } from '../context.js';
 import { printJson } from '../output.js';
 
@@ -10,8 +11,6 @@ export function registerDemo(program: Command, ctx: () => CliContext): void {
     .option('--verbose', 'show image build output')
     .action(async (flags: { json?: boolean; verbose?: boolean }) => {
       const c = ctx();
-      // Loaded on use: the demo's certificate and upstream code is heavy for every other command.
-      const { runDemo } = await import('../../demo/run.js');
       const { identity, steps } = await runDemo(c.settings, c.progress(flags.verbose), (s) => {
         if (flags.json) return;
         const mark = s.ok ? c.c.green('✔') : c.c.red('✘');

@@ -1,12 +1,5 @@
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
-import { BottleError } from '../../errors.js';
-// The front door (src/index.ts) does not export the bottle loader; importing the
-// manifest module directly also keeps this command free of the engine code.
-import { loadBottle } from '../../manifest/index.js';
-import type { Bottle } from '../../manifest/types.js';
+import { BottleError, serveEgress } from '../../index.js';
 import type { CliContext } from '../context.js';
 
 export interface EgressServeFlags {
@@ -28,51 +21,11 @@ export function parseListen(text: string): { host: string; port: number } {
   return { host: (m[1] ?? '127.0.0.1').replace(/^\[|\]$/g, ''), port };
 }
 
-/**
- * The proxy config for a bottle, written into `dir`: tokens (by token_ref,
- * from the host environment) and known secrets (the bottle's forwarded env
- * values and those tokens) in mode-600 files beside it.
- */
-export function writeServeConfig(bottle: Bottle, hostEnv: Readonly<Record<string, string>>, dir: string, flags: EgressServeFlags): { configPath: string; missingTokens: string[] } {
-  const tokens: Record<string, string> = {};
-  const missingTokens: string[] = [];
-  for (const r of bottle.egress.routes) {
-    if (r.auth === undefined) continue;
-    const v = Object.hasOwn(hostEnv, r.auth.token_ref) ? hostEnv[r.auth.token_ref] : undefined;
-    if (v === undefined || v === '') missingTokens.push(r.auth.token_ref);
-    else tokens[r.auth.token_ref] = v;
-  }
-  const known = new Set<string>(Object.values(tokens));
-  for (const source of Object.values(bottle.env)) {
-    if (source.kind !== 'host') continue;
-    const v = Object.hasOwn(hostEnv, source.variable) ? hostEnv[source.variable] : undefined;
-    if (v !== undefined && v !== '') known.add(v);
-  }
-  const tokensFile = join(dir, 'tokens.json');
-  const knownSecretsFile = join(dir, 'known-secrets.json');
-  writeFileSync(tokensFile, JSON.stringify(tokens), { mode: 0o600 });
-  writeFileSync(knownSecretsFile, JSON.stringify([...known]), { mode: 0o600 });
-  const workers = flags.workers === undefined ? undefined : Number(flags.workers);
-  if (workers !== undefined && !(Number.isInteger(workers) && workers >= 1 && workers <= 64)) {
-    throw new BottleError('usage', `--workers ${flags.workers} is not an integer 1-64`);
-  }
-  const config = {
-    identity: `egress-serve-${bottle.name}`,
-    listen: parseListen(flags.listen),
-    routes: bottle.egress.routes,
-    hosts: bottle.egress.hosts,
-    caCerts: bottle.egress.ca_certs,
-    caDir: join(dir, 'ca'),
-    caCertOut: resolve(flags.caOut),
-    tokensFile,
-    knownSecretsFile,
-    auditLog: resolve(flags.audit ?? join(dir, 'audit.jsonl')),
-    proposalsDir: resolve(flags.proposals ?? join(dir, 'proposals')),
-    ...(workers === undefined ? {} : { workers }),
-  };
-  const configPath = join(dir, 'egress.json');
-  writeFileSync(configPath, JSON.stringify(config, null, 2), { mode: 0o600 });
-  return { configPath, missingTokens };
+function parseWorkers(text: string | undefined): number | undefined {
+  if (text === undefined) return undefined;
+  const workers = Number(text);
+  if (!(Number.isInteger(workers) && workers >= 1 && workers <= 64)) throw new BottleError('usage', `--workers ${text} is not an integer 1-64`);
+  return workers;
 }
 
 export function registerEgress(program: Command, ctx: () => CliContext): void {
@@ -89,22 +42,18 @@ export function registerEgress(program: Command, ctx: () => CliContext): void {
     .addHelpText('after', '\nExample:\n  bot-bottle egress serve --bottle dev --listen 127.0.0.1:18080 --ca-out /tmp/egress-ca.pem\n  curl --proxy http://127.0.0.1:18080 --cacert /tmp/egress-ca.pem https://api.github.com/\n')
     .action(async (flags: EgressServeFlags) => {
       const c = ctx();
-      const bottle = await loadBottle(c.settings, flags.bottle);
-      const dir = mkdtempSync(join(tmpdir(), 'bot-bottle-egress-'));
-      chmodSync(dir, 0o700);
-      const cleanup = (): void => rmSync(dir, { recursive: true, force: true });
-      let running: Awaited<ReturnType<typeof import('../../sidecars/egress/run.js').runEgress>>;
-      try {
-        const { configPath, missingTokens } = writeServeConfig(bottle, c.settings.hostEnv, dir, flags);
-        for (const t of missingTokens) process.stderr.write(`warning: ${t} is not set on this host: requests on its route will be refused (token-unavailable)\n`);
-        running = await (await import('../../sidecars/egress/run.js')).runEgress({ configPath, log: (line) => process.stderr.write(`${line}\n`) });
-      } catch (err) {
-        cleanup();
-        throw err;
-      }
+      const running = await serveEgress(c.settings, {
+        bottle: flags.bottle,
+        listen: parseListen(flags.listen),
+        caOut: flags.caOut,
+        workers: parseWorkers(flags.workers),
+        ...(flags.audit === undefined ? {} : { audit: flags.audit }),
+        ...(flags.proposals === undefined ? {} : { proposals: flags.proposals }),
+        log: (line) => process.stderr.write(`${line}\n`),
+      });
       const a = running.address;
       process.stdout.write(
-        `egress proxy for bottle ${bottle.name} listening on ${a.address}:${a.port} (${running.pids().length} process(es), ${running.proxy.routes.length} route(s)); CA certificate in ${running.config.caCertOut ?? '?'}; pid ${process.pid}\n`,
+        `egress proxy for bottle ${running.bottle} listening on ${a.address}:${a.port} (${running.pids().length} process(es), ${running.routes} route(s)); CA certificate in ${running.caCertOut}; pid ${process.pid}\n`,
       );
       await new Promise<void>((done) => {
         const stop = (): void => {
@@ -118,6 +67,5 @@ export function registerEgress(program: Command, ctx: () => CliContext): void {
         process.on('SIGTERM', stop);
         process.on('SIGHUP', reload);
       });
-      cleanup();
     });
 }

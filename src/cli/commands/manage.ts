@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { cleanupOrphans, commitBottle, execInBottle, findOrphans, listBottles, resumeBottle, runSession, stopBottle, BottleError, type BottleListing } from '../../index.js';
+import { cleanup, freeze, exec, findOrphans, list, resume, runSession, destroy, BottleError, type BottleListing } from '../../index.js';
 import { askSecret } from '../ask.js';
 import type { CliContext } from '../context.js';
 import { age, paint, printJson, table } from '../output.js';
@@ -19,7 +19,7 @@ export function registerManage(program: Command, ctx: () => CliContext): void {
       const tty = flags.tty ?? (process.stdin.isTTY === true && process.stdout.isTTY === true);
       if (tty && process.stdin.isTTY) process.stdin.setRawMode(true);
       try {
-        process.exitCode = await execInBottle(c.settings, identity, command, { stdin: tty ? process.stdin : stdinIfPiped(), stdout: process.stdout, stderr: process.stderr, tty });
+        process.exitCode = await exec(c.settings, identity, command, { stdin: tty ? process.stdin : stdinIfPiped(), stdout: process.stdout, stderr: process.stderr, tty });
       } finally {
         if (tty && process.stdin.isTTY) process.stdin.setRawMode(false);
       }
@@ -31,7 +31,7 @@ export function registerManage(program: Command, ctx: () => CliContext): void {
     .option('--json', 'print a JSON array')
     .action(async (flags: { json?: boolean }) => {
       const c = ctx();
-      const bottles = await listBottles(c.settings);
+      const bottles = await list(c.settings);
       if (flags.json) return printJson(bottles);
       if (bottles.length === 0) return void process.stdout.write('no bottles\n');
       const rows = [['IDENTITY', 'LABEL', 'AGENT', 'BACKEND', 'STATUS', 'SERVICES', 'AGE'].map((h) => c.c.bold(h))];
@@ -47,7 +47,7 @@ export function registerManage(program: Command, ctx: () => CliContext): void {
     .option('--json', 'print a JSON object')
     .action(async (identity: string, flags: { preserve?: boolean; json?: boolean }) => {
       const c = ctx();
-      await stopBottle(c.settings, identity, { preserve: flags.preserve === true });
+      await destroy(c.settings, identity, { preserve: flags.preserve === true });
       if (flags.json) printJson({ identity, stopped: true, preserved: flags.preserve === true });
       else process.stdout.write(`${flags.preserve ? 'stopped and preserved' : 'stopped and removed'} ${identity}\n`);
     });
@@ -63,7 +63,7 @@ export function registerManage(program: Command, ctx: () => CliContext): void {
     .action(async (identity: string, flags: { detach?: boolean; headless?: boolean; prompt?: string; json?: boolean }) => {
       const c = ctx();
       const headless = flags.headless === true || flags.prompt !== undefined;
-      const started = await resumeBottle(c.settings, identity, { progress: c.progress(), ask: askSecret, detach: flags.detach, headless, prompt: flags.prompt });
+      const started = await resume(c.settings, identity, { progress: c.progress(), ask: askSecret, detach: flags.detach, headless, prompt: flags.prompt });
       if (flags.json) printJson({ identity: started.identity, status: 'ready', resumed: true });
       if (flags.detach) {
         if (!flags.json) process.stdout.write(`${started.identity}\n`);
@@ -93,7 +93,7 @@ export function registerManage(program: Command, ctx: () => CliContext): void {
         rl.close();
         if (!/^y(es)?$/i.test(answer.trim())) return void process.stderr.write('nothing removed\n');
       }
-      const report = await cleanupOrphans(c.settings, orphans);
+      const report = await cleanup(c.settings, orphans);
       if (flags.json) printJson(report);
       else process.stdout.write(report.removed.map((id) => `removed ${id}\n`).join(''));
     });
@@ -105,7 +105,7 @@ export function registerManage(program: Command, ctx: () => CliContext): void {
     .option('--json', 'print a JSON object')
     .action(async (identity: string, flags: { json?: boolean }) => {
       const c = ctx();
-      const tag = await commitBottle(c.settings, identity);
+      const tag = await freeze(c.settings, identity);
       if (flags.json) printJson({ identity, image: tag, preserved: true });
       else process.stdout.write(`committed ${identity} as ${tag}; it is preserved and resumes from this image\n`);
     });

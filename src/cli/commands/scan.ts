@@ -1,7 +1,6 @@
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
-import { BottleError } from '../../errors.js';
-import { scanRange, type GitFinding } from '../../secrets/index.js';
+import { BottleError, scanRange, type GitFinding } from '../../index.js';
 import type { CliContext } from '../context.js';
 
 export interface ScanFlags {

@@ -1,6 +1,6 @@
 import { resolve } from 'node:path';
 import { type Command, Option } from 'commander';
-import { BACKENDS, BottleError, listAgents, listBottleManifests, runSession, startBottle, type BackendName, type BottleSpec, type Started } from '../../index.js';
+import { BACKENDS, BottleError, listAgents, listBottleManifests, runSession, start, type BackendName, type BottleSpec, type Started } from '../../index.js';
 import { askSecret, pick } from '../ask.js';
 import type { CliContext } from '../context.js';
 import { COLOR_NAMES, printJson } from '../output.js';
@@ -82,7 +82,7 @@ export function registerStart(program: Command, ctx: () => CliContext): void {
         includeIgnored: flags.includeIgnored === true,
       };
       const progress = c.progress(flags.verbose);
-      const started: Started = await startBottle(c.settings, spec, { progress, ask: askSecret, dryRun: flags.dryRun, detach: flags.detach });
+      const started: Started = await start(c.settings, spec, { progress, ask: askSecret, dryRun: flags.dryRun, detach: flags.detach });
       if (flags.dryRun) {
         if (flags.json) printJson({ identity: started.identity, dry_run: true, plan: started.plan });
         else process.stdout.write(`plan for ${started.identity} (nothing created):\n${JSON.stringify(started.plan, null, 2)}\n`);

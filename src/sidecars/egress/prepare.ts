@@ -8,6 +8,7 @@ import { readFile } from 'node:fs/promises';
 import { BottleError, errnoCode } from '../../errors.js';
 import { AGENT, BUNDLE_EGRESS_CA_DIR, BUNDLE_HOST, bundleEntry, bundleSecret, inBundle, SERVICE_FILES } from '../../bottle/layout.js';
 import type { SidecarPlan, SidecarPrepareInput, StateFile } from '../../bottle/sidecar.js';
+import { egressConfigFile, egressKnownSecrets, egressTokens } from './config-file.js';
 
 export const EGRESS_PORT = 3128;
 const SYSTEM_BUNDLE = AGENT.systemCaBundle;
@@ -16,18 +17,7 @@ export async function prepare(input: SidecarPrepareInput): Promise<SidecarPlan> 
   const { bottle } = input;
   const egress = bottle.egress;
 
-  const tokens: Record<string, string> = {};
-  for (const route of egress.routes) {
-    if (!route.auth) continue;
-    const value = input.providerTokens?.[route.auth.token_ref] ?? input.hostEnv[route.auth.token_ref];
-    if (!value) {
-      // Fail closed and early: a route whose token is missing would only ever 403.
-      throw new BottleError('usage', `egress route ${route.host}: auth.token_ref ${route.auth.token_ref} is not set in the host environment`, {
-        fix: `export ${route.auth.token_ref}=… before starting, or remove auth from the route in ${bottle.files.at(-1) ?? 'the bottle'}`,
-      });
-    }
-    tokens[route.auth.token_ref] = value;
-  }
+  const tokens = egressTokens(bottle, input.hostEnv, input.providerTokens);
 
   const stateFiles: StateFile[] = [];
   const caCerts: string[] = [];
@@ -42,11 +32,9 @@ export async function prepare(input: SidecarPrepareInput): Promise<SidecarPlan> 
     caCerts.push(`${inBundle('egress', 'caCerts')}/${i}.pem`);
   }
 
-  const config = {
+  const config = egressConfigFile(bottle, {
     identity: input.identity,
     listen: { host: '0.0.0.0', port: EGRESS_PORT },
-    routes: egress.routes,
-    hosts: egress.hosts,
     caCerts,
     caDir: BUNDLE_EGRESS_CA_DIR,
     caCertOut: inBundle('egress', 'caCert'),
@@ -55,7 +43,7 @@ export async function prepare(input: SidecarPrepareInput): Promise<SidecarPlan> 
     auditLog: inBundle('egress', 'audit'),
     policyFile: inBundle('egress', 'policy'),
     proposalsDir: inBundle('supervise', 'queue'),
-  };
+  });
   stateFiles.push(
     { path: SERVICE_FILES.egress.config, content: JSON.stringify(config, null, 2) + '\n', mode: 0o600 },
     // Routes approved while the bottle runs land here; a resumed bottle keeps them.
@@ -90,7 +78,7 @@ export async function prepare(input: SidecarPrepareInput): Promise<SidecarPlan> 
     agentFiles: [],
     bundleSecrets: {
       'egress-tokens.json': JSON.stringify(tokens),
-      'egress-known-secrets.json': JSON.stringify([...input.knownSecrets, ...Object.values(tokens)]),
+      'egress-known-secrets.json': JSON.stringify(egressKnownSecrets(input.knownSecrets, tokens)),
     },
     stateDirs: [SERVICE_FILES.egress.caCerts],
     stateFiles,
