@@ -1,5 +1,10 @@
-/** An attached session on the terminal: raw TTY for a shell, teardown on Ctrl-C or SIGTERM. */
-import { endSession, type SessionIO, type Settings, type Started } from '../index.js';
+/**
+ * An attached session on the terminal: raw TTY for a shell. Ctrl-C or SIGTERM
+ * ends the session as `exit` would; a lost terminal (SIGHUP: a closed window,
+ * a dropped ssh connection) is not the user's decision, so the bottle is kept
+ * preserved for `resume` instead of being removed with its work.
+ */
+import { endSession, stopBottle, type SessionIO, type Settings, type Started } from '../index.js';
 
 export async function attachSession(settings: Settings, started: Started, run: (io: SessionIO) => Promise<number>): Promise<number> {
   const tty = process.stdin.isTTY === true && process.stdout.isTTY === true;
@@ -7,10 +12,13 @@ export async function attachSession(settings: Settings, started: Started, run: (
   const onSignal = (signal: NodeJS.Signals) => {
     if (ending) return;
     ending = true;
-    process.stderr.write(`\n${signal}: removing ${started.identity}\n`);
+    const hangUp = signal === 'SIGHUP';
+    // The terminal may be gone: a failed write must not kill us before the bottle is dealt with.
+    for (const s of [process.stdout, process.stderr]) s.on('error', () => undefined);
+    say(hangUp ? `\nterminal closed: ${started.identity} is preserved (bot-bottle resume ${started.identity})\n` : `\n${signal}: removing ${started.identity}\n`);
     const backend = started.backend;
-    const done = backend ? endSession(settings, backend, started.identity) : Promise.resolve();
-    done.finally(() => process.exit(130)).catch(() => process.exit(130));
+    const done = hangUp ? stopBottle(settings, started.identity, { preserve: true }) : backend ? endSession(settings, backend, started.identity) : Promise.resolve();
+    done.finally(() => process.exit(hangUp ? 129 : 130)).catch(() => process.exit(hangUp ? 129 : 130));
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
@@ -24,6 +32,14 @@ export async function attachSession(settings: Settings, started: Started, run: (
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
     process.off('SIGHUP', onSignal);
+  }
+}
+
+function say(text: string): void {
+  try {
+    process.stderr.write(text);
+  } catch {
+    // no terminal left to tell
   }
 }
 

@@ -75,12 +75,25 @@ export async function execIn(engine: Engine, container: string, argv: readonly s
     err.pipe(io.stderr, { end: false });
     engine.modem.demuxStream(stream, out, err);
   }
-  if (io.stdin) {
-    io.stdin.on('data', (chunk: Buffer) => stream.write(chunk));
-    // Half-close so the command sees EOF on its stdin.
-    io.stdin.on('end', () => stream.end());
+  const stdin = io.stdin;
+  const onData = (chunk: Buffer) => stream.write(chunk);
+  // Half-close so the command sees EOF on its stdin.
+  const onEnd = () => stream.end();
+  if (stdin) {
+    stdin.on('data', onData);
+    stdin.on('end', onEnd);
+    // A stream paused explicitly (readline pauses stdin when a secret prompt
+    // closes) stays paused when a `data` listener is added: resume it, or no
+    // keystroke ever reaches the agent.
+    stdin.resume();
   }
-  await done;
+  try {
+    await done;
+  } finally {
+    // The next exec (or the prompt after a session) owns stdin now.
+    stdin?.off('data', onData);
+    stdin?.off('end', onEnd);
+  }
   const info = await exec.inspect();
   return info.ExitCode ?? 1;
 }
