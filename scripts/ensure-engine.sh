@@ -20,6 +20,9 @@ command -v iptables >/dev/null 2>&1 || need+=(iptables)
 command -v qemu-system-x86_64 >/dev/null 2>&1 || need+=(qemu-system-x86)
 command -v qemu-img >/dev/null 2>&1 || need+=(qemu-utils)
 command -v socat >/dev/null 2>&1 || need+=(socat)
+# The shells whose completion scripts the tests load (`bot-bottle completion zsh|fish`).
+command -v zsh >/dev/null 2>&1 || need+=(zsh)
+command -v fish >/dev/null 2>&1 || need+=(fish)
 if [ "${#need[@]}" -eq 0 ] && docker info >/dev/null 2>&1; then
   exit 0
 fi

@@ -5,10 +5,15 @@
  * a stack trace; anything else is a bug and is printed as one.
  */
 
-/** Exit codes that mean something to a script. */
+/**
+ * Exit codes that mean something to a script (the README's table is this one,
+ * checked by a test). `exec` and attached sessions end with the agent
+ * command's own code instead.
+ */
 export const ExitCode = {
   ok: 0,
-  internal: 1,
+  /** The check ran and says no: `scan` found secrets, a `demo` outcome was not as expected. */
+  failed: 1,
   usage: 2,
   manifest: 3,
   notFound: 4,
@@ -16,6 +21,11 @@ export const ExitCode = {
   conflict: 6,
   build: 7,
   launch: 8,
+  /** A bug in bot-bottle (sysexits' EX_SOFTWARE): never a user error. */
+  internal: 70,
+  /** The terminal went away during a session; the bottle is kept preserved. */
+  hangUp: 129,
+  /** Ctrl-C or SIGTERM during a session; the bottle is removed as on `exit`. */
   interrupted: 130,
 } as const;
 export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];

@@ -45,3 +45,11 @@ export type { PreparedSidecar, SidecarPlan } from './bottle/sidecar.js';
 
 // Bottle text shown to a human (terminal, page, log, error): control, bidi and invisible characters made visible.
 export { visible, visibleJson, hasHidden, escapeCodePoint, type VisibleOptions } from './untrusted.js';
+// Everyday use (issue 15): identities by prefix, planning without secrets, validation, the record that outlives a bottle.
+export { resolveIdentity, knownIdentities, pickIdentity, type ResolveOptions } from './api/identities.js';
+export { planBottle, secretNeeds, type PlanReport, type SecretNeed, type NeedSource } from './api/plan.js';
+export { validateManifests, type FileCheck, type ManifestKind } from './api/validate.js';
+export { readRecord, listArchive, auditWindow, parseSince, type BottleRecord, type ArchivedBottle, type AuditWindow } from './api/record.js';
+export { auditOrigin } from './bottle/audit.js';
+export { readArchived } from './bottle/archive.js';
+export { packageVersion } from './paths.js';

@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -10,4 +10,10 @@ export function packageRoot(): string {
     dir = dirname(dir);
   }
   throw new Error('bot-bottle package root not found (images/ missing from the installed package)');
+}
+
+/** The installed package's version, from its package.json (what `--version` prints). */
+export function packageVersion(): string {
+  const pkg = JSON.parse(readFileSync(join(packageRoot(), 'package.json'), 'utf8')) as { version?: unknown };
+  return typeof pkg.version === 'string' ? pkg.version : '0.0.0';
 }

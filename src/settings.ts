@@ -4,6 +4,7 @@
  */
 import { homedir } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
+import { BottleError } from './errors.js';
 
 export interface Settings {
   /** The bot-bottle home: trusted bottles, agents, state. */
@@ -20,6 +21,22 @@ export interface Settings {
   readonly debianMirror: string | undefined;
   /** Whether stdout is a terminal (colours, pickers, progress bars). */
   readonly tty: boolean;
+  /** Days a torn-down bottle's audit log and proposals are kept (`BOT_BOTTLE_ARCHIVE_DAYS`; 0 keeps none). */
+  readonly archiveDays: number;
+}
+
+export const DEFAULT_ARCHIVE_DAYS = 90;
+
+function archiveDays(raw: string | undefined): number {
+  if (raw === undefined || raw === '') return DEFAULT_ARCHIVE_DAYS;
+  const days = Number(raw);
+  if (!/^[0-9]+$/.test(raw.trim()) || !Number.isSafeInteger(days)) {
+    // A typo must not silently mean "keep nothing" or "keep forever".
+    throw new BottleError('usage', `BOT_BOTTLE_ARCHIVE_DAYS=${JSON.stringify(raw)} is not a whole number of days`, {
+      fix: `export BOT_BOTTLE_ARCHIVE_DAYS=${DEFAULT_ARCHIVE_DAYS} (0 keeps no archive)`,
+    });
+  }
+  return days;
 }
 
 export function readSettings(
@@ -38,6 +55,7 @@ export function readSettings(
     hostEnv,
     hostCaBundle: env.BOT_BOTTLE_CA_BUNDLE || undefined,
     debianMirror: env.BOT_BOTTLE_DEBIAN_MIRROR || undefined,
-    tty: tty && env.NO_COLOR === undefined,
+    tty: tty && !env.NO_COLOR,
+    archiveDays: archiveDays(env.BOT_BOTTLE_ARCHIVE_DAYS),
   };
 }

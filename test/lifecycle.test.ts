@@ -36,7 +36,8 @@ describe('bottle lifecycle', () => {
     assert.deepEqual(await labelled('volume', id), []);
     assert.equal(existsSync(join(h.home, 'state', id)), false, 'state folder removed');
     const again = await run(['stop', id], { env: h.env });
-    assert.equal(again.code, 0, 'stop is idempotent');
+    assert.equal(again.code, 4, 'a bottle already stopped is not found, as with every other command');
+    assert.match(again.stderr, /^error: no bottle /m);
   });
 
   it('a headless session runs the prompt as a script and tears down after', async () => {

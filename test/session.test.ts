@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { labelled, makeHome, run, SHELL_AGENT, type TestHome } from './helpers.js';
+import { agentSh, docker, labelled, makeHome, run, SHELL_AGENT, SHELL_BOTTLE, startDetached, type TestHome } from './helpers.js';
 import { ptyCli } from './pty.js';
 
 const PROMPT_BOTTLE = `---
@@ -23,6 +23,8 @@ describe('attached sessions on a terminal', () => {
     h = makeHome();
     h.writeBottle('dev', PROMPT_BOTTLE);
     h.writeAgent('hacker', SHELL_AGENT('dev'));
+    h.writeBottle('plain', SHELL_BOTTLE);
+    h.writeAgent('worker', SHELL_AGENT('plain'));
   });
   after(async () => h.cleanup());
 
@@ -59,5 +61,51 @@ describe('attached sessions on a terminal', () => {
     assert.equal(listed.find((b) => b.identity === id)?.status, 'preserved');
     assert.equal((await labelled('volume', id)).length, 1, 'the workspace is kept');
     assert.equal((await run(['stop', id], { env: h.env })).code, 0);
+  });
+
+  it('commit → stop --preserve → resume (attached) → exit keeps the workspace volume, the state and the committed image', async (t) => {
+    const id = await startDetached(h, 'worker');
+    assert.equal((await agentSh(h, id, 'echo kept > /workspace/note.txt; echo tool > /home/agent/tool')).code, 0);
+    const committed = await run(['commit', id, '--json'], { env: h.env });
+    assert.equal(committed.code, 0, committed.stderr);
+    const image = (JSON.parse(committed.stdout) as { image: string }).image;
+    t.after(() => docker(['rmi', '-f', image]).catch(() => undefined));
+    assert.equal((await run(['stop', id, '--preserve'], { env: h.env })).code, 0);
+
+    const s = ptyCli(['resume', id.slice(0, -2)], { env: h.env, cwd: h.cwd });
+    t.after(() => s.child.kill('SIGKILL'));
+    await s.waitFor(/resuming bottle [a-z0-9-]+ with its workspace/);
+    const ready = (await s.waitFor(/ready: \S+ \(resumed; leaving the shell keeps it preserved, `bot-bottle stop (\S+)` removes it\)/))[1];
+    assert.equal(ready, id, 'resume says how to leave without losing it');
+    assert.doesNotMatch(s.output(), /creating bottle/);
+    await s.waitFor(SHELL_PROMPT);
+    s.type('cat /workspace/note.txt /home/agent/tool | tr a-z A-Z; exit\r');
+    await s.waitFor(/^KEPT\nTOOL$/m, 60_000);
+    assert.equal(await s.exited, 0, s.output());
+    assert.match(s.output(), new RegExp(`${id} is preserved: bot-bottle resume ${id} continues it`));
+
+    assert.equal((await labelled('volume', id)).length, 1, 'the workspace volume is kept');
+    assert.ok(existsSync(join(h.home, 'state', id, 'metadata.json')), 'the state is kept');
+    assert.notEqual(await docker(['images', '-q', image]), '', 'the committed image is kept');
+    const listed = JSON.parse((await run(['list', '--json'], { env: h.env })).stdout) as { identity: string; status: string }[];
+    assert.equal(listed.find((b) => b.identity === id)?.status, 'preserved');
+
+    assert.equal((await run(['resume', id, '--detach'], { env: h.env })).code, 0);
+    assert.equal((await agentSh(h, id, 'cat /workspace/note.txt /home/agent/tool')).stdout, 'kept\ntool\n');
+    assert.equal((await run(['stop', id], { env: h.env })).code, 0, 'only stop removes it');
+    assert.deepEqual(await labelled('volume', id), []);
+    assert.equal(await docker(['images', '-q', image]), '', 'with its own images');
+  });
+
+  it('start --prompt --json: stdout is one JSON document with the exit code; the agent\'s output goes to stderr', async () => {
+    const r = await run(['start', 'worker', '--headless', '--prompt', 'echo agent-says-hi; echo agent-complains >&2; exit 3', '--json'], { env: h.env, cwd: h.cwd });
+    assert.equal(r.code, 3, r.stderr);
+    const doc = JSON.parse(r.stdout) as { identity: string; exit_code: number; preserved: boolean };
+    assert.equal(doc.exit_code, 3);
+    assert.equal(doc.preserved, false);
+    assert.match(doc.identity, /^worker-[a-z0-9]+$/);
+    assert.doesNotMatch(r.stdout, /agent-says-hi/);
+    assert.match(r.stderr, /agent-says-hi/);
+    assert.match(r.stderr, /agent-complains/);
   });
 });

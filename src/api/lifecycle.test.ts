@@ -211,7 +211,7 @@ describe('api lifecycle against a fake backend', () => {
     assert.equal(resumed.identity, identity);
     assert.deepEqual(engine.calls, [`teardown ${identity} keep`, `prepare ${identity}`, `build ${identity}`, `launch ${identity} built-${identity}-2`]);
     assert.equal(engine.prepared.at(-1)?.resuming, true);
-    assert.equal(await new BottleState(home, identity).isPreserved(), false, 'a resumed bottle is no longer marked preserved');
+    assert.equal(await new BottleState(home, identity).isPreserved(), true, 'a resumed bottle stays preserved: leaving its session keeps it (issue 15)');
     assert.equal((await list(settings))[0]?.status, 'detached');
     await assert.rejects(resume(settings, identity, { detach: true }), /already running/);
   });

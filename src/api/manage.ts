@@ -4,6 +4,7 @@
  */
 import { getBackend } from '../backends/index.js';
 import type { ExecIO, RunningBottle } from '../bottle/backend.js';
+import { retireState } from '../bottle/archive.js';
 import { checkIdentity } from '../bottle/identity.js';
 import { BACKENDS, type BackendName, type BottleSpec } from '../bottle/spec.js';
 import { type BottleMetadata, BottleState, listStateIdentities, pidAlive, readMetadata, perBottleImageTag } from '../bottle/state.js';
@@ -27,7 +28,7 @@ export interface BottleListing {
   readonly backend: BackendName;
   readonly status: BottleStatus;
   readonly services: Readonly<Record<string, string>>;
-  readonly startedAt: string | undefined;
+  readonly started_at: string | undefined;
 }
 
 export async function list(settings: Settings): Promise<BottleListing[]> {
@@ -48,7 +49,7 @@ export async function list(settings: Settings): Promise<BottleListing[]> {
       backend: meta?.backend ?? engine?.backend ?? 'docker',
       status: statusOf(meta, engine, preserved),
       services: engine?.services ?? {},
-      startedAt: meta?.started_at ?? engine?.createdAt?.toISOString(),
+      started_at: meta?.started_at ?? engine?.createdAt?.toISOString(),
     });
   }
   return out;
@@ -62,7 +63,9 @@ function statusOf(meta: BottleMetadata | undefined, engine: RunningBottle | unde
   const hasWork = engine !== undefined && (engine.services.agent !== undefined || engine.services['volume-workspace'] !== undefined);
   if (!containersUp) return hasWork ? 'stopped' : 'orphan';
   if (meta.detached) return 'detached';
-  return pidAlive(meta.owner_pid) ? 'running' : 'orphan';
+  if (pidAlive(meta.owner_pid)) return 'running';
+  // Its session's CLI died: a preserved bottle still holds work for `resume`, never cleanup's to take.
+  return preserved ? 'preserved' : 'orphan';
 }
 
 /** `stop`: remove the bottle's engine resources and state; with `preserve`, keep workspace and state for `resume`. Idempotent. */
@@ -75,7 +78,7 @@ export async function destroy(settings: Settings, identity: string, opts: { pres
     await state.markPreserved('stop --preserve');
   }
   await backend.teardown(identity, { keepWorkspace: opts.preserve === true });
-  if (!opts.preserve) await state.remove();
+  if (!opts.preserve) await retireState(state, 'stop', settings.archiveDays);
 }
 
 /** Relaunch a preserved or stopped bottle with its recorded agent, bottles and backend. */
@@ -114,7 +117,7 @@ export async function cleanup(settings: Settings, orphans?: readonly BottleListi
   const targets = orphans ?? (await findOrphans(settings));
   for (const o of targets) {
     await getBackend(settings, o.backend).teardown(o.identity, { keepWorkspace: false });
-    await new BottleState(settings.home, o.identity).remove();
+    await retireState(new BottleState(settings.home, o.identity), 'cleanup', settings.archiveDays);
   }
   return { removed: targets.map((t) => t.identity) };
 }

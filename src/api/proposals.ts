@@ -14,6 +14,7 @@ import { readdir } from 'node:fs/promises';
 import { userInfo } from 'node:os';
 import { BottleError, errnoCode } from '../errors.js';
 import type { EgressRoute } from '../manifest/types.js';
+import { archivedProposalsDir } from '../bottle/archive.js';
 import { BottleState, homeDirs, writeSecretFile } from '../bottle/state.js';
 import type { Settings } from '../settings.js';
 import { appendAudit, auditEntry } from '../sidecars/supervise/audit.js';
@@ -74,6 +75,15 @@ export async function listProposals(home: string, opts: { all?: boolean } = {}):
     }
   }
   return out.sort((a, b) => String(a.proposal.created_at).localeCompare(String(b.proposal.created_at)));
+}
+
+/** The proposals (decided or not) kept in a torn-down bottle's archive, oldest first. */
+export async function archivedProposals(home: string, identity: string): Promise<Proposal[]> {
+  const queue = new ProposalQueue(archivedProposalsDir(new BottleState(home, identity)));
+  return (await queue.list())
+    .filter((p) => typeof p.id === 'string' && typeof p.kind === 'string')
+    .map(normalize)
+    .sort((a, b) => String(a.created_at).localeCompare(String(b.created_at)));
 }
 
 /** The proposal with this id, in whichever bottle's queue holds it. Exit 4 when none does. */
@@ -206,7 +216,8 @@ export async function decideProposal(settings: Settings, id: string, d: HumanDec
 
   if (decided.kind === 'capability' && isApproved(decided)) {
     const r = await applyCapability(settings, identity, decided);
-    effects.push(`wrote ${r.dockerfile} and preserved ${identity}; rebuild and resume it to apply`);
+    // Applying it (rebuild, resume) is the caller's next step: `rebuildAndResume`, as `approve` and `supervise` do.
+    effects.push(`wrote ${r.dockerfile} and preserved ${identity}`);
   }
   if (decided.kind === 'egress-route' && isApproved(decided)) effects.push('the bottle\'s supervise server adds the route to the running egress proxy');
   const final = target.id === proposal.id ? decided : normalize(await queue.get(proposal.id));

@@ -4,10 +4,10 @@
  */
 import { PassThrough } from 'node:stream';
 import { getBackend } from '../backends/index.js';
-import { prepareSidecars } from '../sidecars/index.js';
-import { AGENT, BUNDLE_HOST, bundleServiceDir } from '../bottle/layout.js';
+import { AGENT } from '../bottle/layout.js';
 import { SIDECARS } from '../bottle/sidecar.js';
 import type { Backend } from '../bottle/backend.js';
+import { retireState } from '../bottle/archive.js';
 import { mintIdentity } from '../bottle/identity.js';
 import type { BottleSpec } from '../bottle/spec.js';
 import { type BottleMetadata, BottleState } from '../bottle/state.js';
@@ -15,13 +15,9 @@ import { loadAgent, loadBottlesFor, resolveEnv } from '../manifest/index.js';
 import type { ResolvedEnv } from '../manifest/types.js';
 import { type Progress, silentProgress } from '../progress.js';
 import type { Settings } from '../settings.js';
-import { resolveAgentImage } from './agent-image.js';
-import { BottleError } from '../errors.js';
-import type { Bottle } from '../manifest/types.js';
-import { getProvider, refuseRouteConflicts, type Provider, type ProviderSetup, type SessionCommands } from '../providers/index.js';
-import { MCP_PATH, SUPERVISE_PORT } from '../sidecars/supervise/config.js';
-import { collectWorkspace } from '../workspace/collect.js';
+import type { SessionCommands } from '../providers/index.js';
 import { writeWorkspaceBase } from '../workspace/state.js';
+import { planWithNeeds, preparePlan, type SecretNeed } from './plan.js';
 
 export type AskSecret = (name: string, text: string) => Promise<string>;
 
@@ -29,7 +25,7 @@ export interface StartOptions {
   readonly progress?: Progress;
   /** Asks for `?` env values; headless specs never call it. */
   readonly ask?: AskSecret;
-  /** Print the plan, create nothing. */
+  /** Plan only: create nothing, ask for and read no secret (see `planBottle`). */
   readonly dryRun?: boolean;
   /** Return once ready; the bottle lives until `stop`. */
   readonly detach?: boolean;
@@ -46,6 +42,8 @@ export interface Started {
   readonly session: SessionCommands;
   /** Headless output format for the provider's client, when asked for. */
   readonly outputFormat: string | undefined;
+  /** Dry run only: the values a launch will need and where they come from. */
+  readonly needs?: readonly SecretNeed[];
 }
 
 const noAsk: AskSecret = (name) => Promise.reject(new Error(`no way to ask for ${name}`));
@@ -53,6 +51,11 @@ const noAsk: AskSecret = (name) => Promise.reject(new Error(`no way to ask for $
 /** Prepare, build and launch. With `dryRun`, only prepare. */
 export async function start(settings: Settings, spec: BottleSpec, opts: StartOptions = {}): Promise<Started> {
   const progress = opts.progress ?? silentProgress;
+  if (opts.dryRun) {
+    // Planning asks for no secret: the values a launch needs are reported, not resolved.
+    const { report, prepared } = await planWithNeeds(settings, spec, { progress });
+    return { identity: report.identity, plan: report.plan, backend: undefined, env: { literals: {}, secrets: {} }, session: prepared.session, outputFormat: spec.outputFormat, needs: report.needs };
+  }
   const { agent, warnings } = await loadAgent(settings, spec.agent);
   for (const w of warnings) (opts.onWarning ?? progress.warn)(w);
   const bottle = await loadBottlesFor(settings, agent, [...spec.bottles]);
@@ -61,43 +64,14 @@ export async function start(settings: Settings, spec: BottleSpec, opts: StartOpt
   const identity = spec.identity ?? mintIdentity(agent.name);
   const state = new BottleState(settings.home, identity);
   const backend = getBackend(settings, spec.backend);
-  // Planning is pure: a dry run, or a failure up to here, leaves nothing behind.
-  const provider = await getProvider(settings, bottle.agent_provider.template);
-  checkOutputFormat(provider, spec.outputFormat);
-  const providerSetup = await provider.setup({
-    identity,
-    agent,
-    bottle,
-    hostEnv: settings.hostEnv,
-    userHome: settings.userHome,
-    mcpUrl: bottle.supervise ? `http://${BUNDLE_HOST}:${SUPERVISE_PORT}${MCP_PATH}` : undefined,
-    label: spec.label,
-    color: spec.color,
-  });
-  await refuseRouteConflicts(bottle, provider.name, providerSetup.routes);
-  // A resumed bottle keeps its workspace volume: nothing is copied again.
-  const workspace =
-    spec.copyCwd === undefined || resuming
-      ? undefined
-      : await collectWorkspace(spec.copyCwd, { at: AGENT.workspace, includeIgnored: spec.includeIgnored, allowSecrets: spec.allowSecrets });
-  for (const f of workspace?.findings ?? []) (opts.onWarning ?? progress.warn)(`--allow-secrets: copying ${f.file}${f.line > 0 ? `:${f.line}` : ''} (${f.rule}: ${f.redacted})`);
-  const agentImage = await resolveAgentImage(provider, state, bottle);
-  const sidecars = await prepareSidecars(
-    {
-      identity,
-      bottle: withProviderRoutes(bottle, providerSetup),
-      providerTokens: providerSetup.tokens,
-      agent,
-      hostEnv: settings.hostEnv,
-      knownSecrets: Object.values(env.secrets),
-      agentDockerfile: agentImage.kind === 'recipe' ? agentImage.text : undefined,
-    },
-    (name) => ({ hostDir: state.service(name), bundleDir: bundleServiceDir(name) }),
+  // Planning is pure: a failure up to here leaves nothing behind.
+  const { plan, sidecars, session, workspaceHead } = await preparePlan(
+    settings,
+    { spec, identity, agent, bottle, env, resuming, backend, hostEnv: settings.hostEnv, planning: false },
+    progress,
+    opts.onWarning ?? progress.warn,
   );
-  const plan = await backend.prepare({ settings, spec, identity, state, agent, bottle, env, resuming, agentImage, sidecars, providerSetup, workspace: workspace?.tree }, progress);
-  const session = providerSetup.session;
   const outputFormat = spec.outputFormat;
-  if (opts.dryRun) return { identity, plan: plan.describe(), backend: undefined, env, session, outputFormat };
   const meta: BottleMetadata = {
     identity,
     agent: agent.name,
@@ -114,8 +88,10 @@ export async function start(settings: Settings, spec: BottleSpec, opts: StartOpt
     await state.create(['agent', 'bundle', ...SIDECARS]);
     await state.writeSidecarState(sidecars);
     await state.writeMetadata(meta);
-    if (workspace?.head !== undefined) await writeWorkspaceBase(settings.home, identity, workspace.head);
-    await state.clearPreserved();
+    if (workspaceHead !== undefined) await writeWorkspaceBase(settings.home, identity, workspaceHead);
+    // A resumed bottle holds work from before: leaving its session keeps it, only `stop` removes it.
+    if (resuming) await state.markPreserved('resumed: leaving the session keeps it');
+    else await state.clearPreserved();
     const built = await backend.build(plan, progress);
     await backend.launch(plan, built, env, progress);
   } catch (e) {
@@ -124,19 +100,6 @@ export async function start(settings: Settings, spec: BottleSpec, opts: StartOpt
     throw e;
   }
   return { identity, plan: plan.describe(), backend, env, session, outputFormat };
-}
-
-function checkOutputFormat(provider: Provider, format: string | undefined): void {
-  if (format === undefined || provider.outputFormats.includes(format)) return;
-  throw new BottleError('usage', `--output-format ${format}: the ${provider.name} provider ${provider.outputFormats.length === 0 ? 'has no output formats' : `accepts ${provider.outputFormats.join(', ')}`}`, {
-    fix: provider.outputFormats.length === 0 ? 'drop --output-format' : `use one of ${provider.outputFormats.join(', ')}`,
-  });
-}
-
-/** The bottle as the egress sidecar sees it: the provider's own routes first. */
-function withProviderRoutes(bottle: Bottle, setup: ProviderSetup): Bottle {
-  if (setup.routes.length === 0) return bottle;
-  return { ...bottle, egress: { ...bottle.egress, routes: [...setup.routes, ...bottle.egress.routes] } };
 }
 
 export type HeadlessSpec = Omit<BottleSpec, 'headless' | 'identity'>;
@@ -211,5 +174,5 @@ export async function endSession(settings: Settings, backend: Backend, identity:
   if (meta && meta.owner_pid !== process.pid) return;
   const preserved = await state.isPreserved();
   await backend.teardown(identity, { keepWorkspace: preserved });
-  if (!preserved) await state.remove();
+  if (!preserved) await retireState(state, 'session end', settings.archiveDays);
 }

@@ -1,13 +1,15 @@
 /**
  * The bottle's audit log: each sidecar appends JSON lines to `audit.jsonl` in
  * its own state folder; readers merge them by time. Entries are whatever the
- * sidecar wrote, tagged with the source.
+ * sidecar wrote, tagged with the source. Once the bottle is gone, the same
+ * files are read from its archive.
  */
 import { type FSWatcher, watch } from 'node:fs';
 import { open, readFile, stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
+import { archivedAuditLog } from './archive.js';
 import { AUDIT_SOURCES, type AuditSource } from './layout.js';
-import { BottleState } from './state.js';
+import { BottleState, exists } from './state.js';
 
 export { AUDIT_SOURCES, type AuditSource } from './layout.js';
 
@@ -35,11 +37,22 @@ function parseLines(source: AuditSource, text: string): AuditEntry[] {
   return out;
 }
 
+/** Where the log is read from: the live state folder, or the archive of a bottle torn down. */
+export async function auditOrigin(home: string, identity: string): Promise<'state' | 'archive' | undefined> {
+  const state = new BottleState(home, identity);
+  if (await exists(state.metadataFile)) return 'state';
+  if (await exists(state.archiveDir)) return 'archive';
+  return undefined;
+}
+
+/** Every entry, oldest first: from the state folder while the bottle has one, else from its archive. */
 export async function readAudit(home: string, identity: string): Promise<AuditEntry[]> {
+  const state = new BottleState(home, identity);
+  const live = (await auditOrigin(home, identity)) !== 'archive';
   const all: AuditEntry[] = [];
   for (const s of AUDIT_SOURCES) {
     try {
-      all.push(...parseLines(s, await readFile(auditFile(home, identity, s), 'utf8')));
+      all.push(...parseLines(s, await readFile(live ? state.auditLog(s) : archivedAuditLog(state, s), 'utf8')));
     } catch {
       // this sidecar has written nothing yet
     }

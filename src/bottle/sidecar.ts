@@ -39,6 +39,12 @@ export interface SidecarPrepareInput {
   readonly knownSecrets: readonly string[];
   /** The Dockerfile the agent image is built from (its text); none for a committed snapshot. */
   readonly agentDockerfile: string | undefined;
+  /**
+   * Planning (`--dry-run`, the library's plan call): secret values are
+   * placeholders and no secret file (an SSH identity) is read; the plan is
+   * only described, never launched.
+   */
+  readonly planning?: boolean;
 }
 
 export interface AgentFile {

@@ -1,18 +1,22 @@
 import { readSettings, stderrProgress, type Progress, type Settings } from '../index.js';
-import { colors, type Colors } from './output.js';
+import { colorFor, colors, type Colors } from './output.js';
 
 export interface CliContext {
   readonly settings: Settings;
+  /** Colours for stdout. */
   readonly c: Colors;
+  /** Colours for stderr (errors, progress, warnings): decided by stderr's own terminal. */
+  readonly e: Colors;
   progress(verbose?: boolean): Progress;
 }
 
 export function cliContext(): CliContext {
   const settings = readSettings();
-  const stderrTty = process.stderr.isTTY === true && process.env.NO_COLOR === undefined;
+  const errColor = colorFor(process.stderr, settings.hostEnv);
   return {
     settings,
-    c: colors(settings.tty),
-    progress: (verbose = false) => stderrProgress({ verbose, color: stderrTty }),
+    c: colors(colorFor(process.stdout, settings.hostEnv)),
+    e: colors(errColor),
+    progress: (verbose = false) => stderrProgress({ verbose, color: errColor }),
   };
 }

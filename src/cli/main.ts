@@ -1,8 +1,10 @@
 #!/usr/bin/env node
 /** `bot-bottle`: parse, call the library, print. */
 import { Command, CommanderError } from 'commander';
-import { ExitCode } from '../index.js';
+import { ExitCode, packageVersion } from '../index.js';
+import { registerCompletion } from './commands/completion.js';
 import { registerDashboard } from './commands/dashboard.js';
+import { registerValidate } from './commands/validate.js';
 import { registerDemo } from './commands/demo.js';
 import { registerDoctor } from './commands/doctor.js';
 import { registerEgress } from './commands/egress.js';
@@ -13,14 +15,14 @@ import { registerExport } from './commands/export.js';
 import { registerSupervise } from './commands/supervise.js';
 import { registerStart } from './commands/start.js';
 import { type CliContext, cliContext } from './context.js';
-import { colors, reportError } from './output.js';
+import { colorFor, colors, reportError } from './output.js';
 
 async function main(argv: string[]): Promise<number> {
   let context: CliContext | undefined;
   const ctx = () => (context ??= cliContext());
   const program = new Command('bot-bottle')
     .description('Run coding agents as if they were already compromised: each in a bottle whose only way out is a bundle of sidecars you control.')
-    .version('0.1.0')
+    .version(packageVersion(), '-V, --version', 'print the version')
     .showHelpAfterError('(add --help for usage)')
     .exitOverride();
   registerStart(program, ctx);
@@ -33,16 +35,18 @@ async function main(argv: string[]): Promise<number> {
   registerDoctor(program, ctx);
   registerDemo(program, ctx);
   registerDashboard(program, ctx);
+  registerValidate(program, ctx);
+  registerCompletion(program, ctx);
   try {
     await program.parseAsync(argv);
     return typeof process.exitCode === 'number' ? process.exitCode : ExitCode.ok;
   } catch (e) {
     if (e instanceof CommanderError) return e.exitCode === 0 ? ExitCode.ok : ExitCode.usage;
-    return reportError(e, context?.c ?? colors(false));
+    return reportError(e, context?.e ?? colors(colorFor(process.stderr, process.env)));
   }
 }
 
 main(process.argv).then(
   (code) => process.exit(code),
-  (e: unknown) => process.exit(reportError(e, colors(false))),
+  (e: unknown) => process.exit(reportError(e, colors(colorFor(process.stderr, process.env)))),
 );

@@ -4,12 +4,29 @@ import { BottleError, ExitCode } from '../index.js';
 
 export type Colors = ReturnType<typeof pc.createColors>;
 
-export function colors(tty: boolean): Colors {
-  return pc.createColors(tty);
+export function colors(enabled: boolean): Colors {
+  return pc.createColors(enabled);
 }
 
+/**
+ * Colour for one stream: `NO_COLOR` (when non-empty) turns it off, then
+ * `FORCE_COLOR` (non-empty, not `0`) turns it on, else only a terminal gets it.
+ */
+export function colorFor(stream: { readonly isTTY?: boolean }, env: Readonly<Record<string, string | undefined>>): boolean {
+  if (env.NO_COLOR) return false;
+  const force = env.FORCE_COLOR;
+  if (force !== undefined && force !== '') return force !== '0' && force.toLowerCase() !== 'false';
+  return stream.isTTY === true;
+}
+
+/** One JSON document on stdout (lists are arrays, `[]` when empty). */
 export function printJson(value: unknown): void {
   process.stdout.write(JSON.stringify(value, null, 2) + '\n');
+}
+
+/** One JSON object per line: for streams (`logs --follow`, `scan`); nothing at all when empty. */
+export function printJsonLine(value: unknown): void {
+  process.stdout.write(JSON.stringify(value) + '\n');
 }
 
 /** The CLI's last word on a failure: one line for user errors, a stack for bugs. */

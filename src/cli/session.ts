@@ -4,7 +4,7 @@
  * a dropped ssh connection) is not the user's decision, so the bottle is kept
  * preserved for `resume` instead of being removed with its work.
  */
-import { endSession, stopBottle, type SessionIO, type Settings, type Started } from '../index.js';
+import { destroy, endSession, ExitCode, type SessionIO, type Settings, type Started } from '../index.js';
 
 export async function attachSession(settings: Settings, started: Started, run: (io: SessionIO) => Promise<number>): Promise<number> {
   const tty = process.stdin.isTTY === true && process.stdout.isTTY === true;
@@ -17,8 +17,9 @@ export async function attachSession(settings: Settings, started: Started, run: (
     for (const s of [process.stdout, process.stderr]) s.on('error', () => undefined);
     say(hangUp ? `\nterminal closed: ${started.identity} is preserved (bot-bottle resume ${started.identity})\n` : `\n${signal}: removing ${started.identity}\n`);
     const backend = started.backend;
-    const done = hangUp ? stopBottle(settings, started.identity, { preserve: true }) : backend ? endSession(settings, backend, started.identity) : Promise.resolve();
-    done.finally(() => process.exit(hangUp ? 129 : 130)).catch(() => process.exit(hangUp ? 129 : 130));
+    const done = hangUp ? destroy(settings, started.identity, { preserve: true }) : backend ? endSession(settings, backend, started.identity) : Promise.resolve();
+    const code = hangUp ? ExitCode.hangUp : ExitCode.interrupted;
+    done.finally(() => process.exit(code)).catch(() => process.exit(code));
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);

@@ -13,7 +13,7 @@ export function wireBottle(b: BottleListing): WireBottle {
     color: b.color ?? null,
     backend: b.backend,
     status: b.status,
-    startedAt: b.startedAt ?? null,
+    startedAt: b.started_at ?? null,
     services: b.services,
   };
 }

@@ -52,10 +52,8 @@ export async function bottleFromFile(
 
   const repos: [string, GitGateRepo][] = [];
   for (const [repoName, r] of Object.entries(gate.repos ?? {})) {
-    const identity =
-      r.identity === undefined
-        ? undefined
-        : await existingFile(ctx, r.identity, ['git-gate', 'repos', repoName, 'identity']);
+    // A secret file: resolved here, read only at launch (planning and `validate` need not have the key).
+    const identity = r.identity === undefined ? undefined : manifestPath(ctx, r.identity, ['git-gate', 'repos', repoName, 'identity']);
     repos.push([repoName, { url: r.url, identity, host_key: r.host_key, token_ref: r.token_ref }]);
   }
   const caCerts: string[] = [];
@@ -143,9 +141,14 @@ export function resolveManifestPath(p: string, file: string, userHome: string): 
   return isAbsolute(p) ? p : resolve(dirname(file), p);
 }
 
-async function existingFile(ctx: Context, p: string, path: KeyPath): Promise<string> {
+function manifestPath(ctx: Context, p: string, path: KeyPath): string {
   const abs = resolveManifestPath(p, ctx.file, ctx.userHome);
   if (abs === undefined) throw fail(ctx, path, 'only `~/` is expanded; write the full path');
+  return abs;
+}
+
+async function existingFile(ctx: Context, p: string, path: KeyPath): Promise<string> {
+  const abs = manifestPath(ctx, p, path);
   try {
     if (!(await stat(abs)).isFile()) throw fail(ctx, path, `${abs} is not a file`);
   } catch (e) {

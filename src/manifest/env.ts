@@ -67,7 +67,10 @@ export async function resolveEnv(env: Bottle['env'], opts: ResolveEnvOptions): P
             fix: `set it as "\${${name}}" forwarded from the host`,
           });
         }
-        secrets.push([name, await opts.ask(name, source.text || `Value for ${name}`)]);
+        const typed = await opts.ask(name, source.text || `Value for ${name}`);
+        // Ctrl-@ types one; no process environment can hold it.
+        if (typed.includes('\0')) throw new BottleError('usage', `env.${name}: the value typed has a NUL byte (Ctrl-@)`, { fix: 'start again and type the value without it' });
+        secrets.push([name, typed]);
         break;
       }
       default: {

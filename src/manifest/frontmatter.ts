@@ -10,6 +10,8 @@ export type KeyPath = readonly PropertyKey[];
 export interface FrontMatter {
   /** The front matter as plain data; `{}` when the file has none. */
   readonly data: Record<string, unknown>;
+  /** Whether the file has a front matter block at all. */
+  readonly present: boolean;
   /** Text after the closing `---`. */
   readonly body: string;
   /**
@@ -55,18 +57,33 @@ export function splitFrontMatter(file: string, text: string): Split | undefined 
   });
 }
 
+/** Front matter is settings, not data: past this, parsing alone would take seconds. */
+export const MAX_FRONT_MATTER_BYTES = 64 * 1024;
+
 export function parseFrontMatter(file: string, text: string): FrontMatter {
   const split = splitFrontMatter(file, text);
   if (split === undefined) {
-    return { data: {}, body: text.startsWith('\uFEFF') ? text.slice(1) : text, lineOf: () => undefined };
+    return { data: {}, present: false, body: text.startsWith('\uFEFF') ? text.slice(1) : text, lineOf: () => undefined };
+  }
+  const size = Buffer.byteLength(split.yaml);
+  if (size > MAX_FRONT_MATTER_BYTES) {
+    throw new ManifestError(file, `front matter is ${Math.ceil(size / 1024)} KiB; at most ${MAX_FRONT_MATTER_BYTES / 1024} KiB`, {
+      line: 1,
+      fix: 'keep settings short: long text belongs in the body, after the closing `---`',
+    });
   }
   const counter = new LineCounter();
   // prettyErrors would append a code excerpt to the message; messages stay one line.
-  const doc = parseDocument(split.yaml, { lineCounter: counter, prettyErrors: false, uniqueKeys: true });
+  // uniqueKeys is checked below in linear time: the library's own check is quadratic in the keys of a map.
+  const doc = parseDocument(split.yaml, { lineCounter: counter, prettyErrors: false, uniqueKeys: false });
   const toLine = (offset: number): number => counter.linePos(offset).line + split.lineOffset;
   const first = doc.errors[0];
   if (first !== undefined) {
     throw new ManifestError(file, `YAML: ${first.message}`, { line: toLine(first.pos[0]) });
+  }
+  const dup = duplicateKey(doc.contents);
+  if (dup !== undefined) {
+    throw new ManifestError(file, `YAML: the key ${JSON.stringify(dup.key)} appears twice in one mapping`, { line: toLine(dup.offset), fix: 'keep one of them' });
   }
   let data: unknown;
   try {
@@ -91,7 +108,50 @@ export function parseFrontMatter(file: string, text: string): FrontMatter {
     // Validators and spreads treat this key as the object's prototype, not as data.
     throw new ManifestError(file, 'the key `__proto__` is not allowed', { line: lineOf(proto) ?? 1 });
   }
-  return { data: data as Record<string, unknown>, body: split.body, lineOf };
+  const nul = findNulString(data, []);
+  if (nul !== undefined) {
+    // A YAML escape (`"\0"`) can write one; no environment, argument or config line can hold it.
+    throw new ManifestError(file, 'contains a NUL byte (`\\0`), which no environment variable, argument or file name can hold', {
+      keyPath: nul.map((k) => String(k).replaceAll('\0', '\\0')).join('.'),
+      line: lineOf(nul) ?? 1,
+      fix: 'remove the `\\0` (or `\\x00`, `\\u0000`) escape',
+    });
+  }
+  return { data: data as Record<string, unknown>, present: true, body: split.body, lineOf };
+}
+
+function findNulString(value: unknown, path: PropertyKey[]): PropertyKey[] | undefined {
+  if (typeof value === 'string') return value.includes('\0') ? path : undefined;
+  if (typeof value !== 'object' || value === null) return undefined;
+  for (const [k, v] of Object.entries(value)) {
+    const here = [...path, Array.isArray(value) ? Number(k) : k];
+    if (k.includes('\0')) return here;
+    const deeper = findNulString(v, here);
+    if (deeper !== undefined) return deeper;
+  }
+  return undefined;
+}
+
+/** The first key repeated within one mapping, anywhere in the document (one pass, a set per mapping). */
+function duplicateKey(root: unknown): { key: string; offset: number } | undefined {
+  const stack: unknown[] = [root];
+  while (stack.length > 0) {
+    const node = stack.pop();
+    if (isMap(node)) {
+      const seen = new Set<string>();
+      for (const pair of node.items) {
+        if (isScalar(pair.key)) {
+          const key = String(pair.key.value);
+          if (seen.has(key)) return { key, offset: rangeStart(pair.key) ?? 0 };
+          seen.add(key);
+        }
+        stack.push(pair.value);
+      }
+    } else if (isSeq(node)) {
+      stack.push(...node.items);
+    }
+  }
+  return undefined;
 }
 
 function findProtoKey(value: unknown, path: PropertyKey[]): PropertyKey[] | undefined {

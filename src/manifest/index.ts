@@ -1,5 +1,6 @@
 export type * from './types.js';
-export { listAgents, listBottles, loadAgent, loadBottle, loadBottlesFor } from './load.js';
+export { listAgents, listBottles, loadAgent, loadBottle, loadBottlesFor, manifestFiles } from './load.js';
+export { readAgentFile, readBottleFile } from './read.js';
 export type { AgentSummary, ManifestEntry } from './load.js';
 export { mergeBottles } from './merge.js';
 export { parseEnvSource, resolveEnv } from './env.js';

@@ -127,9 +127,18 @@ void test('a valid agent and bottle load into the resolved model', async () => {
   assert.deepEqual(await listBottles(f.settings), [{ name: 'dev', file: bottleFile }]);
 });
 
-void test('an empty bottle gets the defaults', async () => {
+void test('a bottle without front matter is refused, not taken for an all-defaults bottle', async () => {
   const f = fixture();
-  f.write('bb-home/bottles/bare.md', 'Just documentation, no front matter.\n');
+  const file = f.write('bb-home/bottles/bare.md', 'Just documentation, no front matter.\n');
+  const e = await caught(() => loadBottle(f.settings, 'bare'));
+  assert.ok(e instanceof ManifestError);
+  assert.equal(e.file, file);
+  assert.match(e.message, /:1: has no front matter/);
+});
+
+void test('an empty front matter gets the defaults', async () => {
+  const f = fixture();
+  f.write('bb-home/bottles/bare.md', '---\n---\nJust documentation, no front matter.\n');
   const b = await loadBottle(f.settings, 'bare');
   assert.equal(b.agent_provider.template, 'shell');
   assert.equal(b.supervise, false);
@@ -214,7 +223,7 @@ void test('YAML syntax errors name the file and line', async () => {
   assert.ok(e instanceof ManifestError);
   assert.equal(e.file, file);
   assert.equal(e.line, 4);
-  assert.match(e.message, /YAML: Map keys must be unique/);
+  assert.match(e.message, /YAML: the key "A" appears twice in one mapping/);
 });
 
 void test('extends chains merge base first, child overriding', async () => {

@@ -126,6 +126,13 @@ export async function listAgents(settings: Settings): Promise<{ agents: AgentSum
   return { agents, warnings };
 }
 
+/** Every agent and bottle file this home and working directory would load, for `validate`. */
+export async function manifestFiles(settings: Settings): Promise<{ agents: ManifestEntry[]; bottles: ManifestEntry[] }> {
+  const { byName } = await agentFiles(settings);
+  const agents = [...byName].flatMap(([name, files]) => files.map((file) => ({ name, file })));
+  return { agents, bottles: await listBottles(settings) };
+}
+
 export async function listBottles(settings: Settings): Promise<ManifestEntry[]> {
   return (await listDir(homeBottles(settings))).entries;
 }

@@ -20,11 +20,33 @@ const AGENT_KEYS: CrossKeys = {
   note: 'belongs in an agent file, not a bottle',
 };
 
+/** A manifest is settings and a prompt: anything larger is not one (and would be slow to parse). */
+export const MAX_MANIFEST_BYTES = 256 * 1024;
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+/** The file as text, refused when it is too large, binary or not UTF-8. */
 export async function readText(file: string): Promise<string> {
+  let bytes: Buffer;
   try {
-    return await readFile(file, 'utf8');
+    bytes = await readFile(file);
   } catch (e) {
     throw new ManifestError(file, `cannot be read (${errnoCode(e) ?? 'error'})`);
+  }
+  if (bytes.length > MAX_MANIFEST_BYTES) {
+    throw new ManifestError(file, `is ${Math.ceil(bytes.length / 1024)} KiB; a manifest is at most ${MAX_MANIFEST_BYTES / 1024} KiB`, {
+      fix: 'is this the right file? long documentation belongs beside it, not in it',
+    });
+  }
+  const nul = bytes.indexOf(0);
+  if (nul !== -1) {
+    const line = bytes.subarray(0, nul).toString('latin1').split('\n').length;
+    throw new ManifestError(file, 'is a binary file (a NUL byte), not Markdown', { line, fix: 'a manifest is a Markdown text file with YAML front matter' });
+  }
+  try {
+    return utf8.decode(bytes);
+  } catch {
+    throw new ManifestError(file, 'is not UTF-8 text', { fix: 'save it as UTF-8' });
   }
 }
 
@@ -54,6 +76,13 @@ export interface BottleFile {
 /** One bottle file on its own, before its `extends` is applied. */
 export async function readBottleFile(name: string, file: string, userHome: string): Promise<BottleFile> {
   const fm = parseFrontMatter(file, await readText(file));
+  if (!fm.present) {
+    // Without settings it would silently be an all-defaults bottle: refuse instead.
+    throw new ManifestError(file, 'has no front matter: a bottle starts with a `---` line, its YAML settings, then another `---`', {
+      line: 1,
+      fix: 'put at the top: ---, agent_provider: {template: shell}, --- (each on its own line)',
+    });
+  }
   const parsed = bottleFrontMatter.safeParse(fm.data);
   if (!parsed.success) throw manifestErrorFrom(file, fm, bottleFrontMatter, parsed.error.issues, AGENT_KEYS);
   return { bottle: await bottleFromFile(name, file, fm, parsed.data, userHome), fm, data: parsed.data };

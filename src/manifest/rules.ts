@@ -5,6 +5,7 @@
  * the value: it might be a secret pasted in the wrong place.
  */
 import { isIP } from 'node:net';
+import { linearRegexProblem } from './linear-regex.js';
 
 /** Agent and bottle file names, without `.md`. Also keeps names out of paths like `../`. */
 export const MANIFEST_NAME = /^[a-z][a-z0-9-]*$/;
@@ -66,15 +67,9 @@ export function secretRefProblem(ref: string): string | undefined {
   return varNameProblem(ref);
 }
 
+/** Route regexes must compile for the linear-time matcher the proxy runs them on. */
 export function regexProblem(source: string): string | undefined {
-  try {
-    new RegExp(source);
-    return undefined;
-  } catch (e) {
-    // V8 quotes the pattern back (`/…/: reason`); keep only the reason.
-    const why = e instanceof Error ? e.message.replace(/^Invalid regular expression: \/[\s\S]*\/[a-z]*: /, '') : 'invalid';
-    return `regex does not compile: ${why}`;
-  }
+  return linearRegexProblem(source);
 }
 
 const HOST_LABEL = /^[a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?$/;
@@ -124,14 +119,29 @@ export function hostNameProblem(host: string): string | undefined {
 const MEMORY = /^([0-9]+(?:\.[0-9]+)?)\s*([kmgt]?)(i?b)?$/i;
 const UNIT: Readonly<Record<string, number>> = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3, t: 1024 ** 4 };
 
-/** `512m`, `2g`, `1.5GiB` (binary units, like Docker) or a byte count. */
+/** The engine's own floor: Docker refuses a memory limit under 6 MiB. */
+export const MIN_MEMORY_BYTES = 6 * 1024 ** 2;
+
+/** `512m`, `2g`, `1.5GiB` (binary units, like Docker) or a byte count; at least 6 MiB, as Docker requires. */
 export function parseMemory(raw: string | number): number | string {
+  let bytes: number;
   if (typeof raw === 'number') {
-    return Number.isSafeInteger(raw) && raw > 0 ? raw : 'must be a whole number of bytes above 0, or a size like `512m`';
+    if (!Number.isInteger(raw) || raw <= 0) return 'must be a whole number of bytes above 0, or a size like `512m`';
+    bytes = raw;
+  } else {
+    const m = MEMORY.exec(raw.trim());
+    const unit = UNIT[(m?.[2] ?? '').toLowerCase()];
+    if (m === null || unit === undefined) return 'must be a size like `512m`, `2g` or a number of bytes';
+    bytes = Math.floor(Number(m[1]) * unit);
   }
-  const m = MEMORY.exec(raw.trim());
-  const unit = UNIT[(m?.[2] ?? '').toLowerCase()];
-  if (m === null || unit === undefined) return 'must be a size like `512m`, `2g` or a number of bytes';
-  const bytes = Math.floor(Number(m[1]) * unit);
-  return bytes > 0 && Number.isSafeInteger(bytes) ? bytes : 'must be a size above 0';
+  if (!Number.isSafeInteger(bytes)) return 'is larger than any machine has: write a size like `4g`';
+  if (bytes < MIN_MEMORY_BYTES) return 'must be at least 6m (6 MiB): the engine refuses less; a size like `512m`';
+  return bytes;
+}
+
+/** The engine's CPU range: from 0.01 to the CPUs this host has (Docker refuses more). */
+export function cpusProblem(cpus: number, hostCpus: number): string | undefined {
+  if (!Number.isFinite(cpus) || cpus < 0.01) return 'must be at least 0.01';
+  if (cpus > hostCpus) return `this host has ${hostCpus} CPU${hostCpus === 1 ? '' : 's'}: at most ${hostCpus}`;
+  return undefined;
 }

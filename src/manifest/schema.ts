@@ -8,6 +8,7 @@ import { z } from 'zod';
 import { checkEnvSource } from './env.js';
 import {
   MANIFEST_NAME,
+  cpusProblem,
   folderNameProblem,
   hostNameProblem,
   parseHostPort,
@@ -17,6 +18,7 @@ import {
   varNameProblem,
 } from './rules.js';
 import { isIP } from 'node:net';
+import { availableParallelism } from 'node:os';
 
 type Check<T> = (value: T) => string | undefined;
 
@@ -256,14 +258,17 @@ const repo = z
 
 const runtime = z
   .strictObject({
-    cpus: z.number().positive({ error: 'must be a number above 0' }).describe('CPUs, fractions allowed (1.5).'),
+    cpus: z
+      .number({ error: 'must be a number such as 2 or 1.5' })
+      .superRefine(rule((v: number) => cpusProblem(v, availableParallelism())))
+      .describe('CPUs, fractions allowed (1.5); from 0.01 to the CPUs the host has.'),
     memory: z
       .union([z.string(), z.number()])
       .superRefine(rule((v: string | number) => {
         const bytes = parseMemory(v);
         return typeof bytes === 'string' ? bytes : undefined;
       }))
-      .describe('Memory limit: `512m`, `2g` (binary units) or bytes.'),
+      .describe('Memory limit: `512m`, `2g` (binary units) or bytes; at least 6m, the engine’s minimum.'),
     pids: z.number().int({ error: 'must be a whole number' }).positive({ error: 'must be above 0' }).describe('Process limit.'),
   })
   .partial()

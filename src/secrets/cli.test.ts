@@ -78,7 +78,7 @@ void test('usage errors: no range, both --range and --all, a range that is not A
 });
 
 void test('registerScan wires the command into a commander program', async () => {
-  const ctx = (): CliContext => ({ settings: {} as CliContext['settings'], c: plain, progress: () => silentProgress });
+  const ctx = (): CliContext => ({ settings: {} as CliContext['settings'], c: plain, e: plain, progress: () => silentProgress });
   const program = new Command('bot-bottle').exitOverride();
   let written = '';
   registerScan(program, ctx, (s) => (written += s));

@@ -6,6 +6,8 @@
 import { createHash } from 'node:crypto';
 import type Docker from 'dockerode';
 import { BottleError, errnoCode } from '../../errors.js';
+import { join } from 'node:path';
+import { packageRoot } from '../../paths.js';
 
 export const LABEL_IDENTITY = 'bot-bottle.identity';
 export const LABEL_KIND = 'bot-bottle.kind';
@@ -28,7 +30,12 @@ export function labels(identity: string | undefined, kind: ResourceKind, home?: 
 
 export type Engine = Docker;
 
-const ENGINE_FIX = 'start the engine (as root: bash scripts/ensure-engine.sh, or `dockerd &`) and check `docker info`';
+/** The installer ships in the package, so the fix names it by absolute path: it works from any folder. */
+export function ensureEngineCommand(): string {
+  return `bash ${join(packageRoot(), 'scripts', 'ensure-engine.sh')}`;
+}
+
+const engineFix = (): string => `start the engine (as root: ${ensureEngineCommand()}, or \`dockerd &\`) and check \`docker info\``;
 
 /** Connect and ping; an unreachable engine is a one-line error with the fix. */
 export async function connectEngine(): Promise<Engine> {
@@ -39,7 +46,7 @@ export async function connectEngine(): Promise<Engine> {
   try {
     await withTimeout(docker.ping(), 5000, 'ping');
   } catch (e) {
-    throw new BottleError('engine-unreachable', `Docker engine unreachable (${describeEngineError(e)})`, { fix: ENGINE_FIX, cause: e });
+    throw new BottleError('engine-unreachable', `Docker engine unreachable (${describeEngineError(e)})`, { fix: engineFix(), cause: e });
   }
   return docker;
 }
@@ -78,7 +85,7 @@ export function engineFailure(what: string, e: unknown): BottleError {
   if (e instanceof BottleError) return e;
   const code = errnoCode(e);
   if (code === 'ENOENT' || code === 'ECONNREFUSED' || code === 'ECONNRESET' || code === 'EPIPE') {
-    return new BottleError('engine-unreachable', `${what}: Docker engine unreachable (${describeEngineError(e)})`, { fix: ENGINE_FIX, cause: e });
+    return new BottleError('engine-unreachable', `${what}: Docker engine unreachable (${describeEngineError(e)})`, { fix: engineFix(), cause: e });
   }
   return new BottleError('launch', `${what}: ${describeEngineError(e)}`, { cause: e });
 }

@@ -12,10 +12,13 @@ import { AGENT } from '../../bottle/layout.js';
 
 export const SECRET_ENV_FILE = AGENT.secretEnv;
 
-const PRELUDE = `set -a; [ -r ${SECRET_ENV_FILE} ] && . ${SECRET_ENV_FILE}; set +a; exec "$@"`;
+// A missing command is named as the user typed it (sh's own message would blame the prelude).
+const PRELUDE =
+  `set -a; [ -r ${SECRET_ENV_FILE} ] && . ${SECRET_ENV_FILE}; set +a; ` +
+  `command -v "$1" >/dev/null 2>&1 || { printf '%s: command not found in the bottle\\n' "$1" >&2; exit 127; }; exec "$@"`;
 
 export function withEnvPrelude(argv: readonly string[]): string[] {
-  return ['sh', '-c', PRELUDE, 'bottle-env', ...argv];
+  return ['sh', '-c', PRELUDE, 'bot-bottle', ...argv];
 }
 
 /** `export NAME='value'` lines, single-quote escaped for POSIX sh. */

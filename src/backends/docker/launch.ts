@@ -55,7 +55,7 @@ async function refuseOrphans(engine: Engine, plan: DockerPlan): Promise<void> {
 
 async function createAndStart(engine: Engine, plan: DockerPlan, built: DockerBuild, env: ResolvedEnv, progress: Progress): Promise<void> {
   const { names, identity } = plan;
-  progress.step(`creating bottle ${identity}`);
+  progress.step(plan.resuming ? `resuming bottle ${identity} with its workspace` : `creating bottle ${identity}`);
   const t0 = Date.now();
   const mark = (what: string) => progress.detail(`${what} (+${Date.now() - t0} ms)`);
   const bundleDir = plan.state.service('bundle');

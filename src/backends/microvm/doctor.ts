@@ -20,7 +20,7 @@ export async function detectSmolvm(path?: string): Promise<{ path: string; versi
   return { path: p, version };
 }
 
-const APT_FIX = 'as root: apt-get install qemu-system-x86 qemu-utils socat (or bash scripts/ensure-engine.sh)';
+const APT_FIX = 'as root: apt-get install qemu-system-x86 qemu-utils socat';
 
 export async function microvmDoctor(settings: Settings, opts: { network: boolean }): Promise<DoctorCheck[]> {
   const checks: DoctorCheck[] = [];

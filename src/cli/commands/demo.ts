@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { runDemo } from '../../index.js';
+import { ExitCode, runDemo } from '../../index.js';
 import type { CliContext } from '../context.js';
 import { printJson } from '../output.js';
 
@@ -20,6 +20,6 @@ export function registerDemo(program: Command, ctx: () => CliContext): void {
       const failed = steps.filter((s) => !s.ok).length;
       if (flags.json) printJson({ identity, steps, passed: steps.length - failed, failed });
       else process.stdout.write(`\n${failed === 0 ? c.c.green('demo passed') : c.c.red('demo FAILED')}: ${steps.length - failed} of ${steps.length} outcomes as expected; bottle ${identity} removed\n`);
-      if (failed > 0) process.exitCode = 1;
+      if (failed > 0) process.exitCode = ExitCode.failed;
     });
 }

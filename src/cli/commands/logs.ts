@@ -1,21 +1,42 @@
 import type { Command } from 'commander';
-import { followAudit, readAudit, readMetadata, type AuditEntry } from '../../index.js';
+import { auditOrigin, auditWindow, BottleError, followAudit, parseSince, readArchived, readAudit, resolveIdentity, type AuditEntry } from '../../index.js';
 import type { CliContext } from '../context.js';
-import type { Colors } from '../output.js';
+import { type Colors, printJsonLine } from '../output.js';
+
+interface LogsFlags {
+  follow?: boolean;
+  json?: boolean;
+  tail?: string;
+  since?: string;
+}
 
 export function registerLogs(program: Command, ctx: () => CliContext): void {
   program
     .command('logs')
-    .description("the bottle's audit log: every egress request with its verdict, every push with its scan result, every proposal")
-    .argument('<identity>', 'bottle identity')
+    .description("the bottle's audit log: every egress request with its verdict, every push with its scan result, every proposal (kept after the bottle is removed)")
+    .argument('<identity>', 'bottle identity or a unique prefix (removed bottles too, while their archive is kept)')
     .option('-f, --follow', 'keep printing new entries until interrupted')
-    .option('--json', 'one JSON object per line')
-    .action(async (identity: string, flags: { follow?: boolean; json?: boolean }) => {
+    .option('--json', 'JSON lines: one object per entry, nothing when there are none')
+    .option('-n, --tail <n>', 'only the last N entries')
+    .option('--since <when>', 'only entries since a duration ago (10m, 2h, 1d) or a date (2026-12-02T10:00:00Z)')
+    .addHelpText('after', '\nA removed bottle\'s log is read from its archive (BOT_BOTTLE_ARCHIVE_DAYS, default 90 days).\n\nExamples:\n  bot-bottle logs dev-k3x9q2 --tail 20\n  bot-bottle logs dev-k3 --since 1h --json\n')
+    .action(async (identityArg: string, flags: LogsFlags) => {
       const c = ctx();
-      await readMetadata(c.settings.home, identity);
-      const print = (e: AuditEntry) => process.stdout.write((flags.json ? JSON.stringify(e) : formatEntry(e, c.c)) + '\n');
-      for (const e of await readAudit(c.settings.home, identity)) print(e);
-      if (!flags.follow) return;
+      const tail = flags.tail === undefined ? undefined : Number(flags.tail);
+      if (tail !== undefined && !(Number.isInteger(tail) && tail >= 0)) throw new BottleError('usage', `--tail ${JSON.stringify(flags.tail)} is not a whole number`, { fix: '--tail 20' });
+      const since = flags.since === undefined ? undefined : parseSince(flags.since);
+      const identity = await resolveIdentity(c.settings, identityArg, { archived: true });
+      const origin = await auditOrigin(c.settings.home, identity);
+      if (origin === undefined) throw new BottleError('not-found', `no log for ${identity}: its state is gone and nothing was archived`, { fix: 'BOT_BOTTLE_ARCHIVE_DAYS=0 keeps no archive; see `bot-bottle list`' });
+      const print = (e: AuditEntry) => (flags.json ? printJsonLine(e) : process.stdout.write(formatEntry(e, c.c) + '\n'));
+      if (origin === 'archive') {
+        const a = await readArchived(c.settings.home, identity);
+        process.stderr.write(c.e.dim(`${identity} was removed${a.archived_at ? ` at ${a.archived_at}` : ''}; its archived log:`) + '\n');
+      }
+      const entries = auditWindow(await readAudit(c.settings.home, identity), { ...(tail === undefined ? {} : { tail }), ...(since === undefined ? {} : { since }) });
+      for (const e of entries) print(e);
+      // An archived bottle writes nothing more: following it would wait forever.
+      if (!flags.follow || origin === 'archive') return;
       const stop = new AbortController();
       process.once('SIGINT', () => stop.abort());
       process.once('SIGTERM', () => stop.abort());

@@ -1,6 +1,6 @@
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
-import { BottleError, scanRange, type GitFinding } from '../../index.js';
+import { BottleError, ExitCode, scanRange, type GitFinding } from '../../index.js';
 import type { CliContext } from '../context.js';
 
 export interface ScanFlags {
@@ -42,7 +42,7 @@ export async function runScan(flags: ScanFlags, c: CliContext['c'], write: (s: s
     const commits = new Set(findings.map((f) => f.commit)).size;
     write(`${c.red(`${findings.length} finding${findings.length === 1 ? '' : 's'}`)} in ${commits} commit${commits === 1 ? '' : 's'}; rewrite them (git commit --amend, git rebase -i) before pushing\n`);
   }
-  return findings.length > 0 ? 1 : 0;
+  return findings.length > 0 ? ExitCode.failed : ExitCode.ok;
 }
 
 export function registerScan(program: Command, ctx: () => CliContext, write: (s: string) => void = (s) => void process.stdout.write(s)): void {

@@ -45,12 +45,14 @@ export function registerSupervise(program: Command, ctx: () => CliContext): void
   program
     .command('proposals')
     .description('pending proposals of every bottle (what agents, the egress proxy and the git-gate are waiting on)')
-    .option('--json', 'print a JSON array')
+    .option('--json', 'print a JSON array (`[]` when there are none)')
+    .option('-q, --quiet', 'proposal ids only, one per line')
     .option('--all', 'include decided ones')
-    .action(async (flags: { json?: boolean; all?: boolean }) => {
+    .action(async (flags: { json?: boolean; quiet?: boolean; all?: boolean }) => {
       const c = ctx();
       const list = await listProposals(c.settings.home, { all: flags.all === true });
       if (flags.json) return printJson(list.map(({ identity, proposal }) => ({ ...proposal, identity })));
+      if (flags.quiet) return void process.stdout.write(list.map(({ proposal }) => `${proposal.id}\n`).join(''));
       if (list.length === 0) return void process.stdout.write(flags.all ? 'no proposals\n' : 'no pending proposals\n');
       const rows = [['ID', 'BOTTLE', 'KIND', ...(flags.all ? ['STATE'] : []), 'AGE', 'SUMMARY'].map((h) => c.c.bold(h))];
       for (const { identity, proposal: p } of list) {

@@ -12,6 +12,7 @@ import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { DEFAULT_DLP, type DlpRulePack, type EgressRoute, type HeaderMatch, type PathMatch, type RouteAuth, type RouteDlp, type RouteMatch } from '../../manifest/types.js';
 import { jsonCheck, type JsonCheck } from '../json-check.js';
+import { linearRegexProblem } from '../../manifest/linear-regex.js';
 
 export const EGRESS_CONFIG_ENV = 'BOT_BOTTLE_EGRESS_CONFIG';
 
@@ -82,11 +83,9 @@ function arr(v: unknown, where: string): unknown[] {
 }
 
 function regex(source: string, where: string): void {
-  try {
-    new RegExp(source);
-  } catch (e) {
-    fail(where, `regex does not compile: ${e instanceof Error ? e.message : String(e)}`);
-  }
+  // The same linear-time engine the policy runs the pattern on.
+  const problem = linearRegexProblem(source);
+  if (problem !== undefined) fail(where, problem);
 }
 
 const HOST_LABEL = /^[a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?$/;

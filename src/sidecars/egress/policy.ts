@@ -15,6 +15,7 @@
  *    `regex` values must match the whole value;
  *  - the path is matched without its query string.
  */
+import { compileWhole, type LinearRegex } from '../../manifest/linear-regex.js';
 import type { EgressRoute, RouteMatch } from '../../manifest/types.js';
 
 export type HeaderBag = Readonly<Record<string, string | readonly string[] | undefined>>;
@@ -53,8 +54,9 @@ export interface RouteTable {
   readonly portsByHost: ReadonlyMap<string, readonly number[]>;
 }
 
-function anchored(source: string): RegExp {
-  return new RegExp(`^(?:${source})$`);
+// Linear time (RE2): a crafted path cannot make a route's regex backtrack for seconds.
+function anchored(source: string): LinearRegex {
+  return compileWhole(source);
 }
 
 function compilePath(type: 'prefix' | 'exact' | 'regex', value: string): (path: string) => boolean {

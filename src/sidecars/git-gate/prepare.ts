@@ -73,7 +73,8 @@ export async function prepareGitGate(input: SidecarPrepareInput, opts: GitGateOp
       }
       let key: string;
       try {
-        key = await readFile(r.identity, 'utf8');
+        // Planning reads no secret: the key is needed at launch, not to describe the plan.
+        key = input.planning ? '' : await readFile(r.identity, 'utf8');
       } catch (e) {
         throw new BottleError('usage', `${where}: cannot read the identity file ${r.identity} (${(e as NodeJS.ErrnoException).code ?? String(e)})`, {
           fix: `check the path in ${file}, or make the file readable by this user`,
