@@ -105,7 +105,7 @@ export interface Prepared {
  * backend's prepare (pure: nothing written): the one path from a loaded
  * manifest to a plan, for a launch and for planning alike.
  */
-export async function preparePlan(settings: Settings, a: PrepareArgs, progress: Progress, warn: (message: string) => void = progress.warn): Promise<Prepared> {
+export async function preparePlan(settings: Settings, a: PrepareArgs, progress: Progress, warn: (message: string) => void = (m) => progress.warn(m)): Promise<Prepared> {
   const { spec, identity, agent, bottle, env, resuming } = a;
   const state = new BottleState(settings.home, identity);
   const provider = await getProvider(settings, bottle.agent_provider.template);

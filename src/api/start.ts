@@ -69,7 +69,7 @@ export async function start(settings: Settings, spec: BottleSpec, opts: StartOpt
     settings,
     { spec, identity, agent, bottle, env, resuming, backend, hostEnv: settings.hostEnv, planning: false },
     progress,
-    opts.onWarning ?? progress.warn,
+    opts.onWarning ?? ((m) => progress.warn(m)),
   );
   const outputFormat = spec.outputFormat;
   const meta: BottleMetadata = {

@@ -53,9 +53,9 @@ async function checkBottle(settings: Settings, file: string): Promise<Bottle> {
 }
 
 /** What a launch would find out next about a loaded bottle: its provider template exists. */
-function checkProvider(settings: Settings, bottle: Bottle, file: string): Bottle {
+async function checkProvider(settings: Settings, bottle: Bottle, file: string): Promise<Bottle> {
   try {
-    getProvider(settings, bottle.agent_provider.template);
+    await getProvider(settings, bottle.agent_provider.template);
   } catch (e) {
     if (!(e instanceof BottleError)) throw e;
     throw new ManifestError(bottle.files.at(-1) ?? file, e.message, { keyPath: 'agent_provider.template', ...(e.fix === undefined ? {} : { fix: e.fix }) });
@@ -67,11 +67,11 @@ async function checkOne(settings: Settings, file: string, kind: ManifestKind): P
   if (!MANIFEST_FILE.test(basename(file))) {
     throw new ManifestError(file, `file name must match ${MANIFEST_FILE.source} (lower-case letters, digits and -, ending .md)`, { fix: 'rename it, e.g. my-bottle.md' });
   }
-  if (kind === 'bottle') return secretNeeds(checkProvider(settings, await checkBottle(settings, file), file), settings.hostEnv, existsSync);
+  if (kind === 'bottle') return secretNeeds(await checkProvider(settings, await checkBottle(settings, file), file), settings.hostEnv, existsSync);
   const agent = await readAgentFile(basename(file, '.md'), file);
   // The bottles it names must load too: that is what `start` would do next.
   if (agent.bottles.length === 0) return [];
-  return secretNeeds(checkProvider(settings, await loadBottlesFor(settings, agent, []), file), settings.hostEnv, existsSync);
+  return secretNeeds(await checkProvider(settings, await loadBottlesFor(settings, agent, []), file), settings.hostEnv, existsSync);
 }
 
 /** Check the given files, or (none given) every agent and bottle this home and working directory would load. */
