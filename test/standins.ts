@@ -82,7 +82,10 @@ export async function startStandIn(kind: 'anthropic' | 'openai' | 'gemini', scri
       });
     });
     // WebSocket upgrades (codex tries one first) are refused like a plain HTTP server would.
-    srv.on('upgrade', (_req, socket) => socket.end('HTTP/1.1 426 Upgrade Required\r\nContent-Length: 0\r\nConnection: close\r\n\r\n'));
+    srv.on('upgrade', (req: IncomingMessage, socket) => {
+      requests.push({ at: Date.now(), method: req.method ?? '', path: req.url ?? '', headers: req.headers, body: '' });
+      socket.end('HTTP/1.1 426 Upgrade Required\r\nContent-Length: 0\r\nConnection: close\r\n\r\n');
+    });
     server = srv;
     await new Promise<void>((resolve, reject) => {
       srv.once('error', reject);
