@@ -13,6 +13,8 @@ import { hostAddresses } from '../src/demo/run.js';
 import { agentSh, docker, makeHome, run, startDetached, type TestHome } from './helpers.js';
 
 const SECRET = 'forwarded-Secret-9f8e7d6c5b4a';
+/** Bottle b takes its networks from a pool we name, as a user whose LAN collides with the engine's pools would. */
+const POOL = '10.213.0.0/16';
 
 /** Exit 0 only if a TCP connection to ip:port succeeds within 3 s. */
 const tcp = (ip: string, port: number) => `timeout 3 bash -c 'echo > /dev/tcp/${ip}/${port}' 2>/dev/null`;
@@ -45,7 +47,7 @@ runtime:
 `,
     );
     h.writeAgent('iso', '---\nbottle: limited\n---\n');
-    [a, b] = await Promise.all([startDetached(h, 'iso'), startDetached(h, 'iso')]);
+    [a, b] = await Promise.all([startDetached(h, 'iso'), startDetached({ ...h, env: { ...h.env, BOT_BOTTLE_NETWORK_POOL: POOL } }, 'iso')]);
     hostServer = createServer((s) => {
       s.on('error', () => undefined);
       s.end('host\n');
@@ -69,6 +71,15 @@ runtime:
     const r = await agentSh(h, a, 'curl -sS --max-time 5 http://bundle:7070/healthz');
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /"ok":true/);
+  });
+
+  it('takes its networks from BOT_BOTTLE_NETWORK_POOL when one is named: a /28 each, and it still reaches its bundle', async () => {
+    for (const kind of ['internal', 'egress']) {
+      const subnet = await docker(['network', 'inspect', '-f', '{{range .IPAM.Config}}{{.Subnet}}{{end}}', `bot-bottle-${b}-${kind}`]);
+      assert.match(subnet, /^10\.213\.\d+\.\d+\/28$/, `${kind} network of b`);
+    }
+    const r = await agentSh(h, b, 'curl -sS --max-time 5 http://bundle:7070/healthz');
+    assert.equal(r.code, 0, r.stderr);
   });
 
   it('cannot reach a server on the host bridge addresses', async () => {

@@ -10,6 +10,7 @@ import { BottleError } from '../../errors.js';
 import type { Progress } from '../../progress.js';
 import { AGENT, BUNDLE_HEARTBEAT_PORT, BUNDLE_HOST, BUNDLE_RUN_DIR, BUNDLE_SECRETS_DIR, inBundle } from '../../bottle/layout.js';
 import type { AgentFile } from '../../bottle/sidecar.js';
+import { createBottleNetwork } from './networks.js';
 import { writeSecretFile } from '../../bottle/state.js';
 import { type Engine, engineFailure, isConflict, labels, LABEL_IDENTITY } from './engine.js';
 import { execOutput, execWithInput, SECRET_ENV_FILE, shellEnvFile } from './exec.js';
@@ -70,7 +71,7 @@ async function createAndStart(engine: Engine, plan: DockerPlan, built: DockerBui
   await Promise.all([
     // No route out and, with inhibit_ipv4, no host address on the bridge:
     // the agent cannot reach services listening on the host (HOST-NOTES).
-    engine.createNetwork({
+    createBottleNetwork(engine, {
       Name: names.internalNetwork,
       Driver: 'bridge',
       Internal: true,
@@ -78,7 +79,7 @@ async function createAndStart(engine: Engine, plan: DockerPlan, built: DockerBui
       Options: { 'com.docker.network.bridge.inhibit_ipv4': 'true' },
       Labels: labels(identity, 'network-internal', plan.home),
     }),
-    engine.createNetwork({ Name: names.egressNetwork, Driver: 'bridge', CheckDuplicate: true, Labels: labels(identity, 'network-egress', plan.home) }),
+    createBottleNetwork(engine, { Name: names.egressNetwork, Driver: 'bridge', CheckDuplicate: true, Labels: labels(identity, 'network-egress', plan.home) }),
     plan.resuming ? Promise.resolve() : createWorkspaceVolume(engine, plan),
   ]).catch((e: unknown) => {
     throw isConflict(e) ? new BottleError('name-in-use', `an engine resource named for ${identity} already exists`, { fix: 'bot-bottle cleanup --yes' }) : e;
