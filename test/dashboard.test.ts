@@ -276,12 +276,16 @@ describe('dashboard in a browser', () => {
     assert.match(dash.stderr(), new RegExp(`resume ${id} from the page`));
   });
 
-  it('stops the bottle from the page after a confirmation that says what goes', async () => {
+  it('stops the bottle from the page after a confirmation, and keeps showing its record from the archive', async () => {
     await page.getByRole('button', { name: 'Stop' }).click();
     const dialog = page.getByRole('dialog');
     assert.match(await dialog.innerText(), /workspace/);
     await dialog.getByRole('button', { name: 'Stop and remove' }).click();
     await until('the bottle to be gone from the engine', async () => ((await run(['list', '--json'], { env: h.env })).stdout.includes(id) ? undefined : true), 120_000, 500);
-    await page.locator(`[data-bottle="${id}"]`).waitFor({ state: 'detached', timeout: 15_000 });
+    await page.locator(`[data-bottle="${id}"] .status`, { hasText: 'archived' }).waitFor({ timeout: 15_000 });
+    // The record outlives the bottle: its egress and its decisions are still on the page.
+    await page.locator('tr[data-log-row]', { hasText: '/after-load-' }).first().waitFor({ timeout: 15_000 });
+    await page.locator('li.decided', { hasText: 'fine for this task' }).waitFor({ timeout: 15_000 });
+    assert.equal(await page.getByRole('button', { name: 'Resume' }).isDisabled(), true);
   });
 });

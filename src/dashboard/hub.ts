@@ -10,8 +10,8 @@
  */
 import { type FSWatcher, watch } from 'node:fs';
 import { randomBytes } from 'node:crypto';
-import { isBottleError, list, listProposals, superviseQueueDir, type Progress, type Settings } from '../index.js';
-import { wireBottle, wireProposal } from './views.js';
+import { isBottleError, list, listArchive, listProposals, superviseQueueDir, type Progress, type Settings } from '../index.js';
+import { wireArchived, wireBottle, wireProposal } from './views.js';
 import type { JobAction, ServerEvent, WireBottle, WireJob, WireProposal } from './wire.js';
 
 const BOTTLES_EVERY_MS = 2000;
@@ -120,9 +120,12 @@ export class Hub {
 
   async refreshBottles(): Promise<void> {
     try {
-      const next = (await list(this.settings)).map(wireBottle);
+      const live = (await list(this.settings)).map(wireBottle);
       this.setProblem(null);
-      this.watchQueues(next.map((b) => b.identity));
+      this.watchQueues(live.map((b) => b.identity));
+      // Torn-down bottles stay on the page with their record, after the live ones.
+      const up = new Set(live.map((b) => b.identity));
+      const next = [...live, ...(await listArchive(this.settings)).filter((a) => !up.has(a.identity)).map(wireArchived)];
       const text = JSON.stringify(next);
       if (text === this.lastBottles) return;
       this.lastBottles = text;

@@ -21,7 +21,9 @@ import {
   findProposal,
   followAudit,
   isBottleError,
+  auditOrigin,
   parseEditedText,
+  readRecord,
   rebuildAndResume,
   resume,
   destroy,
@@ -130,8 +132,14 @@ export async function startDashboard(settings: Settings, opts: DashboardOptions)
     const unsubscribe = hub.subscribe(send);
     const keepalive = setInterval(() => write(() => stream.write(': keepalive\n\n')), KEEPALIVE_MS);
     try {
-      if (bottle !== null) await followLog(bottle, (entries) => send({ type: 'log', identity: bottle, entries }), stop.signal);
-      else await new Promise<void>((r) => stop.signal.addEventListener('abort', () => r(), { once: true }));
+      if (bottle !== null && (await auditOrigin(settings.home, bottle)) === 'archive') {
+        // A torn-down bottle: its record, once; nothing more will be appended.
+        const rec = await readRecord(settings, bottle);
+        send({ type: 'log', identity: bottle, entries: rec.audit.slice(-LOG_KEEP) });
+        send({ type: 'record', identity: bottle, proposals: rec.proposals.map((proposal) => wireProposal({ identity: bottle, proposal })) });
+        await aborted(stop.signal);
+      } else if (bottle !== null) await followLog(bottle, (entries) => send({ type: 'log', identity: bottle, entries }), stop.signal);
+      else await aborted(stop.signal);
     } finally {
       clearInterval(keepalive);
       unsubscribe();
@@ -231,6 +239,10 @@ export async function startDashboard(settings: Settings, opts: DashboardOptions)
       });
     },
   };
+}
+
+function aborted(signal: AbortSignal): Promise<void> {
+  return new Promise((r) => (signal.aborted ? r() : signal.addEventListener('abort', () => r(), { once: true })));
 }
 
 function statusOf(e: BottleError): 400 | 404 | 409 | 500 | 503 {

@@ -2,7 +2,7 @@
  * The library's records as the page receives them (wire.ts): bottles,
  * proposals with their request as text, audit lines. Pure functions.
  */
-import { capabilityDiff, editableText, type BottleListing, type LocatedProposal } from '../index.js';
+import { capabilityDiff, editableText, type ArchivedBottle, type BottleListing, type LocatedProposal } from '../index.js';
 import type { WireBottle, WireProposal } from './wire.js';
 
 export function wireBottle(b: BottleListing): WireBottle {
@@ -15,6 +15,21 @@ export function wireBottle(b: BottleListing): WireBottle {
     status: b.status,
     startedAt: b.started_at ?? null,
     services: b.services,
+  };
+}
+
+/** A bottle torn down whose record (audit log, proposals) is kept in the archive. */
+export function wireArchived(a: ArchivedBottle): WireBottle {
+  const m = a.metadata;
+  return {
+    identity: a.identity,
+    agent: m?.agent ?? null,
+    label: m?.label ?? null,
+    color: m?.color ?? null,
+    backend: m?.backend ?? 'docker',
+    status: 'archived',
+    startedAt: m?.started_at ?? null,
+    services: {},
   };
 }
 

@@ -63,6 +63,8 @@ export type ServerEvent =
   | { readonly type: 'proposals'; readonly proposals: readonly WireProposal[] }
   | { readonly type: 'jobs'; readonly jobs: readonly WireJob[] }
   | { readonly type: 'log'; readonly identity: string; readonly entries: readonly WireLogEntry[] }
+  /** A torn-down bottle's proposals, from its archive (live bottles' come with `proposals`). */
+  | { readonly type: 'record'; readonly identity: string; readonly proposals: readonly WireProposal[] }
   | { readonly type: 'problem'; readonly message: string | null };
 
 export interface DecideBody {

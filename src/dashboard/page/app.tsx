@@ -33,7 +33,8 @@ function useHashSelection(): [string | null, (id: string) => void] {
 
 export function App() {
   const [chosen, choose] = useHashSelection();
-  const live = useLive(chosen);
+  const [archivedChosen, setArchivedChosen] = useState(false);
+  const live = useLive(chosen, archivedChosen);
   const now = useNow(1000);
   const [confirm, setConfirm] = useState<Confirm | null>(null);
   const pending = live.proposals.filter((p) => p.state === 'pending');
@@ -44,6 +45,8 @@ export function App() {
     if (first) choose(first);
   }, [chosen, live.bottles, pending]);
   const selected = live.bottles.find((b) => b.identity === chosen) ?? null;
+  const isArchived = selected?.status === 'archived';
+  useEffect(() => setArchivedChosen(isArchived), [isArchived]);
 
   return (
     <div class="app">
@@ -84,7 +87,7 @@ export function App() {
             <BottleDetail
               b={selected}
               now={now}
-              proposals={live.proposals.filter((p) => p.identity === selected.identity)}
+              proposals={selected.status === 'archived' && live.logOf === selected.identity ? live.archived : live.proposals.filter((p) => p.identity === selected.identity)}
               job={live.jobs.filter((j) => j.identity === selected.identity).at(-1) ?? null}
               log={live.logOf === selected.identity ? live.log : []}
               ask={setConfirm}

@@ -19,18 +19,24 @@ export interface LiveState {
   /** The followed bottle's audit log, oldest first. */
   readonly log: readonly WireLogEntry[];
   readonly logOf: string | null;
+  /** The followed bottle's proposals from its archive, when it was torn down. */
+  readonly archived: readonly WireProposal[];
   readonly home: string;
 }
 
-const EMPTY: LiveState = { connection: 'connecting', bottles: [], proposals: [], jobs: [], problem: null, log: [], logOf: null, home: '' };
+const EMPTY: LiveState = { connection: 'connecting', bottles: [], proposals: [], jobs: [], problem: null, log: [], logOf: null, archived: [], home: '' };
 
-export function useLive(bottle: string | null): LiveState {
+/**
+ * `archived`: the followed bottle was torn down. A change of it opens a new
+ * stream, which sends the bottle's record from the archive.
+ */
+export function useLive(bottle: string | null, archived = false): LiveState {
   const [state, setState] = useState<LiveState>(EMPTY);
   useEffect(() => {
     const url = bottle === null ? API.events : `${API.events}?bottle=${encodeURIComponent(bottle)}`;
     const source = new EventSource(url);
     const apply = (e: ServerEvent) => setState((s) => reduce(s, e));
-    for (const type of ['hello', 'bottles', 'proposals', 'jobs', 'log', 'problem'] as const) {
+    for (const type of ['hello', 'bottles', 'proposals', 'jobs', 'log', 'record', 'problem'] as const) {
       source.addEventListener(type, (m: MessageEvent<string>) => apply(JSON.parse(m.data) as ServerEvent));
     }
     source.onopen = () => setState((s) => ({ ...s, connection: 'live' }));
@@ -41,7 +47,7 @@ export function useLive(bottle: string | null): LiveState {
       } else setState((s) => ({ ...s, connection: 'reconnecting' }));
     };
     return () => source.close();
-  }, [bottle]);
+  }, [bottle, archived]);
   return state;
 }
 
@@ -49,7 +55,7 @@ function reduce(s: LiveState, e: ServerEvent): LiveState {
   switch (e.type) {
     case 'hello':
       // A new connection sends everything again: start the log afresh.
-      return { ...s, home: e.home, log: [], logOf: e.bottle };
+      return { ...s, home: e.home, log: [], logOf: e.bottle, archived: [] };
     case 'bottles':
       return { ...s, bottles: e.bottles };
     case 'proposals':
@@ -58,6 +64,8 @@ function reduce(s: LiveState, e: ServerEvent): LiveState {
       return { ...s, jobs: e.jobs };
     case 'problem':
       return { ...s, problem: e.message };
+    case 'record':
+      return e.identity === s.logOf ? { ...s, archived: e.proposals } : s;
     case 'log': {
       if (e.identity !== s.logOf) return s;
       const merged = [...s.log, ...e.entries];
