@@ -206,6 +206,33 @@ describe('dashboard in a browser', () => {
     assert.equal((await asking).code, 1);
   });
 
+  /** The first event of each type the page's own stream sends for this bottle (read in the page, with its cookie). */
+  const apiEvents = (types: readonly string[]) =>
+    page.evaluate<Record<string, Record<string, unknown>>>(`new Promise((resolve) => {
+      const source = new EventSource('/api/events?bottle=${encodeURIComponent(id)}');
+      const got = {};
+      for (const t of ${JSON.stringify(types)}) source.addEventListener(t, (m) => {
+        got[t] ??= JSON.parse(m.data);
+        if (${JSON.stringify(types)}.every((k) => k in got)) { source.close(); resolve(got); }
+      });
+    })`);
+
+  /** Field names of each record: the event, and each bottle, proposal, job and log entry in it. */
+  const fieldNames = (events: Record<string, Record<string, unknown>>): string[] =>
+    Object.values(events).flatMap((e) => [
+      ...Object.keys(e),
+      ...['bottles', 'proposals', 'jobs', 'entries'].flatMap((k) => (Array.isArray(e[k]) ? (e[k] as object[]).flatMap((r) => Object.keys(r)) : [])),
+    ]);
+
+  it('speaks snake_case in its API, as every --json does', async () => {
+    const events = await apiEvents(['hello', 'bottles', 'proposals', 'log']);
+    const bottle = (events.bottles?.bottles as { identity: string; started_at: unknown }[]).find((b) => b.identity === id);
+    assert.match(String(bottle?.started_at), /^\d{4}-\d\d-\d\dT/, 'a running bottle has its start time');
+    assert.ok((events.proposals?.proposals as unknown[]).length > 0 && (events.log?.entries as unknown[]).length > 0, 'proposals and log entries to check');
+    const names = fieldNames(events);
+    assert.deepEqual(names.filter((k) => !/^[a-z][a-z0-9_]*$/.test(k)), [], `field names: ${[...new Set(names)].join(', ')}`);
+  });
+
   it('renders <script> and terminal escapes in bottle text as inert, visible text', async () => {
     const mark = await loadMark();
     const why = `<script>window.__pwned=1</script><img src=x onerror="window.__pwned=2"> \x1b[2J\x1b]0;owned\x07 \u202eevil`;
@@ -287,5 +314,8 @@ describe('dashboard in a browser', () => {
     await page.locator('tr[data-log-row]', { hasText: '/after-load-' }).first().waitFor({ timeout: 15_000 });
     await page.locator('li.decided', { hasText: 'fine for this task' }).waitFor({ timeout: 15_000 });
     assert.equal(await page.getByRole('button', { name: 'Resume' }).isDisabled(), true);
+    const record = await apiEvents(['record']);
+    assert.ok((record.record?.proposals as unknown[]).length > 0, 'the archived proposals');
+    assert.deepEqual(fieldNames(record).filter((k) => !/^[a-z][a-z0-9_]*$/.test(k)), []);
   });
 });

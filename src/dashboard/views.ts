@@ -13,7 +13,7 @@ export function wireBottle(b: BottleListing): WireBottle {
     color: b.color ?? null,
     backend: b.backend,
     status: b.status,
-    startedAt: b.started_at ?? null,
+    started_at: b.started_at ?? null,
     services: b.services,
   };
 }
@@ -28,7 +28,7 @@ export function wireArchived(a: ArchivedBottle): WireBottle {
     color: m?.color ?? null,
     backend: m?.backend ?? 'docker',
     status: 'archived',
-    startedAt: m?.started_at ?? null,
+    started_at: m?.started_at ?? null,
     services: {},
   };
 }

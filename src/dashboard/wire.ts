@@ -14,7 +14,7 @@ export interface WireBottle {
   readonly color: string | null;
   readonly backend: string;
   readonly status: WireStatus;
-  readonly startedAt: string | null;
+  readonly started_at: string | null;
   readonly services: Readonly<Record<string, string>>;
 }
 

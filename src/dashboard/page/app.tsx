@@ -133,7 +133,7 @@ function BottleCard(props: { b: WireBottle; now: number; selected: boolean; wait
       </span>
       <span class="meta">
         <span class={`status s-${b.status}`}>{b.status}</span>
-        <span class="muted small">{UP.has(b.status) ? since(b.startedAt, props.now) : ''}</span>
+        <span class="muted small">{UP.has(b.status) ? since(b.started_at, props.now) : ''}</span>
         {props.waiting > 0 && <span class="badge">{props.waiting}</span>}
       </span>
     </button>
@@ -210,7 +210,7 @@ function BottleDetail(props: { b: WireBottle; now: number; proposals: readonly W
           </div>
           <div>
             <dt>uptime</dt>
-            <dd>{up ? since(b.startedAt, props.now) : '–'}</dd>
+            <dd>{up ? since(b.started_at, props.now) : '–'}</dd>
           </div>
         </dl>
         <div class="buttons actions">
