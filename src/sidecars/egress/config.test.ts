@@ -32,16 +32,19 @@ void test('bad configs fail with one line naming the key', () => {
   }
 });
 
-void test('the policy file lays routes over the config (same host:port replaces); a missing one adds nothing', () => {
+void test('the policy file adds routes after the config\'s (same host:port: beside it, never with a token); a missing one adds nothing', () => {
   const dir = tempDir();
   const cfg = join(dir, 'c.json');
   const pol = join(dir, 'p.json');
   writeFileSync(cfg, JSON.stringify({ ...base, routes: [{ host: 'a.test' }, { host: 'b.test' }] }));
   assert.deepEqual(effectiveRoutes(cfg, pol).map((r) => r.host), ['a.test', 'b.test']);
-  writeFileSync(pol, JSON.stringify({ routes: [{ host: 'b.test', matches: [{ methods: ['GET'] }] }, { host: 'c.test' }] }));
+  writeFileSync(cfg, JSON.stringify({ ...base, routes: [{ host: 'a.test' }, { host: 'b.test', matches: [{ paths: [{ value: '/api/' }] }], auth: { token_ref: 'B' } }] }));
+  writeFileSync(pol, JSON.stringify({ routes: [{ host: 'b.test', matches: [{ methods: ['GET'] }], auth: { token_ref: 'B' } }, { host: 'c.test' }] }));
   const r = effectiveRoutes(cfg, pol);
-  assert.deepEqual(r.map((x) => x.host), ['a.test', 'b.test', 'c.test']);
-  assert.deepEqual(r[1]?.matches[0]?.methods, ['GET']);
+  assert.deepEqual(r.map((x) => x.host), ['a.test', 'b.test', 'b.test', 'c.test']);
+  assert.equal(r[1]?.auth?.token_ref, 'B', 'the config route keeps its token');
+  assert.deepEqual(r[2]?.matches[0]?.methods, ['GET']);
+  assert.equal(r[2]?.auth, undefined, 'an approved route never carries one');
   writeFileSync(pol, '{bad');
   assert.throws(() => effectiveRoutes(cfg, pol), EgressConfigError);
   assert.throws(() => loadEgressConfig(join(dir, 'none.json')), /cannot read .*ENOENT/);

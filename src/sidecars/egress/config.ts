@@ -290,7 +290,15 @@ export function loadPolicyRoutes(path: string): EgressRoute[] {
   return parseRoutes(raw.routes, `${path}: routes`);
 }
 
-/** The routes in force: the config's, then the policy file's (same host:port replaces). */
+/**
+ * The routes in force: the config's, then the policy file's (what a human
+ * approved while the bottle ran). An approved route never replaces a
+ * config route for the same host:port: it sits after it, so the config
+ * route (a provider's, with its token) keeps deciding what it allows, and
+ * the approval only adds what it asked for, never with a token (a policy
+ * file written by an older version held whole copies of routes, auth
+ * included: the auth is dropped here, whatever wrote it).
+ */
 export function effectiveRoutes(configPath: string, policyFile: string | undefined): EgressRoute[] {
   const base = loadEgressConfig(configPath).routes;
   if (policyFile === undefined) return [...base];
@@ -301,9 +309,8 @@ export function effectiveRoutes(configPath: string, policyFile: string | undefin
     // A policy file that does not exist yet adds nothing; a broken one is an error.
     if (!(err instanceof EgressConfigError && /: ENOENT$/.test(err.message))) throw err;
   }
-  const byKey = new Map<string, EgressRoute>();
-  for (const r of [...base, ...overlay]) byKey.set(`${r.host}:${r.port}`, r);
-  return [...byKey.values()];
+  const approved = overlay.map((r): EgressRoute => ({ ...r, auth: undefined }));
+  return [...base, ...approved];
 }
 
 /** `{token_ref: value}`: a missing file is an empty map. */

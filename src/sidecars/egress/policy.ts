@@ -13,7 +13,11 @@
  *    not `/ab`); `exact` is string equality; `regex` must match the whole path;
  *  - header names are case-insensitive; `exact` values are equal strings,
  *    `regex` values must match the whole value;
- *  - the path is matched without its query string.
+ *  - the path is matched without its query string;
+ *  - one host:port may hold several routes (the config's, then what a human
+ *    approved at run time): the first route that allows a request decides it,
+ *    so its auth and DLP apply. An approval never takes over the token of the
+ *    route it sits next to, nor widens where that token goes.
  */
 import { compileWhole, type LinearRegex } from '../../manifest/linear-regex.js';
 import type { EgressRoute, RouteMatch } from '../../manifest/types.js';
@@ -50,7 +54,8 @@ interface CompiledRoute {
 
 export interface RouteTable {
   readonly routes: readonly EgressRoute[];
-  readonly byKey: ReadonlyMap<string, CompiledRoute>;
+  /** host:port -> its routes, in order (first allowing route wins). */
+  readonly byKey: ReadonlyMap<string, readonly CompiledRoute[]>;
   readonly portsByHost: ReadonlyMap<string, readonly number[]>;
 }
 
@@ -100,14 +105,14 @@ export function routeKey(host: string, port: number): string {
 }
 
 export function compileRoutes(routes: readonly EgressRoute[]): RouteTable {
-  const byKey = new Map<string, CompiledRoute>();
+  const byKey = new Map<string, CompiledRoute[]>();
   const portsByHost = new Map<string, number[]>();
   for (const route of routes) {
     const host = route.host.toLowerCase();
-    byKey.set(routeKey(host, route.port), {
-      route,
-      matches: route.matches.length === 0 ? undefined : route.matches.map(compileMatch),
-    });
+    const key = routeKey(host, route.port);
+    const list = byKey.get(key) ?? [];
+    list.push({ route, matches: route.matches.length === 0 ? undefined : route.matches.map(compileMatch) });
+    byKey.set(key, list);
     const ports = portsByHost.get(host) ?? [];
     if (!ports.includes(route.port)) ports.push(route.port);
     portsByHost.set(host, ports);
@@ -129,7 +134,7 @@ function pathOnly(target: string): string {
 /** May a CONNECT to host:port proceed to TLS? (The requests inside still go through `decide`.) */
 export function decideConnect(table: RouteTable, host: string, port: number): Decision {
   const h = host.toLowerCase();
-  const c = table.byKey.get(routeKey(h, port));
+  const c = table.byKey.get(routeKey(h, port))?.[0];
   if (c !== undefined) return { allow: true, route: c.route };
   const ports = table.portsByHost.get(h);
   const suggestion = suggestRoute(undefined, { method: 'GET', host: h, port, path: '/', headers: {} }, false);
@@ -141,34 +146,33 @@ export function decideConnect(table: RouteTable, host: string, port: number): De
 
 export function decide(table: RouteTable, req: RequestInfo): Decision {
   const host = req.host.toLowerCase();
-  const c = table.byKey.get(routeKey(host, req.port));
-  if (c === undefined) {
+  const candidates = table.byKey.get(routeKey(host, req.port));
+  const first = candidates?.[0];
+  if (candidates === undefined || first === undefined) {
     const connect = decideConnect(table, host, req.port);
     if (!connect.allow) return { ...connect, suggestion: suggestRoute(undefined, req, true) };
     return connect;
   }
-  if (c.matches === undefined) return { allow: true, route: c.route };
   const path = pathOnly(req.path);
   const method = req.method.toUpperCase();
   let pathSeen = false;
   let methodSeen = false;
-  for (const m of c.matches) {
-    if (m.paths.length !== 0 && !m.paths.some((t) => t(path))) continue;
-    pathSeen = true;
-    if (m.methods !== undefined && !m.methods.has(method)) continue;
-    methodSeen = true;
-    let ok = true;
-    for (const h of m.headers) {
-      const v = headerValue(req.headers, h.name);
-      if (v === undefined || !h.test(v)) {
-        ok = false;
-        break;
-      }
+  for (const c of candidates) {
+    if (c.matches === undefined) return { allow: true, route: c.route };
+    for (const m of c.matches) {
+      if (m.paths.length !== 0 && !m.paths.some((t) => t(path))) continue;
+      pathSeen = true;
+      if (m.methods !== undefined && !m.methods.has(method)) continue;
+      methodSeen = true;
+      const headersOk = m.headers.every((h) => {
+        const v = headerValue(req.headers, h.name);
+        return v !== undefined && h.test(v);
+      });
+      if (headersOk) return { allow: true, route: c.route };
     }
-    if (ok) return { allow: true, route: c.route };
   }
   const where = `${host}${req.port === 443 ? '' : `:${req.port}`}`;
-  const suggestion = suggestRoute(c.route, req, true);
+  const suggestion = suggestRoute(first.route, req, true);
   if (!pathSeen) return { allow: false, reason: 'path-not-allowed', detail: `path ${path} is not allowed by the route for ${where}`, suggestion };
   if (!methodSeen) return { allow: false, reason: 'method-not-allowed', detail: `${method} ${path} is not allowed by the route for ${where}`, suggestion };
   return { allow: false, reason: 'header-not-matched', detail: `${method} ${path} lacks a header the route for ${where} requires`, suggestion };

@@ -4,9 +4,11 @@
  *    in the host state folder (kept by `stop --preserve` and `resume`);
  * 2. the live effect: the egress proxy re-reads its policy file
  *    (`{routes: [...]}`, laid over the config's routes, same host:port
- *    replaces) when it changes, so the route is merged into it: the
- *    approved paths/methods are added to the route already in force for
- *    that host:port (its auth and DLP kept), or a new route is added.
+ *    sits after it) when it changes. The approved paths/methods join the
+ *    *approved* route for that host:port, never the config's: a provider's
+ *    route keeps its token for exactly what it allowed, and what the human
+ *    approved goes through without a token (an approval neither removes
+ *    injection nor widens where the token goes).
  */
 import { mkdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -75,12 +77,9 @@ async function applyNow(t: EgressTargets, proposalId: string, route: EgressRoute
     await writeAtomic(recorded, JSON.stringify(route, null, 2) + '\n');
   }
   if (t.configFile === undefined || t.policyFile === undefined) return { recorded, recordedNow, live: 'no-policy-file' };
-  const inForce = effectiveRoutes(t.configFile, t.policyFile);
-  const merged = mergeRoute(
-    inForce.find((r) => key(r) === key(route)),
-    route,
-  );
-  if (!merged) return { recorded, recordedNow, live: 'already-covered' };
+  const approved: EgressRoute = { ...route, auth: undefined };
+  const inForce = effectiveRoutes(t.configFile, t.policyFile).filter((r) => key(r) === key(approved));
+  if (covered(inForce, approved)) return { recorded, recordedNow, live: 'already-covered' };
   let overlay: EgressRoute[] = [];
   try {
     const raw = JSON.parse(await readFile(t.policyFile, 'utf8')) as unknown;
@@ -88,7 +87,18 @@ async function applyNow(t: EgressTargets, proposalId: string, route: EgressRoute
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
   }
+  const previous = overlay.find((r) => key(r) === key(approved));
+  const merged = mergeRoute(previous === undefined ? undefined : { ...previous, auth: undefined }, approved);
+  if (!merged) return { recorded, recordedNow, live: 'already-covered' };
   const next = [...overlay.filter((r) => key(r) !== key(merged)), merged];
   await writeAtomic(t.policyFile, JSON.stringify({ routes: next }, null, 2) + '\n');
   return { recorded, recordedNow, live: 'merged' };
+}
+
+/** Does some route in force for the host:port already let through everything `add` asks for? */
+function covered(inForce: readonly EgressRoute[], add: EgressRoute): boolean {
+  if (inForce.some((r) => r.matches.length === 0)) return true;
+  if (add.matches.length === 0) return false;
+  const seen = new Set(inForce.flatMap((r) => r.matches.map((m) => JSON.stringify(m))));
+  return add.matches.every((m) => seen.has(JSON.stringify(m)));
 }

@@ -91,7 +91,7 @@ describe('installing an approved route', () => {
     assert.deepEqual(mergeRoute(undefined, route('a.com', [m('/x')]))?.matches, [m('/x')]);
   });
 
-  it('records the route per proposal and merges it into the proxy\'s live policy file', async () => {
+  it('records the route per proposal and lays it beside the config route in the proxy\'s live policy file', async () => {
     const dir = join(root, 'egress');
     const configFile = join(root, 'egress-config.json');
     const policyFile = join(dir, 'policy.json');
@@ -104,19 +104,28 @@ describe('installing an approved route', () => {
     const r = await applyEgressRoute(targets, 'egress-aaaaaaaa', add);
     assert.equal(r.live, 'merged');
     assert.deepEqual(JSON.parse(readFileSync(r.recorded, 'utf8')), JSON.parse(JSON.stringify(add)));
-    const policy = JSON.parse(readFileSync(policyFile, 'utf8')) as { routes: EgressRoute[] };
-    assert.equal(policy.routes.length, 1);
+    const policy = () => (JSON.parse(readFileSync(policyFile, 'utf8')) as { routes: EgressRoute[] }).routes;
+    assert.equal(policy().length, 1);
     assert.deepEqual(
-      policy.routes[0]?.matches.map((x) => x.paths[0]?.value),
-      ['/repos/', '/gists/'],
+      policy()[0]?.matches.map((x) => x.paths[0]?.value),
+      ['/gists/'],
+      'only what was approved: the config route stays the config\'s',
     );
-    assert.equal(policy.routes[0]?.auth?.token_ref, 'GH', 'the existing route keeps its token reference');
+    assert.equal(policy()[0]?.auth, undefined, 'an approval never carries the token');
     const again = await applyEgressRoute(targets, 'egress-aaaaaaaa', add);
     assert.equal(again.live, 'already-covered');
+    const repos = await applyEgressRoute(targets, 'egress-cccccccc', egressRoute(parseEgressRequest({ host: 'api.github.com', paths: ['/repos/'] })));
+    assert.equal(repos.live, 'already-covered', 'the config route already allows it');
+    const more = await applyEgressRoute(targets, 'egress-dddddddd', egressRoute(parseEgressRequest({ host: 'api.github.com', paths: ['/user'] })));
+    assert.equal(more.live, 'merged');
+    assert.deepEqual(
+      policy()[0]?.matches.map((x) => x.paths[0]?.value),
+      ['/gists/', '/user'],
+    );
     const other = await applyEgressRoute(targets, 'egress-bbbbbbbb', egressRoute(parseEgressRequest({ host: 'pypi.org' })));
     assert.equal(other.live, 'merged');
     assert.deepEqual(
-      (JSON.parse(readFileSync(policyFile, 'utf8')) as { routes: EgressRoute[] }).routes.map((x) => x.host),
+      policy().map((x) => x.host),
       ['api.github.com', 'pypi.org'],
     );
   });
