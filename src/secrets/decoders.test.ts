@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { continuationJoin } from './decoders.js';
+import { continuationJoin, lineSplitJoin } from './decoders.js';
 import { B64, bytes, chars, fake, seed } from './fakes.test.js';
 import { binaryStrings, isBinary, knownForms, scanBytes, scanText } from './index.js';
 
@@ -141,4 +141,23 @@ void test('entropy warnings are opt-in', () => {
   assert.deepEqual(scanText(text), []);
   assert.deepEqual(scanText(text, { entropy: true }).map((f) => f.rule), ['high-entropy']);
   assert.deepEqual(scanText(`sha ${chars('0123456789abcdef', 64)}`, { entropy: true }), []);
+});
+
+void test('lineSplitJoin joins exactly where the split-line pattern matches, windows cover every join', () => {
+  // The rule, as the regex it replaced: 8 token characters, a line break and blanks, 8 token characters, no `NAME=`.
+  const SPLIT = /(?<=[A-Za-z0-9_+/=-]{8})\r?\n[ \t]*(?=[A-Za-z0-9_+/=-]{8})(?![A-Za-z_][A-Za-z0-9_.-]*[ \t]*[=:])/g;
+  const alphabet = 'aB3_+/=-\n\n\r \t:=.xY';
+  let seed = 11;
+  const rand = (n: number) => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) % n);
+  for (let i = 0; i < 2000; i++) {
+    const text = Array.from({ length: 20 + rand(120) }, () => alphabet[rand(alphabet.length)]).join('');
+    const expected = text.replace(SPLIT, '');
+    const j = lineSplitJoin(text);
+    assert.equal(j?.text ?? text, expected, JSON.stringify(text));
+    if (!j) continue;
+    const wins = j.windows(4);
+    for (let p = 0; p < j.text.length; p++) {
+      if (j.spansJoin(p, p + 1)) assert.ok(wins.some(([a, b]) => a <= p && p + 1 <= b), `join at ${p} outside the windows`);
+    }
+  }
 });

@@ -27,7 +27,19 @@ export interface Joined {
   map(start: number, end: number): [number, number];
   /** Does [start, end) of the joined text contain a join point? */
   spansJoin(start: number, end: number): boolean;
+  /**
+   * The parts of the joined text a finding that spans a join can lie in: `radius`
+   * characters either side of each join point, widened to whole runs of token
+   * characters (a long token cut by a join stays whole), merged. Only these need
+   * scanning: everything else was scanned in the original text.
+   */
+  windows(radius: number): [number, number][];
 }
+
+/** Characters of a token (base64, hex, JWT, most providers' keys): a window never cuts a run of them. */
+const TOKEN_CHAR = new Uint8Array(128);
+for (const ch of 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=_.-') TOKEN_CHAR[ch.charCodeAt(0)] = 1;
+const isTokenChar = (c: number) => c < 128 && TOKEN_CHAR[c] === 1;
 
 // ---------------------------------------------------------------- continuations
 
@@ -50,33 +62,71 @@ export function continuationJoin(text: string): Joined | undefined {
 /**
  * A token cut by a bare line break (a key wrapped by an editor or split by
  * hand over two lines): the newline and the next line's indentation removed
- * wherever both sides are token characters and the next line is not an
- * assignment of its own (`NAME=…`, `key: …`).
+ * wherever both sides are 8 token characters (`[A-Za-z0-9_+/=-]`) and the next
+ * line is not an assignment of its own (`NAME=…`, `key: …`). Found by looking
+ * at each line break, not by a regex tried at every character.
  */
-const SPLIT = /(?<=[A-Za-z0-9_+/=-]{8})\r?\n[ \t]*(?=[A-Za-z0-9_+/=-]{8})(?![A-Za-z_][A-Za-z0-9_.-]*[ \t]*[=:])/g;
-
-/** Quick test: a line ending in 8 token characters followed by one starting with 8. */
-const MAYBE_SPLIT = /[A-Za-z0-9_+/=-]{8}\r?\n[ \t]*[A-Za-z0-9_+/=-]{8}/;
-
 export function lineSplitJoin(text: string): Joined | undefined {
-  if (!MAYBE_SPLIT.test(text)) return undefined;
-  return joinBy(text, SPLIT);
+  const spans: number[] = [];
+  const n = text.length;
+  for (let nl = text.indexOf('\n'); nl !== -1; nl = text.indexOf('\n', nl + 1)) {
+    const from = nl > 0 && text.charCodeAt(nl - 1) === 13 /* \r */ ? nl - 1 : nl;
+    if (from < 8 || !splitRun(text, from - 8)) continue;
+    let to = nl + 1;
+    while (to < n && (text.charCodeAt(to) === 32 || text.charCodeAt(to) === 9)) to++;
+    if (to + 8 > n || !splitRun(text, to) || assignmentAt(text, to)) continue;
+    if (spans.length > 0 && from < (spans[spans.length - 1] ?? 0)) continue;
+    spans.push(from, to);
+  }
+  return joinSpans(text, spans);
+}
+
+const SPLIT_CHAR = new Uint8Array(128);
+for (const ch of 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_+/=-') SPLIT_CHAR[ch.charCodeAt(0)] = 1;
+
+function splitRun(text: string, at: number): boolean {
+  for (let i = at; i < at + 8; i++) {
+    const c = text.charCodeAt(i);
+    if (c >= 128 || SPLIT_CHAR[c] !== 1) return false;
+  }
+  return true;
+}
+
+/** `NAME=` or `key:` (an identifier, blanks, then `=` or `:`) starts at `at`. */
+function assignmentAt(text: string, at: number): boolean {
+  const first = text.charCodeAt(at);
+  if (!((first >= 65 && first <= 90) || (first >= 97 && first <= 122) || first === 95)) return false;
+  let i = at + 1;
+  for (let c = text.charCodeAt(i); (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || (c >= 48 && c <= 57) || c === 95 || c === 46 || c === 45; c = text.charCodeAt(++i));
+  while (text.charCodeAt(i) === 32 || text.charCodeAt(i) === 9) i++;
+  const c = text.charCodeAt(i);
+  return c === 61 /* = */ || c === 58 /* : */;
 }
 
 function joinBy(text: string, JOIN: RegExp): Joined | undefined {
+  const spans: number[] = [];
+  JOIN.lastIndex = 0;
+  for (let m = JOIN.exec(text); m !== null; m = JOIN.exec(text)) spans.push(m.index, m.index + m[0].length);
+  return joinSpans(text, spans);
+}
+
+/** The text with the [start, end) spans (flattened, in order, disjoint) removed. */
+function joinSpans(text: string, spans: readonly number[]): Joined | undefined {
+  if (spans.length === 0) return undefined;
   // Joined-text positions at which something was removed, and the cumulative removed length there.
   const at: number[] = [];
   const removedBefore: number[] = [];
   let out = '';
   let last = 0;
   let removed = 0;
-  JOIN.lastIndex = 0;
-  for (let m = JOIN.exec(text); m !== null; m = JOIN.exec(text)) {
-    out += text.slice(last, m.index);
-    removed += m[0].length;
+  for (let k = 0; k < spans.length; k += 2) {
+    const start = spans[k];
+    const end = spans[k + 1];
+    out += text.slice(last, start);
+    removed += end - start;
     at.push(out.length);
     removedBefore.push(removed);
-    last = m.index + m[0].length;
+    last = end;
   }
   if (at.length === 0) return undefined;
   out += text.slice(last);
@@ -104,6 +154,20 @@ function joinBy(text: string, JOIN: RegExp): Joined | undefined {
         else hi = mid;
       }
       return lo < at.length && at[lo] < e;
+    },
+    windows: (radius) => {
+      const n = out.length;
+      const wins: [number, number][] = [];
+      for (const j of at) {
+        let a = Math.max(0, j - radius);
+        while (a > 0 && isTokenChar(out.charCodeAt(a - 1))) a--;
+        let b = Math.min(n, j + radius);
+        while (b < n && isTokenChar(out.charCodeAt(b))) b++;
+        const last = wins[wins.length - 1];
+        if (last && a <= last[1]) last[1] = Math.max(last[1], b);
+        else wins.push([a, b]);
+      }
+      return wins;
     },
   };
 }

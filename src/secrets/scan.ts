@@ -27,8 +27,10 @@ import {
   PUSH_BASE64,
   stripInvisible,
   type Decoded,
+  type Joined,
 } from './decoders.js';
 import { charClasses, isPlaceholder, shannon } from './entropy.js';
+import { KeywordMatcher } from './keywords.js';
 import { KnownSecrets, MIN_KNOWN_SECRET } from './known.js';
 import { redact } from './redact.js';
 import { looseRegex, RULES, type Rule, type RulePack } from './rules.js';
@@ -96,14 +98,13 @@ interface Compiled {
   readonly rule: Rule;
   readonly regex: RegExp;
   readonly priority: number;
+  /** The rule's keywords as ids of the set's matcher. */
+  readonly keywordIds: readonly number[];
 }
 
 interface RuleSet {
   readonly rules: readonly Compiled[];
-  /** Keywords, longest first, so that at one position the alternation prefers the longer keyword. */
-  readonly keywords: readonly string[];
-  /** Keywords contained in each keyword: seeing `sk_live_` is seeing `sk`. */
-  readonly contained: ReadonlyMap<string, readonly string[]>;
+  readonly keywords: KeywordMatcher;
 }
 
 const ruleSets = new Map<string, RuleSet>();
@@ -112,18 +113,17 @@ function ruleSet(mode: ScanMode, packs: readonly RulePack[]): RuleSet {
   const key = `${mode}:${[...packs].sort().join(',')}`;
   let set = ruleSets.get(key);
   if (set) return set;
-  const rules: Compiled[] = [];
-  RULES.forEach((rule, i) => {
-    if (!packs.includes(rule.pack ?? 'credentials')) return;
-    if (rule.egressOnly && mode !== 'egress') return;
-    rules.push({ rule, regex: mode === 'egress' && !rule.generic ? looseRegex(rule) : rule.regex, priority: rule.generic ? 500 + i : i });
-  });
-  const keywords = [...new Set(rules.flatMap((r) => r.rule.keywords))].sort((a, b) => b.length - a.length);
-  set = {
-    rules,
-    keywords,
-    contained: new Map(keywords.map((k) => [k, keywords.filter((x) => k.includes(x))])),
-  };
+  const chosen = RULES.flatMap((rule, i) =>
+    packs.includes(rule.pack ?? 'credentials') && (!rule.egressOnly || mode === 'egress') ? [{ rule, i }] : [],
+  );
+  const keywords = new KeywordMatcher(chosen.flatMap(({ rule }) => rule.keywords));
+  const rules = chosen.map(({ rule, i }) => ({
+    rule,
+    regex: mode === 'egress' && !rule.generic ? looseRegex(rule) : rule.regex,
+    priority: rule.generic ? 500 + i : i,
+    keywordIds: rule.keywords.map((k) => keywords.keywords.indexOf(k)),
+  }));
+  set = { rules, keywords };
   ruleSets.set(key, set);
   return set;
 }
@@ -143,20 +143,6 @@ function accept(rule: Rule, secret: string, mode: ScanMode): boolean {
   return true;
 }
 
-
-/**
- * Which rule keywords occur in `text` (case-insensitively), in about one pass:
- * one alternation of every keyword not yet seen, rebuilt without a keyword
- * once it has been seen (so a common keyword is not matched again and again).
- */
-function presentKeywords(text: string, set: RuleSet): Set<string> {
-  // One lowercased copy, then a plain substring search per keyword (memchr-fast in V8):
-  // cheaper than one case-insensitive alternation over long texts.
-  const lower = text.toLowerCase();
-  const found = new Set<string>();
-  for (const k of set.keywords) if (!found.has(k) && lower.includes(k)) for (const c of set.contained.get(k) ?? [k]) found.add(c);
-  return found;
-}
 
 /** Start offsets of every match of a `nearby` pattern: one pass, then binary searches. */
 function nearbyPositions(pattern: RegExp, text: string): number[] {
@@ -180,11 +166,17 @@ function hasNear(at: readonly number[], lo: number, hi: number): boolean {
   return a < at.length && (at[a] ?? 0) <= hi;
 }
 
-function runRules(text: string, ctx: Ctx, out: Raw[], specificOnly = false): void {
-  const present = presentKeywords(text, ctx.set);
-  for (const { rule, regex: re, priority } of ctx.set.rules) {
-    if (specificOnly && (rule.generic || rule.keywords.length === 0)) continue;
-    if (rule.keywords.length > 0 && !rule.keywords.some((k) => present.has(k))) continue;
+/** A slice of a larger text: `nearby` patterns are looked for in the whole. */
+interface Within {
+  readonly text: string;
+  readonly offset: number;
+}
+
+function runRules(text: string, ctx: Ctx, out: Raw[], specificOnly = false, within?: Within): void {
+  const present = ctx.set.keywords.present(text);
+  for (const { rule, regex: re, priority, keywordIds } of ctx.set.rules) {
+    if (specificOnly && (rule.generic || keywordIds.length === 0)) continue;
+    if (keywordIds.length > 0 && !keywordIds.some((k) => present[k])) continue;
     re.lastIndex = 0;
     let nearbyAt: number[] | undefined;
     const groups = typeof rule.secretGroup === 'number' ? [rule.secretGroup] : (rule.secretGroup ?? [0]);
@@ -196,8 +188,9 @@ function runRules(text: string, ctx: Ctx, out: Raw[], specificOnly = false): voi
       if (!span || secret === undefined) continue;
       if (!accept(rule, secret, ctx.mode)) continue;
       if (rule.nearby) {
-        nearbyAt ??= nearbyPositions(rule.nearby.pattern, text);
-        if (!hasNear(nearbyAt, span[0] - rule.nearby.window, span[1] + rule.nearby.window)) continue;
+        nearbyAt ??= nearbyPositions(rule.nearby.pattern, within?.text ?? text);
+        const at = within?.offset ?? 0;
+        if (!hasNear(nearbyAt, at + span[0] - rule.nearby.window, at + span[1] + rule.nearby.window)) continue;
       }
       out.push({ rule: rule.id, start: span[0], end: span[1], priority });
     }
@@ -313,6 +306,34 @@ function covered(raws: readonly Raw[], start: number, end: number): boolean {
   return raws.some((r) => r.start <= start && end <= r.end);
 }
 
+/**
+ * A finding that spans a join is at most this long on either side of it, but
+ * for tokens (windows widen to whole token runs) and PEM blocks (whose joins
+ * come every line, so their windows merge).
+ */
+const JOIN_WINDOW = 512;
+
+/**
+ * Findings of a joined view (continuations, split lines) that span a join
+ * point and were not found directly. Only windows around the join points are
+ * scanned: the rest of the joined text is the original text, already scanned.
+ */
+function scanJoined(joined: Joined, ctx: Ctx, out: Raw[], direct: number, via: string, specificOnly: boolean): void {
+  const inner: Raw[] = [];
+  for (const [a, b] of joined.windows(JOIN_WINDOW)) {
+    const slice = joined.text.slice(a, b);
+    const found: Raw[] = [];
+    runRules(slice, ctx, found, specificOnly, { text: joined.text, offset: a });
+    if (!specificOnly && ctx.known) runKnown(slice, ctx.known, found);
+    for (const r of found) inner.push({ ...r, start: r.start + a, end: r.end + a });
+  }
+  for (const r of inner) {
+    const [s, e] = joined.map(r.start, r.end);
+    if (!joined.spansJoin(r.start, r.end) || covered(out.slice(0, direct), s, e)) continue;
+    out.push({ rule: r.rule, start: s, end: e, priority: r.priority + 0.25, via });
+  }
+}
+
 interface Ctx {
   readonly mode: ScanMode;
   readonly set: RuleSet;
@@ -345,29 +366,11 @@ function scanRaw(text: string, ctx: Ctx, depth: number): Raw[] {
     const egress = ctx.mode === 'egress';
     if (opts.joinContinuations !== false) {
       const joined = continuationJoin(text);
-      if (joined) {
-        // Only findings that span a join are new; the rest were found directly.
-        const inner: Raw[] = [];
-        runRules(joined.text, ctx, inner);
-        if (known) runKnown(joined.text, known, inner);
-        for (const r of inner) {
-          const [s, e] = joined.map(r.start, r.end);
-          if (!joined.spansJoin(r.start, r.end) || covered(out.slice(0, direct), s, e)) continue;
-          out.push({ rule: r.rule, start: s, end: e, priority: r.priority + 0.25, via: 'continuation' });
-        }
-      }
+      if (joined) scanJoined(joined, ctx, out, direct, 'continuation', false);
       // A key split by a bare line break: only the rules whose shape names the provider (a joined
       // line of words must not become a generic "secret").
       const split = lineSplitJoin(text);
-      if (split) {
-        const inner: Raw[] = [];
-        runRules(split.text, ctx, inner, true);
-        for (const r of inner) {
-          const [s, e] = split.map(r.start, r.end);
-          if (!split.spansJoin(r.start, r.end) || covered(out, s, e)) continue;
-          out.push({ rule: r.rule, start: s, end: e, priority: r.priority + 0.25, via: 'split-line' });
-        }
-      }
+      if (split) scanJoined(split, ctx, out, out.length, 'split-line', true);
     }
     if (egress) {
       const visible = stripInvisible(text);
