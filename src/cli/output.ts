@@ -1,6 +1,7 @@
 /** Printing for commands: colours only on a TTY, JSON when asked, errors in one line. */
 import pc from 'picocolors';
-import { BottleError, ExitCode } from '../index.js';
+// errors.ts, not index.ts: `bot-bottle scan` (cli/scan-main.ts) prints with this and loads nothing else.
+import { BottleError, ExitCode } from '../errors.js';
 
 export type Colors = ReturnType<typeof pc.createColors>;
 

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -92,4 +92,25 @@ void test('registerScan wires the command into a commander program', async () =>
     process.exitCode = before;
   }
   assert.equal(written.trimEnd().split('\n').length, 3);
+});
+
+void test('the bot-bottle executable (dist/cli/bin.js): scan through its own entry, every other command through main.js', () => {
+  const bin = join(import.meta.dirname, '..', '..', 'dist', 'cli', 'bin.js');
+  assert.ok(existsSync(bin), `${bin} is missing: run npm run build first`);
+  const env = { ...process.env, NO_COLOR: '1' };
+  const scan = spawnSync(process.execPath, [bin, 'scan', '--repo', dir, '--range', `${base}..${head}`, '--json'], { encoding: 'utf8', env });
+  assert.equal(scan.status, 1, scan.stderr);
+  assert.deepEqual(
+    scan.stdout.trimEnd().split('\n').map((l) => (JSON.parse(l) as { rule: string }).rule),
+    ['github-pat', 'aws-access-key-id', 'npm-access-token'],
+  );
+  const usage = spawnSync(process.execPath, [bin, 'scan', '--repo', dir, '--range', head], { encoding: 'utf8', env });
+  assert.equal(usage.status, 2);
+  assert.match(usage.stderr, /^error: --range .* is not BASE\.\.HEAD\nfix: /);
+  const help = spawnSync(process.execPath, [bin, 'scan', '--help'], { encoding: 'utf8', env });
+  assert.equal(help.status, 0);
+  assert.match(help.stdout, /Exit codes: 0 no findings/);
+  const top = spawnSync(process.execPath, [bin, '--help'], { encoding: 'utf8', env });
+  assert.equal(top.status, 0);
+  assert.match(top.stdout, /\bstart\b[\s\S]*\bscan\b/);
 });

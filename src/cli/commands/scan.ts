@@ -1,6 +1,8 @@
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
-import { BottleError, ExitCode, scanRange, type GitFinding } from '../../index.js';
+// The scanner and errors directly, not index.ts: cli/scan-main.ts loads this without the rest of the program.
+import { BottleError, ExitCode } from '../../errors.js';
+import { scanRange, type GitFinding } from '../../secrets/index.js';
 import type { CliContext } from '../context.js';
 
 export interface ScanFlags {
@@ -45,7 +47,7 @@ export async function runScan(flags: ScanFlags, c: CliContext['c'], write: (s: s
   return findings.length > 0 ? ExitCode.failed : ExitCode.ok;
 }
 
-export function registerScan(program: Command, ctx: () => CliContext, write: (s: string) => void = (s) => void process.stdout.write(s)): void {
+export function registerScan(program: Command, ctx: () => Pick<CliContext, 'c'>, write: (s: string) => void = (s) => void process.stdout.write(s)): void {
   program
     .command('scan')
     .description('scan the commits of a range for secrets: added lines, binary files, commit and annotated tag messages')
