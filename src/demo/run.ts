@@ -70,17 +70,21 @@ export async function runDemo(base: Settings, progress: Progress, report: (step:
   await mkdir(join(home, 'agents'), { recursive: true });
   await mkdir(join(home, 'bottles'), { recursive: true });
   await writeFile(join(home, 'agents', 'demo.md'), AGENT);
-  const upstream = await startUpstream(home);
-  const bridge = hostAddresses()[0];
-  if (!bridge) throw new BottleError('launch', 'no Docker bridge address on this host for the demo upstream', { fix: 'bot-bottle doctor' });
-  progress.step('starting the demo git upstream (an SSH server in a container of its own)');
-  const backend = getBackend(settings, 'docker');
-  if (!backend.demoGitUpstream) throw new BottleError('usage', `the ${backend.name} backend cannot run the demo's git upstream`, { fix: 'bot-bottle demo runs on the docker backend' });
-  const git = await backend.demoGitUpstream('git.demo', progress);
-  await writeFile(join(home, 'bottles', 'demo.md'), bottle(bridge, upstream.port, upstream.caFile, git));
-  const hostServer = await listenOnAllInterfaces();
+  // Whatever fails from here on, everything the demo made goes with the temporary home.
+  let upstream: DemoUpstream | undefined;
+  let git: GitUpstream | undefined;
+  let hostServer: Server | undefined;
   let identity = '';
   try {
+    upstream = await startUpstream(home);
+    const bridge = hostAddresses()[0];
+    if (!bridge) throw new BottleError('launch', 'no Docker bridge address on this host for the demo upstream', { fix: 'bot-bottle doctor' });
+    progress.step('starting the demo git upstream (an SSH server in a container of its own)');
+    const backend = getBackend(settings, 'docker');
+    if (!backend.demoGitUpstream) throw new BottleError('usage', `the ${backend.name} backend cannot run the demo's git upstream`, { fix: 'bot-bottle demo runs on the docker backend' });
+    git = await backend.demoGitUpstream('git.demo', progress);
+    await writeFile(join(home, 'bottles', 'demo.md'), bottle(bridge, upstream.port, upstream.caFile, git));
+    hostServer = await listenOnAllInterfaces();
     progress.step('starting the demo bottle (the first run builds images: a few minutes)');
     const t0 = Date.now();
     const started = await start(
@@ -126,9 +130,10 @@ export async function runDemo(base: Settings, progress: Progress, report: (step:
     await check('the Docker socket', 'blocked', 'test -S /var/run/docker.sock && echo present || { echo absent; exit 1; }');
     return { identity, steps };
   } finally {
-    hostServer.close();
-    upstream.close();
-    await git.stop();
+    hostServer?.close();
+    upstream?.close();
+    // The upstream first: it is attached to the bottle's egress network, which cannot go while it is.
+    await git?.stop();
     if (identity) await destroy(settings, identity).catch(() => undefined);
     await rm(home, { recursive: true, force: true });
   }
