@@ -15,7 +15,6 @@ export { rebuildAndResume } from './api/capability.js';
 export { doctor } from './api/doctor.js';
 export { exportBottle, type ExportOptions, type ExportResult } from './api/export.js';
 export { listAgents, listBottles as listBottleManifests } from './manifest/index.js';
-export { readMetadata } from './bottle/state.js';
 export { readAudit, followAudit, type AuditEntry } from './bottle/audit.js';
 
 // Supervise: proposals of every bottle, decided by a human.

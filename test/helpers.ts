@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { homeId, LABEL_HOME } from '../src/backends/docker/engine.js';
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 export const CLI = join(ROOT, 'dist', 'cli', 'main.js');
@@ -55,8 +56,27 @@ export function makeHome(extraEnv: NodeJS.ProcessEnv = {}): TestHome {
       for (const id of stateIdentities(home)) await run(['stop', id], { env }).catch(() => undefined);
       await run(['cleanup', '--yes'], { env }).catch(() => undefined);
       rmSync(root, { recursive: true, force: true });
+      await assertNothingLeft(home);
     },
   };
+}
+
+/**
+ * After stop and cleanup, the engine holds nothing of this home. A leak is a
+ * bottle left half-running (and, across a suite, spent network pools): it is
+ * removed so later files start clean, and reported as this test's failure.
+ */
+async function assertNothingLeft(home: string): Promise<void> {
+  const filter = `label=${LABEL_HOME}=${homeId(home)}`;
+  const list = async (args: readonly string[]) => (await docker([...args, '--filter', filter])).split('\n').filter(Boolean);
+  const containers = await list(['ps', '-a', '--format', '{{.Names}}']);
+  const networks = await list(['network', 'ls', '--format', '{{.Name}}']);
+  const volumes = await list(['volume', 'ls', '--format', '{{.Name}}']);
+  if (containers.length > 0) await docker(['rm', '-f', ...containers]).catch(() => undefined);
+  if (networks.length > 0) await docker(['network', 'rm', ...networks]).catch(() => undefined);
+  if (volumes.length > 0) await docker(['volume', 'rm', '-f', ...volumes]).catch(() => undefined);
+  const left = [...containers, ...networks, ...volumes];
+  if (left.length > 0) throw new Error(`stop and cleanup left engine resources behind: ${left.join(', ')}`);
 }
 
 export interface RunResult {
