@@ -13,14 +13,20 @@ export interface Progress {
 
 export const silentProgress: Progress = { step() {}, detail() {}, warn() {} };
 
+/**
+ * Verbose lines start with the time since the process started (Node's time
+ * origin, so the CLI's own start is counted): `--verbose` shows where a
+ * command's time goes.
+ */
 export function stderrProgress(opts: { verbose: boolean; color: boolean }): Progress {
   const dim = (s: string) => (opts.color ? `\x1b[2m${s}\x1b[22m` : s);
   const yellow = (s: string) => (opts.color ? `\x1b[33m${s}\x1b[39m` : s);
+  const at = () => (opts.verbose ? dim(`${(performance.now() / 1000).toFixed(3).padStart(7)} s `) : '');
   return {
-    step: (m) => process.stderr.write(`• ${m}\n`),
+    step: (m) => process.stderr.write(`${at()}• ${m}\n`),
     detail: (m) => {
-      if (opts.verbose) process.stderr.write(dim(`  ${m}`) + '\n');
+      if (opts.verbose) process.stderr.write(`${at()}${dim(`  ${m}`)}\n`);
     },
-    warn: (m) => process.stderr.write(yellow(`! ${m}`) + '\n'),
+    warn: (m) => process.stderr.write(`${at()}${yellow(`! ${m}`)}\n`),
   };
 }

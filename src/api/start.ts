@@ -60,6 +60,7 @@ export async function start(settings: Settings, spec: BottleSpec, opts: StartOpt
   for (const w of warnings) (opts.onWarning ?? progress.warn)(w);
   const bottle = await loadBottlesFor(settings, agent, [...spec.bottles]);
   const env = await resolveEnv(bottle.env, { hostEnv: settings.hostEnv, headless: spec.headless, ask: opts.ask ?? noAsk });
+  progress.detail(`agent ${agent.name} and its bottles loaded`);
   const resuming = spec.identity !== undefined;
   const identity = spec.identity ?? mintIdentity(agent.name);
   const state = new BottleState(settings.home, identity);
@@ -71,6 +72,7 @@ export async function start(settings: Settings, spec: BottleSpec, opts: StartOpt
     progress,
     opts.onWarning ?? ((m) => progress.warn(m)),
   );
+  progress.detail('bottle planned');
   const outputFormat = spec.outputFormat;
   const meta: BottleMetadata = {
     identity,
@@ -92,6 +94,7 @@ export async function start(settings: Settings, spec: BottleSpec, opts: StartOpt
     // A resumed bottle holds work from before: leaving its session keeps it, only `stop` removes it.
     if (resuming) await state.markPreserved('resumed: leaving the session keeps it');
     else await state.clearPreserved();
+    progress.detail('state written');
     const built = await backend.build(plan, progress);
     await backend.launch(plan, built, env, progress);
   } catch (e) {

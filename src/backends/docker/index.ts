@@ -42,6 +42,7 @@ export class DockerBackend implements Backend<DockerPlan, DockerBuild> {
       ensureImage(engine, plan.bundleImage, progress, caOpts),
     ]);
     const { runtime } = await chooseRuntime(engine, homeDirs(this.settings.home).runtimeProbe, agent, progress);
+    progress.detail(`images ready (${agent}, ${bundle}), runtime ${runtime}`);
     return { agentImage: agent, bundleImage: bundle, runtime };
   }
 

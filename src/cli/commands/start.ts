@@ -82,6 +82,7 @@ export function registerStart(program: Command, ctx: () => CliContext): void {
         includeIgnored: flags.includeIgnored === true,
       };
       const progress = c.progress(flags.verbose);
+      progress.detail('bot-bottle loaded');
       if (flags.dryRun) {
         // Planning asks for nothing: the secrets are listed with where they will come from.
         const report = await planBottle(c.settings, spec, { progress });
