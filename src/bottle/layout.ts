@@ -41,6 +41,12 @@ export function inBundle<S extends MountedService>(service: S, file: ServiceFile
   return `${bundleServiceDir(service)}/${SERVICE_FILES[service][file] as string}`;
 }
 
+/**
+ * Set in the bundle's environment when the backend hands the secrets to the
+ * init on its stdin (one JSON object, then EOF) rather than writing them itself.
+ */
+export const BUNDLE_SECRETS_STDIN_ENV = 'BOT_BOTTLE_SECRETS_STDIN';
+
 /** A secret as the bundle sees it (tmpfs). */
 export function bundleSecret(name: string): string {
   return `${BUNDLE_SECRETS_DIR}/${name}`;

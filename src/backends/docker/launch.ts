@@ -3,12 +3,13 @@
  * undo: any failure after the first resource exists removes everything with
  * the bottle's label and rethrows the original error.
  */
-import { chown, mkdir, readdir, readFile } from 'node:fs/promises';
+import { chown, mkdir, readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ResolvedEnv } from '../../manifest/types.js';
 import { BottleError } from '../../errors.js';
 import type { Progress } from '../../progress.js';
-import { AGENT, BUNDLE_HEARTBEAT_PORT, BUNDLE_HOST, BUNDLE_RUN_DIR, BUNDLE_SECRETS_DIR, inBundle } from '../../bottle/layout.js';
+import { AGENT, BUNDLE_HEARTBEAT_PORT, BUNDLE_HOST, BUNDLE_RUN_DIR, BUNDLE_SECRETS_STDIN_ENV, inBundle } from '../../bottle/layout.js';
+import { extract } from 'tar-stream';
 import type { AgentFile } from '../../bottle/sidecar.js';
 import { createBottleNetwork } from './networks.js';
 import { writeSecretFile } from '../../bottle/state.js';
@@ -24,6 +25,7 @@ import type { Container } from 'dockerode';
 const BUNDLE_UID = 10001;
 const AGENT_UID = 1000;
 const READY_TIMEOUT_MS = 30_000;
+const POLL_MS = 20;
 
 /** What build made for a launch: the image tags and the container runtime that passed its probe. */
 export interface DockerBuild {
@@ -57,8 +59,7 @@ async function refuseOrphans(engine: Engine, plan: DockerPlan): Promise<void> {
 async function createAndStart(engine: Engine, plan: DockerPlan, built: DockerBuild, env: ResolvedEnv, progress: Progress): Promise<void> {
   const { names, identity } = plan;
   progress.step(plan.resuming ? `resuming bottle ${identity} with its workspace` : `creating bottle ${identity}`);
-  const t0 = Date.now();
-  const mark = (what: string) => progress.detail(`${what} (+${Date.now() - t0} ms)`);
+  const mark = (what: string) => progress.detail(what);
   const bundleDir = plan.state.service('bundle');
   await mkdir(bundleDir, { recursive: true, mode: 0o700 });
   const healthFile = plan.state.file('bundle', 'health');
@@ -86,12 +87,24 @@ async function createAndStart(engine: Engine, plan: DockerPlan, built: DockerBui
   });
 
   mark('networks and workspace volume created');
+  // Trust files the running sidecars write (the egress CA) are outputs of this
+  // launch: one left by an earlier run of this bottle must not be installed.
+  await Promise.all(plan.agentTrust.map((t) => rm(t.hostFile, { force: true })));
   const hardening = { CapDrop: ['ALL'], SecurityOpt: ['no-new-privileges'], Init: true };
   const bundle = await engine.createContainer({
     name: names.bundle,
     Image: built.bundleImage,
     Labels: labels(identity, 'bundle', plan.home),
-    Env: [`BOT_BOTTLE_BUNDLE_CONFIG=${inBundle('bundle', 'config')}`, `BOT_BOTTLE_HEALTH_FILE=${inBundle('bundle', 'health')}`, `BOT_BOTTLE_HEARTBEAT_PORT=${BUNDLE_HEARTBEAT_PORT}`],
+    Env: [
+      `BOT_BOTTLE_BUNDLE_CONFIG=${inBundle('bundle', 'config')}`,
+      `BOT_BOTTLE_HEALTH_FILE=${inBundle('bundle', 'health')}`,
+      `BOT_BOTTLE_HEARTBEAT_PORT=${BUNDLE_HEARTBEAT_PORT}`,
+      `${BUNDLE_SECRETS_STDIN_ENV}=1`,
+    ],
+    // The secrets arrive on the init's stdin (see writeBundleSecrets).
+    OpenStdin: true,
+    StdinOnce: true,
+    AttachStdin: true,
     ...(bundleUser ? { User: bundleUser } : {}),
     HostConfig: {
       ...hardening,
@@ -109,10 +122,16 @@ async function createAndStart(engine: Engine, plan: DockerPlan, built: DockerBui
     },
     NetworkingConfig: { EndpointsConfig: { [names.internalNetwork]: { Aliases: [BUNDLE_HOST] } } },
   });
-  await engine.getNetwork(names.egressNetwork).connect({ Container: bundle.id });
-  // The bundle boots (its sidecars take the longest) while the agent is created.
-  const bundleStarted = bundle.start();
-  bundleStarted.catch(() => undefined); // awaited below; a failure must not surface as unhandled first
+  // The bundle boots (its sidecars take the longest) while the agent is created and started.
+  const bundleUp = (async () => {
+    await engine.getNetwork(names.egressNetwork).connect({ Container: bundle.id });
+    const stdin = await bundle.attach({ stream: true, stdin: true, stdout: false, stderr: false, hijack: true });
+    await bundle.start();
+    mark('bundle started');
+    await writeBundleSecrets(stdin, plan);
+    mark('bundle secrets handed over');
+  })();
+  bundleUp.catch(() => undefined); // awaited below; a failure must not surface as unhandled first
 
   const agent = await engine.createContainer({
     name: names.agent,
@@ -133,55 +152,89 @@ async function createAndStart(engine: Engine, plan: DockerPlan, built: DockerBui
       ...(plan.limits.nanoCpus ? { NanoCpus: plan.limits.nanoCpus } : {}),
     },
   });
-
+  // Read from the image before the agent runs: no exec needed for it afterwards.
+  const systemCas = plan.agentTrust.length > 0 ? readImageFile(agent, AGENT.systemCaBundle) : Promise.resolve(undefined);
+  systemCas.catch(() => undefined);
   await writeAgentTrees(agent, plan, progress);
-  mark('containers created');
-  await Promise.all([bundleStarted, agent.start()]);
-  mark('containers started');
+  await agent.start();
+  mark('agent started');
+  const files = splitAgentFiles(plan);
   await Promise.all([
-    // Sidecars wait for their secrets (and fail closed until then), so readiness need not.
-    writeBundleSecrets(engine, plan).then(() => mark('bundle secrets written')),
-    waitBundleReady(healthFile, identity).then(() => mark('bundle ready')),
+    bundleUp.then(() => waitBundleReady(bundle, healthFile, identity)).then(() => mark('bundle ready')),
     writeAgentSecrets(engine, plan, env).then(() => mark('agent env written')),
+    writeAgentFiles(engine, plan, 'agent', files.agent).then(() => mark('agent files written')),
+    // The CA is written as soon as the proxy has it, before every sidecar is ready.
+    installTrust(engine, plan, files.root, systemCas).then(() => mark('trust store and root files written')),
   ]);
-  await writeAgentFiles(engine, plan);
-  mark('agent files and trust store written');
 }
 
-/** Secrets reach the bundle's tmpfs over an exec's stdin: never argv, never the host disk. */
-async function writeBundleSecrets(engine: Engine, plan: DockerPlan): Promise<void> {
-  const names = Object.keys(plan.bundleSecrets);
-  if (names.length === 0) return;
-  const script =
-    "const fs=require('fs');let b='';process.stdin.on('data',d=>b+=d).on('end',()=>{const s=JSON.parse(b);" +
-    `fs.mkdirSync('${BUNDLE_SECRETS_DIR}',{recursive:true,mode:0o700});` +
-    `for(const[k,v]of Object.entries(s)){const t='${BUNDLE_SECRETS_DIR}/.'+k+'.tmp';fs.writeFileSync(t,v,{mode:0o600});fs.renameSync(t,'${BUNDLE_SECRETS_DIR}/'+k)}})`;
-  await execWithInput(engine, plan.names.bundle, ['node', '-e', script], JSON.stringify(plan.bundleSecrets), 'writing the bundle secrets');
+/** Secrets reach the bundle's tmpfs over the init's stdin: never argv, never the host disk. */
+async function writeBundleSecrets(stdin: NodeJS.ReadWriteStream, plan: DockerPlan): Promise<void> {
+  await new Promise<void>((resolve, reject) => {
+    stdin.on('error', reject);
+    // Half-close: with StdinOnce the engine then closes the init's stdin (EOF).
+    stdin.end(JSON.stringify(plan.bundleSecrets), () => resolve());
+  });
+}
+
+type Owner = AgentFile['owner'];
+
+function splitAgentFiles(plan: DockerPlan): Record<Owner, TarEntry[]> {
+  const out: Record<Owner, TarEntry[]> = { root: [], agent: [] };
+  for (const f of plan.agentFiles) out[f.owner].push(agentEntry(f.path, Buffer.from(f.content), f.mode));
+  return out;
 }
 
 /**
- * The agent's files as tar archives, one per owner, unpacked by `tar` in the
- * agent as that owner (the agent runs without capabilities: root may write
- * only what root owns). Not the engine's archive upload: under gVisor the
- * sandbox does not see files put into its root from outside.
+ * The agent's files as a tar archive unpacked by `tar` in the agent as their
+ * owner (the agent runs without capabilities: root may write only what root
+ * owns). Not the engine's archive upload: under gVisor the sandbox does not
+ * see files put into its root from outside once it runs.
  */
-async function writeAgentFiles(engine: Engine, plan: DockerPlan): Promise<void> {
-  const files: { entry: TarEntry; owner: AgentFile['owner'] }[] = plan.agentFiles.map((f) => ({ entry: agentEntry(f.path, Buffer.from(f.content), f.mode), owner: f.owner }));
+async function writeAgentFiles(engine: Engine, plan: DockerPlan, owner: Owner, entries: readonly TarEntry[]): Promise<void> {
+  if (entries.length === 0) return;
+  const archive = await buffer(tarStream(entries));
+  const user = owner === 'root' ? '0:0' : `${AGENT_UID}:${AGENT_UID}`;
+  await execWithInput(engine, plan.names.agent, ['tar', '-x', '-p', '--no-same-owner', '-f', '-', '-C', '/'], archive, `writing ${entries.map((e) => `/${e.path}`).join(', ')}`, user);
+}
+
+/**
+ * Each sidecar CA joins the agent's trust store: the system bundle (curl,
+ * git, Python, OpenSSL) gets it appended; Node reads NODE_EXTRA_CA_CERTS.
+ * One root archive with the agent's root-owned files, once every CA exists.
+ */
+async function installTrust(engine: Engine, plan: DockerPlan, rootFiles: TarEntry[], systemCas: Promise<Buffer | undefined>): Promise<void> {
+  const entries = [...rootFiles];
   if (plan.agentTrust.length > 0) {
-    // Each sidecar CA joins the agent's trust store: the system bundle (curl,
-    // git, Python, OpenSSL) gets it appended; Node reads NODE_EXTRA_CA_CERTS.
-    const cas = await Promise.all(plan.agentTrust.map(async (t) => ({ t, pem: await readFile(t.hostFile) })));
-    for (const { t, pem } of cas) files.push({ entry: agentEntry(t.agentPath, pem, 0o644), owner: 'root' });
-    const system = await execOutput(engine, plan.names.agent, ['cat', AGENT.systemCaBundle], '0:0').catch(() => Buffer.alloc(0));
-    files.push({ entry: agentEntry(AGENT.systemCaBundle, Buffer.concat([system, ...cas.map((c) => c.pem)]), 0o644), owner: 'root' });
+    const cas = await Promise.all(plan.agentTrust.map(async (t) => ({ t, pem: await waitForFile(t.hostFile, plan.identity) })));
+    for (const { t, pem } of cas) entries.push(agentEntry(t.agentPath, pem, 0o644));
+    // A bundle that is not a plain file in the image (a symlink, none): read it as the running agent sees it.
+    const system = (await systemCas.catch(() => undefined)) ?? (await execOutput(engine, plan.names.agent, ['cat', AGENT.systemCaBundle], '0:0').catch(() => Buffer.alloc(0)));
+    entries.push(agentEntry(AGENT.systemCaBundle, Buffer.concat([system, ...cas.map((c) => c.pem)]), 0o644));
   }
-  for (const owner of ['root', 'agent'] as const) {
-    const mine = files.filter((f) => f.owner === owner).map((f) => f.entry);
-    if (mine.length === 0) continue;
-    const archive = await buffer(tarStream(mine));
-    const user = owner === 'root' ? '0:0' : `${AGENT_UID}:${AGENT_UID}`;
-    await execWithInput(engine, plan.names.agent, ['tar', '-x', '-p', '--no-same-owner', '-f', '-', '-C', '/'], archive, `writing ${mine.map((e) => `/${e.path}`).join(', ')}`, user);
-  }
+  await writeAgentFiles(engine, plan, 'root', entries);
+}
+
+/** A regular file of a created container's image, or undefined when it is not one. */
+async function readImageFile(container: Container, path: string): Promise<Buffer | undefined> {
+  const archive = await container.getArchive({ path });
+  return new Promise<Buffer | undefined>((resolve, reject) => {
+    const ex = extract();
+    let found: Buffer | undefined;
+    ex.on('entry', (header, stream, next) => {
+      const chunks: Buffer[] = [];
+      stream.on('data', (c: unknown) => void chunks.push(Buffer.isBuffer(c) ? c : Buffer.from(String(c))));
+      stream.on('end', () => {
+        if (found === undefined && header.type === 'file') found = Buffer.concat(chunks);
+        next();
+      });
+      stream.resume();
+    });
+    ex.on('finish', () => resolve(found));
+    ex.on('error', reject);
+    archive.on('error', reject);
+    archive.pipe(ex);
+  });
 }
 
 function agentEntry(path: string, data: Buffer, mode: number): TarEntry {
@@ -256,20 +309,46 @@ interface Health {
   services?: Record<string, { state?: string; lastExit?: unknown }>;
 }
 
-async function waitBundleReady(healthFile: string, identity: string): Promise<void> {
+async function waitBundleReady(bundle: Container, healthFile: string, identity: string): Promise<void> {
   const deadline = Date.now() + READY_TIMEOUT_MS;
   let last: Health | undefined;
-  while (Date.now() < deadline) {
+  // A bundle that exits (a bad config, secrets that never came) fails the launch now, not at the deadline.
+  let exited: number | undefined;
+  bundle.wait().then(
+    (r: { StatusCode?: number }) => (exited = r.StatusCode ?? -1),
+    () => undefined,
+  );
+  while (Date.now() < deadline && exited === undefined) {
     try {
       last = JSON.parse(await readFile(healthFile, 'utf8')) as Health;
       if (last.ready === true) return;
     } catch {
       // not written yet, or mid-rename
     }
-    await new Promise((r) => setTimeout(r, 25));
+    await sleep(POLL_MS);
   }
   const states = last?.services ? Object.entries(last.services).map(([n, s]) => `${n}=${s.state ?? '?'}`).join(' ') : 'no health report';
-  throw new BottleError('launch', `sidecar bundle of ${identity} not ready after ${READY_TIMEOUT_MS / 1000} s (${states})`, {
+  const why = exited === undefined ? `not ready after ${READY_TIMEOUT_MS / 1000} s` : `exited (code ${exited}) before it was ready`;
+  throw new BottleError('launch', `sidecar bundle of ${identity} ${why} (${states})`, {
     fix: `docker logs bot-bottle-${identity}-bundle`,
   });
 }
+
+/** A file a running sidecar writes (atomically) into its mounted state folder. */
+async function waitForFile(path: string, identity: string): Promise<Buffer> {
+  const deadline = Date.now() + READY_TIMEOUT_MS;
+  while (Date.now() < deadline) {
+    try {
+      const data = await readFile(path);
+      if (data.length > 0) return data;
+    } catch {
+      // not written yet
+    }
+    await sleep(POLL_MS);
+  }
+  throw new BottleError('launch', `sidecar bundle of ${identity} did not write ${path} within ${READY_TIMEOUT_MS / 1000} s`, {
+    fix: `docker logs bot-bottle-${identity}-bundle`,
+  });
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

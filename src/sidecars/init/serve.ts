@@ -4,7 +4,9 @@
  * us no default signal actions, so without these handlers `docker stop` would
  * wait out its timeout and SIGKILL everything.
  */
+import { BUNDLE_SECRETS_DIR, BUNDLE_SECRETS_STDIN_ENV } from '../../bottle/layout.js';
 import { CONFIG_ENV, DEFAULT_CONFIG_PATH, loadBundleConfig, type BundleConfig } from './config.js';
+import { receiveSecrets } from './secrets.js';
 import { startHeartbeat, stopHeartbeat } from './heartbeat-server.js';
 import { Supervisor } from './supervisor.js';
 
@@ -41,4 +43,15 @@ const onSignal = (sig: NodeJS.Signals): void => {
 process.on('SIGTERM', onSignal);
 process.on('SIGINT', onSignal);
 
-supervisor.start();
+// Secrets first (when the host hands them over on stdin): no sidecar runs without its tokens.
+if (process.env[BUNDLE_SECRETS_STDIN_ENV] === '1') {
+  receiveSecrets(process.stdin, BUNDLE_SECRETS_DIR).then(
+    () => supervisor.start(),
+    (err: unknown) => {
+      process.stderr.write(`bot-bottle init: ${err instanceof Error ? err.message : String(err)}\n`);
+      process.exit(CONFIG_EXIT);
+    },
+  );
+} else {
+  supervisor.start();
+}
