@@ -3,7 +3,7 @@
  * undo: any failure after the first resource exists removes everything with
  * the bottle's label and rethrows the original error.
  */
-import { chown, mkdir, readdir, readFile, rm } from 'node:fs/promises';
+import { chown, mkdir, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ResolvedEnv } from '../../manifest/types.js';
 import { BottleError } from '../../errors.js';
@@ -19,13 +19,12 @@ import { type TarEntry, tarStream } from './tar.js';
 import type { DockerPlan } from './plan.js';
 import type { ContainerRuntime } from './runtime-probe.js';
 import { teardownBottle } from './teardown.js';
+import { BundleWatch } from './readiness.js';
 import { type ContextFile, contextTar } from './images.js';
 import type { Container } from 'dockerode';
 
 const BUNDLE_UID = 10001;
 const AGENT_UID = 1000;
-const READY_TIMEOUT_MS = 30_000;
-const POLL_MS = 20;
 
 /** What build made for a launch: the image tags and the container runtime that passed its probe. */
 export interface DockerBuild {
@@ -87,9 +86,10 @@ async function createAndStart(engine: Engine, plan: DockerPlan, built: DockerBui
   });
 
   mark('networks and workspace volume created');
-  // Trust files the running sidecars write (the egress CA) are outputs of this
-  // launch: one left by an earlier run of this bottle must not be installed.
-  await Promise.all(plan.agentTrust.map((t) => rm(t.hostFile, { force: true })));
+  // The health report and the trust files the running sidecars write (the
+  // egress CA) are outputs of this launch: ones left by an earlier run of this
+  // bottle (resume) must not be read as this bundle's.
+  await Promise.all([healthFile, ...plan.agentTrust.map((t) => t.hostFile)].map((f) => rm(f, { force: true })));
   const hardening = { CapDrop: ['ALL'], SecurityOpt: ['no-new-privileges'], Init: true };
   const bundle = await engine.createContainer({
     name: names.bundle,
@@ -159,13 +159,19 @@ async function createAndStart(engine: Engine, plan: DockerPlan, built: DockerBui
   await agent.start();
   mark('agent started');
   const files = splitAgentFiles(plan);
-  await Promise.all([
-    bundleUp.then(() => waitBundleReady(bundle, healthFile, identity)).then(() => mark('bundle ready')),
-    writeAgentSecrets(engine, plan, env).then(() => mark('agent env written')),
-    writeAgentFiles(engine, plan, 'agent', files.agent).then(() => mark('agent files written')),
-    // The CA is written as soon as the proxy has it, before every sidecar is ready.
-    installTrust(engine, plan, files.root, systemCas).then(() => mark('trust store and root files written')),
-  ]);
+  const watching = bundleUp.then(() => new BundleWatch(bundle, identity, names.bundle, healthFile, progress));
+  watching.catch(() => undefined); // awaited below
+  try {
+    await Promise.all([
+      watching.then((w) => w.ready()).then(() => mark('bundle ready')),
+      writeAgentSecrets(engine, plan, env).then(() => mark('agent env written')),
+      writeAgentFiles(engine, plan, 'agent', files.agent).then(() => mark('agent files written')),
+      // The CA is written as soon as the proxy has it, before every sidecar is ready.
+      installTrust(engine, plan, files.root, systemCas, watching).then(() => mark('trust store and root files written')),
+    ]);
+  } finally {
+    watching.then((w) => w.close(), () => undefined);
+  }
 }
 
 /** Secrets reach the bundle's tmpfs over the init's stdin: never argv, never the host disk. */
@@ -203,10 +209,10 @@ async function writeAgentFiles(engine: Engine, plan: DockerPlan, owner: Owner, e
  * git, Python, OpenSSL) gets it appended; Node reads NODE_EXTRA_CA_CERTS.
  * One root archive with the agent's root-owned files, once every CA exists.
  */
-async function installTrust(engine: Engine, plan: DockerPlan, rootFiles: TarEntry[], systemCas: Promise<Buffer | undefined>): Promise<void> {
+async function installTrust(engine: Engine, plan: DockerPlan, rootFiles: TarEntry[], systemCas: Promise<Buffer | undefined>, watching: Promise<BundleWatch>): Promise<void> {
   const entries = [...rootFiles];
   if (plan.agentTrust.length > 0) {
-    const cas = await Promise.all(plan.agentTrust.map(async (t) => ({ t, pem: await waitForFile(t.hostFile, plan.identity) })));
+    const cas = await Promise.all(plan.agentTrust.map(async (t) => ({ t, pem: await (await watching).file(t.hostFile, `${t.agentPath} written`) })));
     for (const { t, pem } of cas) entries.push(agentEntry(t.agentPath, pem, 0o644));
     // A bundle that is not a plain file in the image (a symlink, none): read it as the running agent sees it.
     const system = (await systemCas.catch(() => undefined)) ?? (await execOutput(engine, plan.names.agent, ['cat', AGENT.systemCaBundle], '0:0').catch(() => Buffer.alloc(0)));
@@ -303,52 +309,3 @@ async function writeAgentSecrets(engine: Engine, plan: DockerPlan, env: Resolved
   // Always written (possibly empty) so the prelude's file exists; content via stdin, never argv.
   await execWithInput(engine, plan.names.agent, ['sh', '-c', `umask 077; cat > ${SECRET_ENV_FILE}`], shellEnvFile(env.secrets), 'writing the secret env file');
 }
-
-interface Health {
-  ready?: boolean;
-  services?: Record<string, { state?: string; lastExit?: unknown }>;
-}
-
-async function waitBundleReady(bundle: Container, healthFile: string, identity: string): Promise<void> {
-  const deadline = Date.now() + READY_TIMEOUT_MS;
-  let last: Health | undefined;
-  // A bundle that exits (a bad config, secrets that never came) fails the launch now, not at the deadline.
-  let exited: number | undefined;
-  bundle.wait().then(
-    (r: { StatusCode?: number }) => (exited = r.StatusCode ?? -1),
-    () => undefined,
-  );
-  while (Date.now() < deadline && exited === undefined) {
-    try {
-      last = JSON.parse(await readFile(healthFile, 'utf8')) as Health;
-      if (last.ready === true) return;
-    } catch {
-      // not written yet, or mid-rename
-    }
-    await sleep(POLL_MS);
-  }
-  const states = last?.services ? Object.entries(last.services).map(([n, s]) => `${n}=${s.state ?? '?'}`).join(' ') : 'no health report';
-  const why = exited === undefined ? `not ready after ${READY_TIMEOUT_MS / 1000} s` : `exited (code ${exited}) before it was ready`;
-  throw new BottleError('launch', `sidecar bundle of ${identity} ${why} (${states})`, {
-    fix: `docker logs bot-bottle-${identity}-bundle`,
-  });
-}
-
-/** A file a running sidecar writes (atomically) into its mounted state folder. */
-async function waitForFile(path: string, identity: string): Promise<Buffer> {
-  const deadline = Date.now() + READY_TIMEOUT_MS;
-  while (Date.now() < deadline) {
-    try {
-      const data = await readFile(path);
-      if (data.length > 0) return data;
-    } catch {
-      // not written yet
-    }
-    await sleep(POLL_MS);
-  }
-  throw new BottleError('launch', `sidecar bundle of ${identity} did not write ${path} within ${READY_TIMEOUT_MS / 1000} s`, {
-    fix: `docker logs bot-bottle-${identity}-bundle`,
-  });
-}
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
