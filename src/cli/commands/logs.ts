@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
-import { auditOrigin, auditWindow, BottleError, followAudit, parseSince, readArchived, readAudit, resolveIdentity, type AuditEntry } from '../../index.js';
+import { auditOrigin, auditWindow, BottleError, followAudit, parseSince, readArchived, readAudit, resolveIdentity, visible, visibleJson, type AuditEntry } from '../../index.js';
 import type { CliContext } from '../context.js';
-import { type Colors, printJsonLine } from '../output.js';
+import type { Colors } from '../output.js';
 
 interface LogsFlags {
   follow?: boolean;
@@ -28,7 +28,8 @@ export function registerLogs(program: Command, ctx: () => CliContext): void {
       const identity = await resolveIdentity(c.settings, identityArg, { archived: true });
       const origin = await auditOrigin(c.settings.home, identity);
       if (origin === undefined) throw new BottleError('not-found', `no log for ${identity}: its state is gone and nothing was archived`, { fix: 'BOT_BOTTLE_ARCHIVE_DAYS=0 keeps no archive; see `bot-bottle list`' });
-      const print = (e: AuditEntry) => (flags.json ? printJsonLine(e) : process.stdout.write(formatEntry(e, c.c) + '\n'));
+      // JSON lines with C1, bidi and invisible characters as \u escapes (JSON.stringify leaves them raw): the same value to a parser.
+      const print = (e: AuditEntry) => process.stdout.write((flags.json ? visibleJson(e) : formatEntry(e, c.c)) + '\n');
       if (origin === 'archive') {
         const a = await readArchived(c.settings.home, identity);
         process.stderr.write(c.e.dim(`${identity} was removed${a.archived_at ? ` at ${a.archived_at}` : ''}; its archived log:`) + '\n');
@@ -49,9 +50,10 @@ const DENIED = /deny|block|reject|refus|hold|expired|fail/i;
 export function formatEntry(e: AuditEntry, c: Colors): string {
   const s = (k: string): string => {
     const v = e[k];
-    if (typeof v === 'string') return v;
+    // Every field a bottle could have written is shown with its control characters made visible.
+    if (typeof v === 'string') return visible(v, { mark: (x) => c.inverse(x) });
     if (typeof v === 'number' || typeof v === 'boolean') return `${v}`;
-    return v === undefined || v === null ? '' : JSON.stringify(v);
+    return v === undefined || v === null ? '' : visibleJson(v);
   };
   const verdict = s('verdict') || s('state') || s('event');
   const paint = DENIED.test(verdict) ? c.red : verdict === 'allow' || verdict === 'accepted' || verdict === 'approved' ? c.green : (x: string) => x;
@@ -62,5 +64,5 @@ export function formatEntry(e: AuditEntry, c: Colors): string {
         ? `${s('op')} ${s('repo')} ${s('refs')} ${s('commits_scanned') ? s('commits_scanned') + ' commits' : ''}`
         : `${s('id')} ${s('kind')} ${s('summary')}`;
   const why = [s('reason'), s('rule'), s('note')].filter(Boolean).join(' · ');
-  return `${c.dim(e.time)}  ${e.source.padEnd(9)} ${paint(verdict.padEnd(10))} ${what}${why ? c.dim('  ' + why) : ''}`;
+  return `${c.dim(visible(String(e.time)))}  ${visible(String(e.source)).padEnd(9)} ${paint(verdict.padEnd(10))} ${what}${why ? c.dim('  ' + why) : ''}`;
 }
