@@ -220,7 +220,12 @@ function anthropic(req: RecordedRequest, res: ServerResponse, st: StandInState):
 // ---------------------------------------------------------------- OpenAI Responses API
 
 function openai(req: RecordedRequest, res: ServerResponse, st: StandInState): void {
-  const path = req.path.split('?')[0];
+  const raw = req.path.split('?')[0] ?? '';
+  // A ChatGPT sign-in: Codex first discovers the workspace of the auth file's account (and will not start without it).
+  if (req.method === 'GET' && raw === '/backend-api/wham/accounts/check') return json(res, 200, chatgptAccounts(req));
+  if (req.method === 'GET' && raw === '/backend-api/codex/models') return json(res, 200, { models: [] });
+  // The API (api.openai.com/v1/…) and, for a ChatGPT sign-in, chatgpt.com/backend-api/codex/…: the same protocol.
+  const path = raw.replace(/^\/backend-api\/codex\//, '/v1/');
   if (req.method === 'GET' && path === '/v1/models') return json(res, 200, { object: 'list', data: [] });
   if (req.method !== 'POST' || path !== '/v1/responses') {
     return json(res, 404, { error: { message: `stand-in: no ${req.method} ${path}`, type: 'invalid_request_error' } });
@@ -257,6 +262,27 @@ function openai(req: RecordedRequest, res: ServerResponse, st: StandInState): vo
   });
   events.push({ event: 'response.completed', data: { type: 'response.completed', response: { ...base, status: 'completed', output: items, usage } } });
   sse(res, events);
+}
+
+/** chatgpt.com's answer to workspace discovery: one personal workspace, the account the client named, no routing elsewhere. */
+function chatgptAccounts(req: RecordedRequest): Record<string, unknown> {
+  const header = req.headers['chatgpt-account-id'];
+  const id = (Array.isArray(header) ? header[0] : header) ?? 'acct-standin';
+  const workspace = {
+    account_id: id,
+    account_user_id: `user-standin__${id}`,
+    account_user_role: 'account-owner',
+    structure: 'personal',
+    plan_type: 'plus',
+    name: 'stand-in',
+    is_deactivated: false,
+    is_zdr: false,
+    is_openai_internal: false,
+    is_fedramp_compliant_workspace: false,
+    workspace_backend_origin: 'NO_CONSTRAINT',
+    account_routing_override: 'NO_CONSTRAINT',
+  };
+  return { accounts: [{ id, ...workspace, can_access_with_session: true }], default_account_id: id, account_ordering: [id] };
 }
 
 /** Tool names the client offered: top-level `tools`, or namespaces in an `additional_tools` input item. */

@@ -98,6 +98,8 @@ export interface Prepared {
   readonly session: SessionCommands;
   /** The `--cwd` copy's git HEAD, recorded for `export`. */
   readonly workspaceHead: string | undefined;
+  /** Host files holding secrets that the provider reads at launch (planning only names them). */
+  readonly secretFiles: readonly { readonly key: string; readonly path: string }[];
 }
 
 /**
@@ -119,6 +121,7 @@ export async function preparePlan(settings: Settings, a: PrepareArgs, progress: 
     mcpUrl: bottle.supervise ? `http://${BUNDLE_HOST}:${SUPERVISE_PORT}${MCP_PATH}` : undefined,
     label: spec.label,
     color: spec.color,
+    planning: a.planning,
   });
   await refuseRouteConflicts(bottle, provider.name, providerSetup.routes);
   // A resumed bottle keeps its workspace volume: nothing is copied again.
@@ -142,7 +145,7 @@ export async function preparePlan(settings: Settings, a: PrepareArgs, progress: 
     (name) => ({ hostDir: state.service(name), bundleDir: bundleServiceDir(name) }),
   );
   const plan = await a.backend.prepare({ settings, spec, identity, state, agent, bottle, env, resuming, agentImage, sidecars, providerSetup, workspace: workspace?.tree }, progress);
-  return { plan, sidecars, session: providerSetup.session, workspaceHead: workspace?.head };
+  return { plan, sidecars, session: providerSetup.session, workspaceHead: workspace?.head, secretFiles: providerSetup.secretFiles ?? [] };
 }
 
 function checkOutputFormat(provider: Provider, format: string | undefined): void {
@@ -186,5 +189,7 @@ export async function planWithNeeds(settings: Settings, spec: BottleSpec, opts: 
     { spec, identity, agent, bottle, env, resuming: spec.identity !== undefined, backend: getBackend(settings, spec.backend), hostEnv, planning: true },
     progress,
   );
-  return { report: { identity, agent: agent.name, bottle_files: bottle.files, needs, plan: prepared.plan.describe() }, prepared };
+  const fileExists = opts.fileExists ?? existsSync;
+  const fileNeeds = prepared.secretFiles.map((f): SecretNeed => ({ key: f.key, source: 'file', from: f.path, available: fileExists(f.path), required: true }));
+  return { report: { identity, agent: agent.name, bottle_files: bottle.files, needs: [...needs, ...fileNeeds], plan: prepared.plan.describe() }, prepared };
 }

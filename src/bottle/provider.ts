@@ -37,6 +37,8 @@ export interface ProviderContext {
   readonly mcpUrl: string | undefined;
   readonly label: string | undefined;
   readonly color: string | undefined;
+  /** Planning (`--dry-run`, `validate`): read no secret file; report it in `secretFiles` instead. */
+  readonly planning: boolean;
 }
 
 /** What a provider adds to one bottle, resolved on the host before anything is created. */
@@ -55,6 +57,8 @@ export interface ProviderSetup {
   readonly session: SessionCommands;
   /** For `--dry-run`: no secret values. */
   readonly describe: Readonly<Record<string, unknown>>;
+  /** Host files holding secrets that the launch reads (planning reads none of them): manifest key -> path. */
+  readonly secretFiles?: readonly { readonly key: string; readonly path: string }[];
 }
 
 /** How a session runs the agent. */

@@ -48,6 +48,7 @@ interface CodexAuth {
   readonly tokens: Readonly<Record<string, string>>;
   readonly agentEnv: Readonly<Record<string, string>>;
   readonly describe: string;
+  readonly secretFiles?: readonly { readonly key: string; readonly path: string }[];
 }
 
 async function codexSetup(ctx: ProviderContext): Promise<ProviderSetup> {
@@ -82,6 +83,7 @@ async function codexSetup(ctx: ProviderContext): Promise<ProviderSetup> {
       ],
     },
     describe: { api_host: auth.routes.map((r) => r.host), credential: auth.describe, mcp: ctx.mcpUrl ?? null, skills: ctx.agent.skills, instructions: prompt !== '' },
+    ...(auth.secretFiles === undefined ? {} : { secretFiles: auth.secretFiles }),
   };
 }
 
@@ -116,6 +118,19 @@ export function hostCodexAuthPath(hostEnv: Readonly<Record<string, string>>, use
 
 async function forwardHostAuth(ctx: ProviderContext, ref: string): Promise<CodexAuth> {
   const path = hostCodexAuthPath(ctx.hostEnv, ctx.userHome);
+  const secretFiles = [{ key: 'agent_provider.forward_host_credentials', path }];
+  const bearer = { header: 'Authorization', scheme: 'Bearer', token_ref: ref };
+  if (ctx.planning) {
+    // Which of the two the file holds is known only by reading it, and planning reads no credentials.
+    return {
+      agentAuthFile: JSON.stringify({ OPENAI_API_KEY: PLACEHOLDER, tokens: null }, null, 2) + '\n',
+      routes: [providerRoute(CHATGPT_HOST, bearer, ['/backend-api/']), providerRoute(OPENAI_API_HOST, bearer)],
+      tokens: { [ref]: '<read at launch>' },
+      agentEnv: {},
+      describe: `forwarded from ${path}, read at launch (ChatGPT sign-in: Authorization: Bearer on ${CHATGPT_HOST}; API key: on ${OPENAI_API_HOST})`,
+      secretFiles,
+    };
+  }
   const fix = `run \`codex login\` on this host (or set CODEX_HOME), or use auth_token in ${ctx.bottle.files.at(-1) ?? 'the bottle'}`;
   let raw: unknown;
   try {
@@ -129,7 +144,6 @@ async function forwardHostAuth(ctx: ProviderContext, ref: string): Promise<Codex
   const apiKey = typeof obj.OPENAI_API_KEY === 'string' && obj.OPENAI_API_KEY !== '' ? obj.OPENAI_API_KEY : undefined;
   const tokens = isObj(obj.tokens) ? obj.tokens : undefined;
   const access = typeof tokens?.access_token === 'string' && tokens.access_token !== '' ? tokens.access_token : undefined;
-  const bearer = { header: 'Authorization', scheme: 'Bearer', token_ref: ref };
   const now = new Date().toISOString();
   if (access !== undefined && tokens !== undefined) {
     // ChatGPT sign-in: Codex talks to chatgpt.com's backend with the access token.
@@ -151,6 +165,7 @@ async function forwardHostAuth(ctx: ProviderContext, ref: string): Promise<Codex
       tokens: { [ref]: access },
       agentEnv: {},
       describe: `ChatGPT sign-in forwarded from ${path} (Authorization: Bearer on ${CHATGPT_HOST})`,
+      secretFiles,
     };
   }
   if (apiKey !== undefined) {
@@ -160,6 +175,7 @@ async function forwardHostAuth(ctx: ProviderContext, ref: string): Promise<Codex
       tokens: { [ref]: apiKey },
       agentEnv: {},
       describe: `API key forwarded from ${path} (Authorization: Bearer)`,
+      secretFiles,
     };
   }
   throw new BottleError('usage', `forward_host_credentials: ${path} holds neither an API key nor ChatGPT tokens`, { fix });
@@ -211,6 +227,8 @@ export function codexConfig(mcpUrl: string | undefined): string {
     'plugins = false',
     'remote_plugin = false',
     'apps = false',
+    // With a ChatGPT sign-in Codex zstd-compresses request bodies, which the egress DLP cannot read (and refuses).
+    'enable_request_compression = false',
     '',
     `[projects.${tomlString(WORKSPACE)}]`,
     'trust_level = "trusted"',
