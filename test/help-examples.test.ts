@@ -13,7 +13,7 @@
  */
 import assert from 'node:assert/strict';
 import { type ChildProcessWithoutNullStreams, execFile, spawn } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
@@ -74,11 +74,10 @@ describe('every --help example runs', () => {
 
   before(async () => {
     h = makeHome();
-    // The examples write `~/.bot-bottle/…`: this test's home is that folder.
+    // The examples name `~/.bot-bottle/…`: that is this test's home (so its cleanup finds every bottle left).
     userHome = join(h.home, '..');
-    const home = join(userHome, '.bot-bottle');
-    mkdirSync(join(home, 'agents'), { recursive: true });
-    mkdirSync(join(home, 'bottles'), { recursive: true });
+    const home = h.home;
+    symlinkSync(home, join(userHome, '.bot-bottle'));
     // `dev` as the examples use it: an agent with a shell bottle of its own name, which may ask a human (supervise).
     writeFileSync(join(home, 'bottles', 'dev.md'), '---\nagent_provider:\n  template: shell\nsupervise: true\n---\nThe dev bottle of the --help examples.\n');
     writeFileSync(join(home, 'agents', 'dev.md'), '---\nbottle: dev\n---\nYou are a careful engineer.\n');
@@ -93,7 +92,7 @@ describe('every --help example runs', () => {
     chmodSync(join(bin, 'bot-bottle'), 0o755);
     // fish makes its completions folder on first start; the example writes into it.
     mkdirSync(join(userHome, '.config', 'fish', 'completions'), { recursive: true });
-    env = { ...h.env, HOME: userHome, BOT_BOTTLE_HOME: home, PATH: `${bin}:${h.env.PATH ?? ''}`, DISPLAY: undefined, WAYLAND_DISPLAY: undefined };
+    env = { ...h.env, HOME: userHome, PATH: `${bin}:${h.env.PATH ?? ''}`, DISPLAY: undefined, WAYLAND_DISPLAY: undefined };
     // The folder the examples run in: a repository with an origin/main behind HEAD (`scan --range origin/main..HEAD`).
     repo = join(h.cwd, 'project');
     mkdirSync(repo);
@@ -114,10 +113,17 @@ describe('every --help example runs', () => {
     await h.cleanup();
   });
 
+  /** Every identity this test made, the removed ones too (`logs` takes prefixes of archived bottles). */
+  const made: string[] = [];
+  /** A prefix of the bottle as long as the placeholder's, longer when another identity shares it. */
+  const prefix = (n: number): string => {
+    while (n < id.length && made.some((m) => m !== id && m.startsWith(id.slice(0, n)))) n++;
+    return id.slice(0, n);
+  };
   /** The example with its placeholders made real: identities (and prefixes of them), proposal ids. */
   const real = (line: string, proposal = ''): string =>
     line
-      .replace(/\b(?:dev|coder)-[a-z0-9]{2,6}\b/g, (p) => (p.length >= id.length ? id : id.slice(0, p.length)))
+      .replace(/\b(?:dev|coder)-[a-z0-9]{2,6}\b/g, (p) => (p.length >= id.length ? id : prefix(p.length)))
       .replace(/\begress-[0-9a-f]{8}\b/g, proposal || '$&');
 
   function shell(line: string, opts: { input?: string } = {}): Promise<RunResult> {
@@ -178,8 +184,10 @@ describe('every --help example runs', () => {
   });
 
   it('a bottle\'s life: start, exec, list, ask, logs, commit, preserve, resume, remove', async () => {
-    await example('bot-bottle start dev --headless --prompt "ls -la /workspace"');
+    const headless = await example('bot-bottle start dev --headless --prompt "ls -la /workspace"');
+    made.push(...(headless.stderr.match(/\bdev-[a-z0-9]{6}\b/g) ?? []));
     id = (JSON.parse((await example('bot-bottle start dev --detach --json')).stdout) as { identity: string }).identity;
+    made.push(id);
     assert.match(id, /^dev-[a-z0-9]{6}$/);
     await example('bot-bottle exec dev-k3x9q2 -- ls -la /workspace');
     assert.equal((await example('echo hello | bot-bottle exec dev-k3x9q2 -- cat')).stdout, 'hello\n');
