@@ -49,9 +49,9 @@ try {
   for (let i = 0; i < runs; i++) {
     const name = `bot-bottle-bench-${process.pid}-${i}`;
     const files = guestFiles(join(home, `vm${i}`));
-    await prepareDisks(files, root.path, undefined, { keep: false });
+    await prepareDisks(files, root.path, { keep: false, owner: '1000:1000' });
     const t0 = Date.now();
-    const r = await bootGuest({ home, name, hostname: 'bench', accel: accel.accel, memoryMiB: 512, cpus: 1, guestd, files, owner: '1000:1000', chownWorkspace: false, forwards: [], progress: silentProgress });
+    const r = await bootGuest({ home, name, hostname: 'bench', accel: accel.accel, memoryMiB: 512, cpus: 1, guestd, files, owner: '1000:1000', limits: { pids: 1024, memoryBytes: undefined, nanoCpus: undefined }, forwards: [], progress: silentProgress });
     ready.push(r.readyMs);
     const sink = new PassThrough().resume();
     const t1 = Date.now();

@@ -21,4 +21,8 @@ npx eslint --max-warnings=0 src test
 # Node 20's --test does not expand globs: list the files. Files run one at a
 # time because the integration ones share the engine and its image cache.
 mapfile -t files < <(find src -name '*.test.ts' | sort; $unit || find test -name '*.test.ts' | sort)
-exec node --import tsx --test --test-concurrency=1 --test-reporter=spec "${files[@]}"
+# The micro-VM guest kit is built once per run and shared by every test file (test/helpers.ts).
+BOT_BOTTLE_TEST_MICROVM_CACHE=$(mktemp -d "${TMPDIR:-/tmp}/bb-test-microvm-cache.XXXXXX")
+export BOT_BOTTLE_TEST_MICROVM_CACHE
+trap 'rm -rf "$BOT_BOTTLE_TEST_MICROVM_CACHE"' EXIT
+node --import tsx --test --test-concurrency=1 --test-reporter=spec "${files[@]}"

@@ -3,7 +3,7 @@
  * as a real subprocess, and the docker CLI for looking at what the engine holds.
  */
 import { type ChildProcessWithoutNullStreams, execFile, spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -37,12 +37,27 @@ description: test agent
 test prompt
 `;
 
+/**
+ * The micro-VM's guest kit (kernel, root disks, guestd, the accelerator
+ * verdict) is built once per test run and shared by every test home: each
+ * is minutes of work under software emulation. scripts/test.sh names a
+ * folder per run and removes it after; a test file run alone shares one per
+ * user. microvm-accel.test.ts keeps its own, to fetch and probe from scratch.
+ */
+export function shareMicrovmCache(home: string): void {
+  const shared = process.env.BOT_BOTTLE_TEST_MICROVM_CACHE ?? join(tmpdir(), `bb-test-microvm-cache-${process.getuid?.() ?? 0}`);
+  mkdirSync(shared, { recursive: true, mode: 0o700 });
+  mkdirSync(join(home, 'cache'), { recursive: true });
+  symlinkSync(shared, join(home, 'cache', 'microvm'));
+}
+
 export function makeHome(extraEnv: NodeJS.ProcessEnv = {}): TestHome {
   const root = mkdtempSync(join(tmpdir(), 'bb-test-'));
   const home = join(root, 'home');
   const cwd = join(root, 'cwd');
   mkdirSync(join(home, 'agents'), { recursive: true });
   mkdirSync(join(home, 'bottles'), { recursive: true });
+  shareMicrovmCache(home);
   mkdirSync(cwd, { recursive: true });
   const env: NodeJS.ProcessEnv = { ...process.env, BOT_BOTTLE_HOME: home, HOME: root, NO_COLOR: '1', ...extraEnv };
   return {

@@ -23,6 +23,7 @@ import { isOurQemu, runningPid, stopQemu } from '../src/backends/microvm/qemu.js
 import { readSettings } from '../src/settings.js';
 import { silentProgress } from '../src/progress.js';
 import { relaySocket, startRelays } from '../src/sidecars/vm-relay/relay.js';
+import { shareMicrovmCache } from './helpers.js';
 
 const NAME = `bot-bottle-test-guest-${process.pid}`;
 let home: string;
@@ -51,6 +52,7 @@ async function sh(script: string, opts: { stdin?: string; user?: string; tty?: {
 
 before(async () => {
   home = mkdtempSync(join(tmpdir(), 'bb-mvm-'));
+  shareMicrovmCache(home);
   const settings = readSettings({ ...process.env, BOT_BOTTLE_HOME: home });
   const engine = await connectEngine();
   await ensureBaseImage(engine, settings, silentProgress);
@@ -65,9 +67,9 @@ before(async () => {
   relays = await startRelays(relayDir, [port]);
   const files = guestFiles(join(home, 'vm'));
   runDir = files.runDir;
-  await prepareDisks(files, root.path, undefined, { keep: false });
+  await prepareDisks(files, root.path, { keep: false, owner: '1000:1000' });
   ({ kernelRelease } = await bootGuest({
-    home, name: NAME, hostname: 'guest-test', accel: accel.accel, memoryMiB: 512, cpus: 1, guestd, files, owner: '1000:1000', chownWorkspace: false,
+    home, name: NAME, hostname: 'guest-test', accel: accel.accel, memoryMiB: 512, cpus: 1, guestd, files, owner: '1000:1000', limits: { pids: 1024, memoryBytes: undefined, nanoCpus: undefined },
     forwards: [{ port, command: ['socat', '-', `UNIX-CONNECT:${relaySocket(relayDir, port)}`] }], progress: silentProgress,
   }));
 });

@@ -14,6 +14,10 @@
  *   'E' error text         'p' pong (kernel release)
  * A host that disconnects mid-command hangs it up: the command's process
  * group gets SIGHUP, then SIGKILL. As PID 1, guestd also reaps orphans.
+ * Every command runs as Docker runs the agent's: in the agent's cgroup (the
+ * bottle's limits, set up by the init), with no capabilities at all (empty
+ * bounding, ambient, permitted and effective sets, even for root) and
+ * no_new_privs, so a setuid binary in the image grants nothing.
  * Statically linked and free of NSS: users are read from /etc/passwd.
  */
 #define _GNU_SOURCE
@@ -21,6 +25,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <linux/capability.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdint.h>
@@ -28,6 +33,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <sys/reboot.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
@@ -184,6 +191,30 @@ static int resolve_user(const char *spec, struct user *u) {
   return 0;
 }
 
+#define AGENT_CGROUP "/sys/fs/cgroup/agent/cgroup.procs"
+
+/* In the child, still root: join the agent's cgroup and give up every privilege for good. */
+static int confine(void) {
+  if (access(AGENT_CGROUP, F_OK) == 0) {
+    int fd = open(AGENT_CGROUP, O_WRONLY | O_CLOEXEC);
+    if (fd < 0 || write(fd, "0", 1) != 1) return -1;
+    close(fd);
+  }
+  for (int c = 0; c <= 63; c++) {
+    if (prctl(PR_CAPBSET_DROP, c, 0, 0, 0) < 0 && errno != EINVAL) return -1;
+  }
+  if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 && errno != EINVAL) return -1;
+  return prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
+}
+
+/* After setuid: root keeps its capabilities across setuid(0), so clear them explicitly. */
+static int drop_caps(void) {
+  struct __user_cap_header_struct h = {.version = _LINUX_CAPABILITY_VERSION_3, .pid = 0};
+  struct __user_cap_data_struct d[2];
+  memset(d, 0, sizeof d);
+  return (int)syscall(SYS_capset, &h, d);
+}
+
 static void set_nonblock(int fd) {
   fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
   fcntl(fd, F_SETFD, FD_CLOEXEC);
@@ -273,8 +304,12 @@ static void open_session(struct lane *l, char *p, uint32_t n) {
       dup2(in[0], 0), dup2(out[1], 1), dup2(err[1], 2);
       close(in[0]), close(in[1]), close(out[0]), close(out[1]), close(err[0]), close(err[1]);
     }
+    if (confine() < 0) {
+      dprintf(2, "guestd: cannot confine the command: %s\n", strerror(errno));
+      _exit(126);
+    }
     gid_t g = u.gid;
-    if (setgroups(1, &g) < 0 || setgid(u.gid) < 0 || setuid(u.uid) < 0) {
+    if (setgroups(1, &g) < 0 || setgid(u.gid) < 0 || setuid(u.uid) < 0 || drop_caps() < 0) {
       dprintf(2, "guestd: cannot become %s: %s\n", user, strerror(errno));
       _exit(126);
     }

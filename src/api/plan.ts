@@ -184,9 +184,10 @@ export async function planWithNeeds(settings: Settings, spec: BottleSpec, opts: 
     secrets: Object.fromEntries(Object.entries(bottle.env).flatMap(([k, s]) => (s.kind === 'literal' ? [] : [[k, PLANNING_PLACEHOLDER]]))),
   };
   const identity = spec.identity ?? mintIdentity(agent.name);
+  const backend = spec.backend ?? bottle.backend ?? 'docker';
   const prepared = await preparePlan(
     settings,
-    { spec, identity, agent, bottle, env, resuming: spec.identity !== undefined, backend: getBackend(settings, spec.backend), hostEnv, planning: true },
+    { spec: { ...spec, backend }, identity, agent, bottle, env, resuming: spec.identity !== undefined, backend: getBackend(settings, backend), hostEnv, planning: true },
     progress,
   );
   const fileExists = opts.fileExists ?? existsSync;

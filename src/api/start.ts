@@ -59,16 +59,17 @@ export async function start(settings: Settings, spec: BottleSpec, opts: StartOpt
   const { agent, warnings } = await loadAgent(settings, spec.agent);
   for (const w of warnings) (opts.onWarning ?? progress.warn)(w);
   const bottle = await loadBottlesFor(settings, agent, [...spec.bottles]);
+  const backendName = spec.backend ?? bottle.backend ?? 'docker';
   const env = await resolveEnv(bottle.env, { hostEnv: settings.hostEnv, headless: spec.headless, ask: opts.ask ?? noAsk });
   progress.detail(`agent ${agent.name} and its bottles loaded`);
   const resuming = spec.identity !== undefined;
   const identity = spec.identity ?? mintIdentity(agent.name);
   const state = new BottleState(settings.home, identity);
-  const backend = getBackend(settings, spec.backend);
+  const backend = getBackend(settings, backendName);
   // Planning is pure: a failure up to here leaves nothing behind.
   const { plan, sidecars, session, workspaceHead } = await preparePlan(
     settings,
-    { spec, identity, agent, bottle, env, resuming, backend, hostEnv: settings.hostEnv, planning: false },
+    { spec: { ...spec, backend: backendName }, identity, agent, bottle, env, resuming, backend, hostEnv: settings.hostEnv, planning: false },
     progress,
     opts.onWarning ?? ((m) => progress.warn(m)),
   );
@@ -78,7 +79,7 @@ export async function start(settings: Settings, spec: BottleSpec, opts: StartOpt
     identity,
     agent: agent.name,
     bottles: spec.bottles.length > 0 ? [...spec.bottles] : [...agent.bottles],
-    backend: spec.backend,
+    backend: backendName,
     cwd: spec.copyCwd,
     label: spec.label,
     color: spec.color,

@@ -3,11 +3,16 @@ import type { Backend } from '../bottle/backend.js';
 import type { BackendName } from '../bottle/spec.js';
 import type { Settings } from '../settings.js';
 import { DockerBackend } from './docker/index.js';
+import { DockerBundleHost } from './docker/bundle-host.js';
+import { DockerGuestImages } from './docker/guest-images.js';
+import { MicrovmBackend } from './microvm/index.js';
 
 export type BackendFactory = (settings: Settings) => Backend;
 
 const BUILT_IN: Record<BackendName, BackendFactory> = {
   docker: (settings) => new DockerBackend(settings),
+  // The micro-VM's bundle and root disk come from the container engine, through interfaces of bottle/.
+  microvm: (settings) => new MicrovmBackend(settings, new DockerBundleHost(settings), new DockerGuestImages(settings)),
 };
 
 // Keyed by the settings object: no global to reset, gone with the settings.

@@ -23,7 +23,7 @@ export type AuditSource = (typeof AUDIT_SOURCES)[number];
 
 /** File names inside each mounted service folder (host and bundle alike). */
 export const SERVICE_FILES = {
-  bundle: { config: 'bundle.json', health: 'health.json', passwd: 'passwd' },
+  bundle: { config: 'bundle.json', health: 'health.json', passwd: 'passwd', relay: 'relay' },
   egress: { config: 'config.json', policy: 'policy.json', routes: 'routes.d', caCert: 'ca.crt', caCerts: 'ca-certs', audit: 'audit.jsonl' },
   'git-gate': { config: 'config.json', hooks: 'hooks', audit: 'audit.jsonl' },
   supervise: { queue: 'queue', audit: 'audit.jsonl', currentDockerfile: 'Dockerfile.current' },

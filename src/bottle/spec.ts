@@ -1,12 +1,15 @@
 /** What the user asked for; a backend's prepare turns it into a plan. */
-export type BackendName = 'docker';
-export const BACKENDS: readonly BackendName[] = ['docker'];
+import { BOTTLE_BACKENDS, type BottleBackend } from '../manifest/types.js';
+
+export type BackendName = BottleBackend;
+export const BACKENDS: readonly BackendName[] = BOTTLE_BACKENDS;
 
 export interface BottleSpec {
   readonly agent: string;
   /** Bottle names in merge order; empty means the agent's own. */
   readonly bottles: readonly string[];
-  readonly backend: BackendName;
+  /** `--backend`; undefined: the bottle's `backend:` key, else docker. */
+  readonly backend: BackendName | undefined;
   /** Host folder copied into the workspace (`--cwd`), absolute. */
   readonly copyCwd: string | undefined;
   readonly label: string | undefined;

@@ -11,6 +11,7 @@
  *     committed-image        the tag `commit` made; the next resume boots from it
  *     agent/ bundle/ egress/ git-gate/ supervise/   one folder per service,
  *                            mounted in the bundle (see layout.ts for their files)
+ *     agent/vm/              a micro-VM agent's disks and sockets (never mounted)
  *   <home>/archive/<identity>/   the bottle's record (audit, proposals), outliving it
  *   <home>/cache/                host probes (runtime-probe.json)
  */
@@ -79,6 +80,10 @@ export class BottleState {
   /** One line: the image tag of the last `commit`. */
   get committedImageFile(): string {
     return join(this.dir, 'committed-image');
+  }
+  /** A micro-VM agent's disks, pid file, console log and exec sockets (backends/microvm names what is inside). */
+  get vmDir(): string {
+    return join(this.service('agent'), 'vm');
   }
   /** The per-identity record that outlives the bottle (audit logs, proposals). */
   get archiveDir(): string {

@@ -4,7 +4,7 @@
  * HTTPS 200, denied host 403, DLP refusal, git-gate push rejection).
  */
 import { execFileSync } from 'node:child_process';
-import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, mkdir, rm, symlink, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:net';
 import { networkInterfaces, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,6 +16,8 @@ import { getBackend } from '../backends/index.js';
 import type { GitUpstream } from '../bottle/backend.js';
 import { BottleError } from '../errors.js';
 import { createCa, LeafMinter } from '../sidecars/egress/certs.js';
+import type { BackendName } from '../bottle/spec.js';
+import { homeDirs } from '../bottle/state.js';
 import type { Progress } from '../progress.js';
 import { readSettings, type Settings } from '../settings.js';
 
@@ -64,12 +66,20 @@ The demo bottle: one allowlisted HTTPS host, served by the demo itself on this
 machine, and one git upstream (an SSH server the demo runs) behind the git-gate.
 `;
 
-export async function runDemo(base: Settings, progress: Progress, report: (step: DemoStep) => void): Promise<{ identity: string; steps: DemoStep[] }> {
+export async function runDemo(
+  base: Settings,
+  progress: Progress,
+  report: (step: DemoStep) => void,
+  backendName: BackendName = 'docker',
+): Promise<{ identity: string; steps: DemoStep[] }> {
   const home = await mkdtemp(join(tmpdir(), 'bot-bottle-demo-'));
   const settings: Settings = readSettings({ ...base.hostEnv, BOT_BOTTLE_HOME: home }, base.cwd, base.tty);
   await mkdir(join(home, 'agents'), { recursive: true });
   await mkdir(join(home, 'bottles'), { recursive: true });
   await writeFile(join(home, 'agents', 'demo.md'), AGENT);
+  // Host caches (probe verdicts, the micro-VM kernel and disks) are the user's: a demo run reuses them.
+  await mkdir(homeDirs(base.home).cache, { recursive: true });
+  await symlink(homeDirs(base.home).cache, homeDirs(home).cache);
   // Whatever fails from here on, everything the demo made goes with the temporary home.
   let upstream: DemoUpstream | undefined;
   let git: GitUpstream | undefined;
@@ -80,8 +90,8 @@ export async function runDemo(base: Settings, progress: Progress, report: (step:
     const bridge = hostAddresses()[0];
     if (!bridge) throw new BottleError('launch', 'no Docker bridge address on this host for the demo upstream', { fix: 'bot-bottle doctor' });
     progress.step('starting the demo git upstream (an SSH server in a container of its own)');
-    const backend = getBackend(settings, 'docker');
-    if (!backend.demoGitUpstream) throw new BottleError('usage', `the ${backend.name} backend cannot run the demo's git upstream`, { fix: 'bot-bottle demo runs on the docker backend' });
+    const backend = getBackend(settings, backendName);
+    if (!backend.demoGitUpstream) throw new BottleError('usage', `the ${backend.name} backend cannot run the demo's git upstream`, { fix: 'bot-bottle demo --backend docker' });
     git = await backend.demoGitUpstream('git.demo', progress);
     await writeFile(join(home, 'bottles', 'demo.md'), bottle(bridge, upstream.port, upstream.caFile, git));
     hostServer = await listenOnAllInterfaces();
@@ -89,7 +99,7 @@ export async function runDemo(base: Settings, progress: Progress, report: (step:
     const t0 = Date.now();
     const started = await start(
       settings,
-      { agent: 'demo', bottles: [], backend: 'docker', copyCwd: undefined, label: 'demo', color: 'cyan', identity: undefined, headless: true, prompt: undefined },
+      { agent: 'demo', bottles: [], backend: backendName, copyCwd: undefined, label: 'demo', color: 'cyan', identity: undefined, headless: true, prompt: undefined },
       { progress, detach: true },
     );
     identity = started.identity;

@@ -87,6 +87,7 @@ export async function bottleFromFile(
       memory: typeof memory === 'number' ? memory : undefined,
       pids: runtime.pids,
     },
+    ...(data.backend === undefined ? {} : { backend: data.backend }),
     doc: fm.body,
     defaulted,
   };

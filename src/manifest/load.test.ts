@@ -456,3 +456,21 @@ void test('paths are resolved and must exist', async () => {
   f.bottle('tilde', 'git-gate:\n  repos:\n    r: {url: "ssh://git@h/x.git", identity: "~bob/key"}\n');
   assert.match((await caught(() => loadBottle(f.settings, 'tilde'))).message, /only `~\/` is expanded/);
 });
+
+void test('`backend:` picks where a bottle runs; a later bottle overrides it; an unknown one names the choices', async () => {
+  const f = fixture();
+  f.bottle('vm', 'backend: microvm\n');
+  f.bottle('plain', 'supervise: true\n');
+  f.bottle('ctr', 'backend: docker\n');
+  assert.equal((await loadBottle(f.settings, 'vm')).backend, 'microvm');
+  assert.equal((await loadBottle(f.settings, 'plain')).backend, undefined);
+  const [vm, plain, ctr] = await Promise.all(['vm', 'plain', 'ctr'].map((n) => loadBottle(f.settings, n)));
+  assert.ok(vm && plain && ctr);
+  assert.equal(mergeBottles([vm, plain]).backend, 'microvm');
+  assert.equal(mergeBottles([vm, ctr]).backend, 'docker');
+  f.bottle('bad', 'backend: qemu\n');
+  const e = await caught(() => loadBottle(f.settings, 'bad'));
+  assert.ok(e instanceof ManifestError);
+  assert.match(e.message, /backend/);
+  assert.match(e.message, /microvm/);
+});

@@ -50,6 +50,7 @@ export function overlay(base: Bottle, top: Bottle): Bottle {
       memory: top.runtime.memory ?? base.runtime.memory,
       pids: top.runtime.pids ?? base.runtime.pids,
     },
+    ...(top.backend ?? base.backend ? { backend: top.backend ?? base.backend } : {}),
     doc: top.doc,
     defaulted,
   };

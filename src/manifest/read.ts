@@ -12,7 +12,7 @@ import type { Agent, Bottle } from './types.js';
 
 // A key in the wrong kind of file is a misunderstanding, not a typo: say so.
 const BOTTLE_KEYS: CrossKeys = {
-  keys: ['extends', 'env', 'agent_provider', 'egress', 'supervise', 'runtime'],
+  keys: ['extends', 'env', 'agent_provider', 'egress', 'supervise', 'runtime', 'backend'],
   note: 'belongs in a bottle (~/.bot-bottle/bottles/), not an agent; name the bottle with `bottle:`',
 };
 const AGENT_KEYS: CrossKeys = {

@@ -19,6 +19,7 @@ import {
 } from './rules.js';
 import { isIP } from 'node:net';
 import { availableParallelism } from 'node:os';
+import { BOTTLE_BACKENDS } from './types.js';
 
 type Check<T> = (value: T) => string | undefined;
 
@@ -318,6 +319,10 @@ export const bottleFrontMatter = z
     egress: egress.optional(),
     supervise: z.boolean().optional().describe('Run the supervise sidecar so the agent can ask a human for more; default false.'),
     runtime: runtime.optional(),
+    backend: z
+      .enum(BOTTLE_BACKENDS)
+      .optional()
+      .describe('Where the agent runs: `docker` (a container, the default) or `microvm` (a QEMU guest with its own kernel); `start --backend` overrides it.'),
   })
   .describe('Bottle front matter; the Markdown body is documentation.');
 

@@ -131,6 +131,10 @@ export type EnvSource =
   | { readonly kind: 'host'; readonly variable: string }
   | { readonly kind: 'prompt'; readonly text: string };
 
+/** Where a bottle can run (bottle/spec.ts names them for the backends). */
+export const BOTTLE_BACKENDS = ['docker', 'microvm'] as const;
+export type BottleBackend = (typeof BOTTLE_BACKENDS)[number];
+
 export interface Bottle {
   /** File stem, e.g. `dev` for `dev.md`. For merged bottles, names joined with `+`. */
   readonly name: string;
@@ -142,6 +146,8 @@ export interface Bottle {
   readonly egress: Egress;
   readonly supervise: boolean;
   readonly runtime: Runtime;
+  /** Where the bottle runs when `start --backend` does not say; absent: docker. */
+  readonly backend?: BottleBackend;
   /** Markdown body: documentation. */
   readonly doc: string;
   /**

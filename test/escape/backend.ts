@@ -41,6 +41,8 @@ export async function loadBackend(name: string): Promise<EscapeBackend> {
   switch (name) {
     case 'docker':
       return (await import('./backends/docker.js')).dockerBackend;
+    case 'microvm':
+      return (await import('./backends/microvm.js')).microvmBackend;
     default:
       throw new Error(`no escape-suite adapter for backend "${name}": add test/escape/backends/${name}.ts and list it in test/escape/backend.ts`);
   }

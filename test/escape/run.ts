@@ -1,16 +1,19 @@
 /**
- * `npm run escape [-- PREFIX…]`: run the escape suite and print its table
- * (case, expected, result) and counts. Backend: BOT_BOTTLE_ESCAPE_BACKEND
- * (default docker). Exit 1 when a case the threat model says is stopped got
- * through or could not run.
+ * `npm run escape [-- [--backend NAME] PREFIX…]`: run the escape suite and
+ * print its table (case, expected, result) and counts. Backend: `--backend`,
+ * else BOT_BOTTLE_ESCAPE_BACKEND, else docker. Exit 1 when a case the threat
+ * model says is stopped got through or could not run.
  */
 import { loadBackend } from './backend.js';
 import { selectCases } from './cases/index.js';
 import { formatTable, runCase, type CaseResult } from './suite.js';
 import { makeWorld } from './world.js';
 
-const backendName = process.env.BOT_BOTTLE_ESCAPE_BACKEND || 'docker';
-const cases = selectCases(process.argv.slice(2));
+// `--backend NAME` (or BOT_BOTTLE_ESCAPE_BACKEND) picks the backend; the other arguments are case-id prefixes.
+const args = process.argv.slice(2);
+const at = args.indexOf('--backend');
+const backendName = (at >= 0 ? args.splice(at, 2)[1] : undefined) || process.env.BOT_BOTTLE_ESCAPE_BACKEND || 'docker';
+const cases = selectCases(args);
 process.stderr.write(`escape suite: ${cases.length} cases on ${backendName}; starting the bottles (the first run builds images)\n`);
 const w = await makeWorld(await loadBackend(backendName));
 const results: CaseResult[] = [];

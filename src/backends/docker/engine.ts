@@ -5,6 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import type Docker from 'dockerode';
+import type { BackendName } from '../../bottle/spec.js';
 import { BottleError, errnoCode } from '../../errors.js';
 import { join } from 'node:path';
 import { packageRoot } from '../../paths.js';
@@ -14,6 +15,8 @@ export const LABEL_KIND = 'bot-bottle.kind';
 export const LABEL_MANAGED = 'bot-bottle.managed';
 /** Which bot-bottle home a bottle belongs to: list and cleanup never touch another home's bottles. */
 export const LABEL_HOME = 'bot-bottle.home';
+/** The backend a bottle's resources belong to (a micro-VM bottle's bundle is a container too). Absent: docker. */
+export const LABEL_BACKEND = 'bot-bottle.backend';
 
 export function homeId(home: string): string {
   return createHash('sha256').update(home).digest('hex').slice(0, 16);
@@ -21,10 +24,11 @@ export function homeId(home: string): string {
 
 export type ResourceKind = 'agent' | 'bundle' | 'network-internal' | 'network-egress' | 'volume-workspace' | 'image' | 'probe' | 'fixture';
 
-export function labels(identity: string | undefined, kind: ResourceKind, home?: string): Record<string, string> {
+export function labels(identity: string | undefined, kind: ResourceKind, home?: string, backend?: BackendName): Record<string, string> {
   const l: Record<string, string> = { [LABEL_MANAGED]: 'true', [LABEL_KIND]: kind };
   if (identity) l[LABEL_IDENTITY] = identity;
   if (home) l[LABEL_HOME] = homeId(home);
+  if (backend) l[LABEL_BACKEND] = backend;
   return l;
 }
 

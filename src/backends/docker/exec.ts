@@ -1,32 +1,14 @@
 /**
- * Commands in the agent run through a tiny `sh` prelude that loads the
- * bottle's secret env file from the agent's tmpfs, so secrets reach the
- * process environment without ever being on a command line or in
- * `docker inspect`.
+ * Commands in the agent run through the secret-env prelude of
+ * bottle/agent-setup.ts, so secrets reach the process environment without
+ * ever being on a command line or in `docker inspect`.
  */
 import { PassThrough } from 'node:stream';
 import type { ExecIO } from '../../bottle/backend.js';
+import { withEnvPrelude } from '../../bottle/agent-setup.js';
 import { BottleError } from '../../errors.js';
 import { type Engine, engineFailure, isNotFound } from './engine.js';
 import { AGENT } from '../../bottle/layout.js';
-
-export const SECRET_ENV_FILE = AGENT.secretEnv;
-
-// A missing command is named as the user typed it (sh's own message would blame the prelude).
-const PRELUDE =
-  `set -a; [ -r ${SECRET_ENV_FILE} ] && . ${SECRET_ENV_FILE}; set +a; ` +
-  `command -v "$1" >/dev/null 2>&1 || { printf '%s: command not found in the bottle\\n' "$1" >&2; exit 127; }; exec "$@"`;
-
-export function withEnvPrelude(argv: readonly string[]): string[] {
-  return ['sh', '-c', PRELUDE, 'bot-bottle', ...argv];
-}
-
-/** `export NAME='value'` lines, single-quote escaped for POSIX sh. */
-export function shellEnvFile(vars: Readonly<Record<string, string>>): string {
-  return Object.entries(vars)
-    .map(([k, v]) => `export ${k}='${v.replace(/'/g, `'\\''`)}'\n`)
-    .join('');
-}
 
 export interface ExecOptions {
   readonly user?: string;

@@ -35,7 +35,7 @@ import type { Progress } from '../../progress.js';
 import type { Settings } from '../../settings.js';
 import { BASE_IMAGE, ensureBaseImage, imageExists, type JsonMessage, readJsonStream, tryPull, withLock } from './base-image.js';
 import { type Engine, engineFailure, isConflict, isNotFound, LABEL_MANAGED, labels } from './engine.js';
-import { type TarEntry, tarStream } from './tar.js';
+import { type TarEntry, tarStream } from '../../bottle/tar.js';
 
 export interface ImageRecipe {
   /** Repository part of the tag, e.g. 'bot-bottle/agent-shell'. */

@@ -6,7 +6,8 @@ import type { ResolvedEnv } from '../../manifest/types.js';
 import type { Progress } from '../../progress.js';
 import type { Settings } from '../../settings.js';
 import { ensureBaseImage } from './base-image.js';
-import { connectEngine, type Engine, engineFailure, homeId, LABEL_HOME, LABEL_IDENTITY, LABEL_KIND, LABEL_MANAGED } from './engine.js';
+import { connectEngine, type Engine, engineFailure, LABEL_MANAGED } from './engine.js';
+import { listLabelled } from './list.js';
 import { execIn } from './exec.js';
 import { ensureImage } from './images.js';
 import { ensureImageSpec } from './image-spec.js';
@@ -64,36 +65,7 @@ export class DockerBackend implements Backend<DockerPlan, DockerBuild> {
   }
 
   async list(): Promise<RunningBottle[]> {
-    const engine = await this.connect();
-    const filters = JSON.stringify({ label: [`${LABEL_MANAGED}=true`, `${LABEL_HOME}=${homeId(this.settings.home)}`] });
-    const [containers, networks, volumes] = await Promise.all([
-      engine.listContainers({ all: true, filters }),
-      engine.listNetworks({ filters }),
-      engine.listVolumes({ filters }),
-    ]);
-    const byId = new Map<string, { services: Record<string, string>; createdAt: Date | undefined }>();
-    const entry = (id: string) => {
-      let e = byId.get(id);
-      if (!e) byId.set(id, (e = { services: {}, createdAt: undefined }));
-      return e;
-    };
-    for (const c of containers) {
-      const id = c.Labels[LABEL_IDENTITY];
-      if (!id) continue;
-      const e = entry(id);
-      e.services[c.Labels[LABEL_KIND] ?? 'container'] = c.State;
-      const created = new Date(c.Created * 1000);
-      if (!e.createdAt || created < e.createdAt) e.createdAt = created;
-    }
-    for (const n of networks) {
-      const id = n.Labels?.[LABEL_IDENTITY];
-      if (id) entry(id).services[n.Labels?.[LABEL_KIND] ?? 'network'] = 'present';
-    }
-    for (const v of volumes.Volumes ?? []) {
-      const id = v.Labels?.[LABEL_IDENTITY];
-      if (id) entry(id).services[v.Labels?.[LABEL_KIND] ?? 'volume'] = 'present';
-    }
-    return [...byId.entries()].map(([identity, e]) => ({ identity, backend: 'docker' as const, services: e.services, createdAt: e.createdAt }));
+    return listLabelled(await this.connect(), this.settings.home, 'docker');
   }
 
   async commit(identity: string, tag: string): Promise<void> {

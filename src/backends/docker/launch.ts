@@ -8,14 +8,17 @@ import { join } from 'node:path';
 import type { ResolvedEnv } from '../../manifest/types.js';
 import { BottleError } from '../../errors.js';
 import type { Progress } from '../../progress.js';
+import { AGENT_UID, shellEnvFile } from '../../bottle/agent-setup.js';
 import { AGENT, BUNDLE_HEARTBEAT_PORT, BUNDLE_HOST, BUNDLE_RUN_DIR, BUNDLE_SECRETS_STDIN_ENV, inBundle } from '../../bottle/layout.js';
 import { extract } from 'tar-stream';
-import type { AgentFile } from '../../bottle/sidecar.js';
+import type { AgentFile, BundleServiceSpec } from '../../bottle/sidecar.js';
+import type { BackendName } from '../../bottle/spec.js';
 import { createBottleNetwork } from './networks.js';
-import { writeSecretFile } from '../../bottle/state.js';
+import { type BottleState, writeSecretFile } from '../../bottle/state.js';
+import { type TarEntry, tarStream } from '../../bottle/tar.js';
 import { type Engine, engineFailure, isConflict, labels, LABEL_IDENTITY } from './engine.js';
-import { execOutput, execWithInput, SECRET_ENV_FILE, shellEnvFile } from './exec.js';
-import { type TarEntry, tarStream } from './tar.js';
+import { execOutput, execWithInput } from './exec.js';
+import type { BottleNames } from './names.js';
 import type { DockerPlan } from './plan.js';
 import type { ContainerRuntime } from './runtime-probe.js';
 import { teardownBottle } from './teardown.js';
@@ -24,7 +27,7 @@ import { type ContextFile, contextTar } from './images.js';
 import type { Container } from 'dockerode';
 
 const BUNDLE_UID = 10001;
-const AGENT_UID = 1000;
+const HARDENING = { CapDrop: ['ALL'], SecurityOpt: ['no-new-privileges'], Init: true };
 
 /** What build made for a launch: the image tags and the container runtime that passed its probe. */
 export interface DockerBuild {
@@ -34,7 +37,7 @@ export interface DockerBuild {
 }
 
 export async function launchBottle(engine: Engine, plan: DockerPlan, built: DockerBuild, env: ResolvedEnv, progress: Progress): Promise<void> {
-  await refuseOrphans(engine, plan);
+  await refuseOrphans(engine, plan.identity);
   try {
     await createAndStart(engine, plan, built, env, progress);
   } catch (e) {
@@ -44,29 +47,47 @@ export async function launchBottle(engine: Engine, plan: DockerPlan, built: Dock
 }
 
 /** A leftover container or network of this identity is an orphan: say how to remove it. */
-async function refuseOrphans(engine: Engine, plan: DockerPlan): Promise<void> {
-  const filters = JSON.stringify({ label: [`${LABEL_IDENTITY}=${plan.identity}`] });
+async function refuseOrphans(engine: Engine, identity: string): Promise<void> {
+  const filters = JSON.stringify({ label: [`${LABEL_IDENTITY}=${identity}`] });
   const [containers, networks] = await Promise.all([engine.listContainers({ all: true, filters }), engine.listNetworks({ filters })]);
   if (containers.length > 0 || networks.length > 0) {
     const what = [...containers.map((c) => (c.Names[0] ?? c.Id).replace(/^\//, '')), ...networks.map((n) => n.Name)].join(', ');
-    throw new BottleError('name-in-use', `bottle ${plan.identity} already has engine resources (${what})`, {
-      fix: `bot-bottle stop ${plan.identity}   (or remove every orphan: bot-bottle cleanup --yes)`,
+    throw new BottleError('name-in-use', `bottle ${identity} already has engine resources (${what})`, {
+      fix: `bot-bottle stop ${identity}   (or remove every orphan: bot-bottle cleanup --yes)`,
     });
   }
 }
 
-async function createAndStart(engine: Engine, plan: DockerPlan, built: DockerBuild, env: ResolvedEnv, progress: Progress): Promise<void> {
-  const { names, identity } = plan;
-  progress.step(plan.resuming ? `resuming bottle ${identity} with its workspace` : `creating bottle ${identity}`);
+/** What the sidecar bundle needs from a plan: a Docker plan, or a micro-VM bottle's bundle (see BundleHost). */
+export interface BundleParts {
+  readonly identity: string;
+  readonly backend: BackendName;
+  readonly names: BottleNames;
+  readonly home: string;
+  readonly state: BottleState;
+  readonly bundleServices: readonly BundleServiceSpec[];
+  readonly sidecarMounts: readonly { readonly hostDir: string; readonly bundleDir: string }[];
+  readonly bundleSecrets: Readonly<Record<string, string>>;
+  /** Host files the running sidecars write that a launch reads (trust files): removed before it starts. */
+  readonly outputs: readonly string[];
+}
+
+/**
+ * The bundle's networks (and `alongside`, created with them) and its
+ * container, started with its secrets handed over. Resolves to a watch on it
+ * (readiness, files its sidecars write); the caller closes it.
+ */
+export async function startBundle(engine: Engine, p: BundleParts, image: string, progress: Progress, alongside: Promise<void> = Promise.resolve()): Promise<{ up: Promise<BundleWatch> }> {
+  const { names, identity } = p;
   const mark = (what: string) => progress.detail(what);
-  const bundleDir = plan.state.service('bundle');
+  const bundleDir = p.state.service('bundle');
   await mkdir(bundleDir, { recursive: true, mode: 0o700 });
-  const healthFile = plan.state.file('bundle', 'health');
+  const healthFile = p.state.file('bundle', 'health');
   await writeSecretFile(
-    plan.state.file('bundle', 'config'),
-    JSON.stringify({ identity, healthFile: inBundle('bundle', 'health'), services: plan.bundleServices }, null, 2) + '\n',
+    p.state.file('bundle', 'config'),
+    JSON.stringify({ identity, healthFile: inBundle('bundle', 'health'), services: p.bundleServices }, null, 2) + '\n',
   );
-  const bundleUser = await bundleUserFor([bundleDir, ...plan.sidecarMounts.map((m) => m.hostDir)]);
+  const bundleUser = await bundleUserFor([bundleDir, ...p.sidecarMounts.map((m) => m.hostDir)]);
 
   await Promise.all([
     // No route out and, with inhibit_ipv4, no host address on the bridge:
@@ -77,24 +98,23 @@ async function createAndStart(engine: Engine, plan: DockerPlan, built: DockerBui
       Internal: true,
       CheckDuplicate: true,
       Options: { 'com.docker.network.bridge.inhibit_ipv4': 'true' },
-      Labels: labels(identity, 'network-internal', plan.home),
+      Labels: labels(identity, 'network-internal', p.home, p.backend),
     }),
-    createBottleNetwork(engine, { Name: names.egressNetwork, Driver: 'bridge', CheckDuplicate: true, Labels: labels(identity, 'network-egress', plan.home) }),
-    plan.resuming ? Promise.resolve() : createWorkspaceVolume(engine, plan),
+    createBottleNetwork(engine, { Name: names.egressNetwork, Driver: 'bridge', CheckDuplicate: true, Labels: labels(identity, 'network-egress', p.home, p.backend) }),
+    alongside,
   ]).catch((e: unknown) => {
     throw isConflict(e) ? new BottleError('name-in-use', `an engine resource named for ${identity} already exists`, { fix: 'bot-bottle cleanup --yes' }) : e;
   });
 
-  mark('networks and workspace volume created');
+  mark('networks created');
   // The health report and the trust files the running sidecars write (the
   // egress CA) are outputs of this launch: ones left by an earlier run of this
   // bottle (resume) must not be read as this bundle's.
-  await Promise.all([healthFile, ...plan.agentTrust.map((t) => t.hostFile)].map((f) => rm(f, { force: true })));
-  const hardening = { CapDrop: ['ALL'], SecurityOpt: ['no-new-privileges'], Init: true };
+  await Promise.all([healthFile, ...p.outputs].map((f) => rm(f, { force: true })));
   const bundle = await engine.createContainer({
     name: names.bundle,
-    Image: built.bundleImage,
-    Labels: labels(identity, 'bundle', plan.home),
+    Image: image,
+    Labels: labels(identity, 'bundle', p.home, p.backend),
     Env: [
       `BOT_BOTTLE_BUNDLE_CONFIG=${inBundle('bundle', 'config')}`,
       `BOT_BOTTLE_HEALTH_FILE=${inBundle('bundle', 'health')}`,
@@ -107,41 +127,69 @@ async function createAndStart(engine: Engine, plan: DockerPlan, built: DockerBui
     AttachStdin: true,
     ...(bundleUser ? { User: bundleUser } : {}),
     HostConfig: {
-      ...hardening,
+      ...HARDENING,
       NetworkMode: names.internalNetwork,
       ReadonlyRootfs: true,
       // /tmp holds mirrors, minted certificates and the secrets: memory only.
       Tmpfs: { '/tmp': 'rw,nosuid,nodev,size=512m' },
       Binds: [
         `${bundleDir}:${BUNDLE_RUN_DIR}:rw`,
-        ...plan.sidecarMounts.map((m) => `${m.hostDir}:${m.bundleDir}:rw`),
+        ...p.sidecarMounts.map((m) => `${m.hostDir}:${m.bundleDir}:rw`),
         // ssh refuses to run for a uid with no passwd entry: give the invoking user's uid one.
-        ...(bundleUser ? [`${await passwdFor(plan.state.file('bundle', 'passwd'), bundleUser)}:/etc/passwd:ro`] : []),
+        ...(bundleUser ? [`${await passwdFor(p.state.file('bundle', 'passwd'), bundleUser)}:/etc/passwd:ro`] : []),
       ],
       PidsLimit: 512,
     },
     NetworkingConfig: { EndpointsConfig: { [names.internalNetwork]: { Aliases: [BUNDLE_HOST] } } },
   });
-  // The bundle boots (its sidecars take the longest) while the agent is created and started.
-  const bundleUp = (async () => {
+  // The bundle boots (its sidecars take the longest) while the caller starts its agent.
+  const up = (async () => {
     await engine.getNetwork(names.egressNetwork).connect({ Container: bundle.id });
     const stdin = await bundle.attach({ stream: true, stdin: true, stdout: false, stderr: false, hijack: true });
     await bundle.start();
     mark('bundle started');
-    await writeBundleSecrets(stdin, plan);
+    await writeBundleSecrets(stdin, p);
     mark('bundle secrets handed over');
+    return new BundleWatch(bundle, identity, names.bundle, healthFile, progress);
   })();
-  bundleUp.catch(() => undefined); // awaited below; a failure must not surface as unhandled first
+  up.catch(() => undefined); // awaited by the caller; a failure must not surface as unhandled first
+  return { up };
+}
+
+/** The bundle alone (for a micro-VM agent): create, check, or undo. */
+export async function launchBundle(engine: Engine, p: BundleParts, image: string, progress: Progress): Promise<void> {
+  await refuseOrphans(engine, p.identity);
+  try {
+    const { up } = await startBundle(engine, p, image, progress);
+    const watch = await up;
+    try {
+      await watch.ready();
+      progress.detail('bundle ready');
+    } finally {
+      watch.close();
+    }
+  } catch (e) {
+    await teardownBottle(engine, p.identity, { keepWorkspace: true }).catch(() => undefined);
+    throw e instanceof BottleError ? e : engineFailure(`launching the bundle of ${p.identity}`, e);
+  }
+}
+
+async function createAndStart(engine: Engine, plan: DockerPlan, built: DockerBuild, env: ResolvedEnv, progress: Progress): Promise<void> {
+  const { names, identity } = plan;
+  progress.step(plan.resuming ? `resuming bottle ${identity} with its workspace` : `creating bottle ${identity}`);
+  const mark = (what: string) => progress.detail(what);
+  const parts: BundleParts = { ...plan, outputs: plan.agentTrust.map((t) => t.hostFile) };
+  const { up } = await startBundle(engine, parts, built.bundleImage, progress, plan.resuming ? Promise.resolve() : createWorkspaceVolume(engine, plan));
 
   const agent = await engine.createContainer({
     name: names.agent,
     Image: built.agentImage,
-    Labels: labels(identity, 'agent', plan.home),
+    Labels: labels(identity, 'agent', plan.home, plan.backend),
     Hostname: identity.slice(0, 63),
     Env: Object.entries(plan.agentEnv).map(([k, v]) => `${k}=${v}`),
     WorkingDir: AGENT.workspace,
     HostConfig: {
-      ...hardening,
+      ...HARDENING,
       NetworkMode: names.internalNetwork,
       Runtime: built.runtime,
       Mounts: [{ Type: 'volume', Source: names.workspaceVolume, Target: AGENT.workspace }],
@@ -159,8 +207,7 @@ async function createAndStart(engine: Engine, plan: DockerPlan, built: DockerBui
   await agent.start();
   mark('agent started');
   const files = splitAgentFiles(plan);
-  const watching = bundleUp.then(() => new BundleWatch(bundle, identity, names.bundle, healthFile, progress));
-  watching.catch(() => undefined); // awaited below
+  const watching = up;
   try {
     await Promise.all([
       watching.then((w) => w.ready()).then(() => mark('bundle ready')),
@@ -175,7 +222,7 @@ async function createAndStart(engine: Engine, plan: DockerPlan, built: DockerBui
 }
 
 /** Secrets reach the bundle's tmpfs over the init's stdin: never argv, never the host disk. */
-async function writeBundleSecrets(stdin: NodeJS.ReadWriteStream, plan: DockerPlan): Promise<void> {
+async function writeBundleSecrets(stdin: NodeJS.ReadWriteStream, plan: BundleParts): Promise<void> {
   await new Promise<void>((resolve, reject) => {
     stdin.on('error', reject);
     // Half-close: with StdinOnce the engine then closes the init's stdin (EOF).
@@ -277,7 +324,7 @@ async function writeAgentTrees(agent: Container, plan: DockerPlan, progress: Pro
 }
 
 async function createWorkspaceVolume(engine: Engine, plan: DockerPlan): Promise<void> {
-  await engine.createVolume({ Name: plan.names.workspaceVolume, Labels: labels(plan.identity, 'volume-workspace', plan.home) });
+  await engine.createVolume({ Name: plan.names.workspaceVolume, Labels: labels(plan.identity, 'volume-workspace', plan.home, plan.backend) });
 }
 
 /** As root, hand the bundle its folders; otherwise run the bundle as the invoking user. */
@@ -307,5 +354,5 @@ async function chownTree(path: string, uid: number): Promise<void> {
 
 async function writeAgentSecrets(engine: Engine, plan: DockerPlan, env: ResolvedEnv): Promise<void> {
   // Always written (possibly empty) so the prelude's file exists; content via stdin, never argv.
-  await execWithInput(engine, plan.names.agent, ['sh', '-c', `umask 077; cat > ${SECRET_ENV_FILE}`], shellEnvFile(env.secrets), 'writing the secret env file');
+  await execWithInput(engine, plan.names.agent, ['sh', '-c', `umask 077; cat > ${AGENT.secretEnv}`], shellEnvFile(env.secrets), 'writing the secret env file');
 }

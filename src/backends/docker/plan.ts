@@ -6,7 +6,7 @@
  */
 import { join } from 'node:path';
 import type { AgentImage, Plan, PrepareInput } from '../../bottle/backend.js';
-import { BUNDLE_HEARTBEAT_PORT, BUNDLE_HOST } from '../../bottle/layout.js';
+import { agentEnv, agentFiles, agentLimits, agentTrees, agentTrust, type Limits, type TrustFile } from '../../bottle/agent-setup.js';
 import type { AgentFile, BundleServiceSpec, PreparedSidecar } from '../../bottle/sidecar.js';
 import type { BottleState } from '../../bottle/state.js';
 import { packageRoot } from '../../paths.js';
@@ -15,13 +15,6 @@ import type { AgentTree } from '../../bottle/tree.js';
 import type { ImageRecipe } from './images.js';
 import { type BottleNames, bottleNames } from './names.js';
 
-const DEFAULT_PIDS = 1024;
-
-export interface Limits {
-  readonly nanoCpus: number | undefined;
-  readonly memoryBytes: number | undefined;
-  readonly pids: number;
-}
 
 export type BundleService = BundleServiceSpec;
 
@@ -51,7 +44,7 @@ export interface DockerPlan extends Plan {
   /** Files written into the agent at launch (git config, clients). */
   readonly agentFiles: readonly AgentFile[];
   /** Certificates the agent must trust: host files the running sidecars write, and where the agent gets them. */
-  readonly agentTrust: readonly { readonly hostFile: string; readonly agentPath: string }[];
+  readonly agentTrust: readonly TrustFile[];
   /** Secret values for the bundle's tmpfs: held in memory, never printed. */
   readonly bundleSecrets: Readonly<Record<string, string>>;
   readonly sidecars: readonly PreparedSidecar[];
@@ -80,16 +73,6 @@ export function prepareDockerPlan(input: PrepareInput): DockerPlan {
   const { settings, identity, bottle, spec, state } = input;
   const names = bottleNames(identity);
   const agentImage = dockerAgentImage(input.agentImage);
-  const sidecarEnv = Object.assign({}, ...input.sidecars.map((s) => s.plan.agentEnv)) as Record<string, string>;
-  const agentEnv: Record<string, string> = {
-    BOT_BOTTLE_IDENTITY: identity,
-    BOT_BOTTLE_BUNDLE: `${BUNDLE_HOST}:${BUNDLE_HEARTBEAT_PORT}`,
-    ...input.env.literals,
-    // The provider's placeholders and switches win over literals; sidecar settings over both.
-    ...input.providerSetup.agentEnv,
-    // Sidecar settings (proxy URLs, placeholders) win over the manifest's literals.
-    ...sidecarEnv,
-  };
   const plan: DockerPlan = {
     backend: 'docker',
     identity,
@@ -98,23 +81,16 @@ export function prepareDockerPlan(input: PrepareInput): DockerPlan {
     state,
     agentImage,
     provider: input.agentImage.provider,
-    agentTrees: [...input.providerSetup.agentTrees, ...(input.workspace ? [input.workspace] : [])],
+    agentTrees: agentTrees(input),
     copyCwd: spec.copyCwd,
     bundleImage: bundleImageRecipe(),
-    limits: {
-      nanoCpus: bottle.runtime.cpus === undefined ? undefined : Math.round(bottle.runtime.cpus * 1e9),
-      memoryBytes: bottle.runtime.memory,
-      pids: bottle.runtime.pids ?? DEFAULT_PIDS,
-    },
-    agentEnv,
+    limits: agentLimits(bottle.runtime),
+    agentEnv: agentEnv(input),
     secretEnvNames: Object.keys(input.env.secrets).sort(),
     bundleServices: input.sidecars.flatMap((s) => s.plan.services),
     sidecarMounts: input.sidecars.map((s) => ({ hostDir: s.hostDir, bundleDir: s.bundleDir })),
-    agentFiles: [...input.providerSetup.agentFiles, ...input.sidecars.flatMap((s) => s.plan.agentFiles)],
-    // Only a sidecar that runs writes what the agent must trust.
-    agentTrust: input.sidecars.flatMap((s) =>
-      s.plan.services.length === 0 ? [] : s.plan.agentTrust.map((t) => ({ hostFile: join(s.hostDir, ...t.stateFile.split('/')), agentPath: t.agentPath })),
-    ),
+    agentFiles: agentFiles(input),
+    agentTrust: agentTrust(input.sidecars),
     bundleSecrets: Object.assign({}, ...input.sidecars.map((s) => s.plan.bundleSecrets)) as Record<string, string>,
     sidecars: input.sidecars,
     resuming: input.resuming,
@@ -126,7 +102,7 @@ export function prepareDockerPlan(input: PrepareInput): DockerPlan {
   return Object.freeze(plan);
 }
 
-function dockerAgentImage(image: AgentImage): DockerPlan['agentImage'] {
+export function dockerAgentImage(image: AgentImage): DockerPlan['agentImage'] {
   if (image.kind === 'snapshot') return { kind: 'tag', tag: image.tag, source: 'committed snapshot' };
   const spec: ImageSpec = {
     repository: image.repository,

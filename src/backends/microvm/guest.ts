@@ -65,22 +65,20 @@ export function guestFiles(vmDir: string): GuestFiles {
   return { runDir: join(vmDir, 'run'), overlay: join(vmDir, 'root.qcow2'), workspace: join(vmDir, 'workspace.ext4') };
 }
 
-/** The per-bottle disks: made fresh, or kept from a preserved bottle. Returns whether the workspace is new. */
-export async function prepareDisks(files: GuestFiles, rootDisk: string, copyCwd: string | undefined, opts: { keep: boolean }): Promise<{ freshWorkspace: boolean }> {
+/** The per-bottle disks: made fresh, or (`keep`) the workspace of a preserved bottle kept. */
+export async function prepareDisks(files: GuestFiles, rootDisk: string, opts: { keep: boolean; owner: string }): Promise<void> {
   await mkdir(files.runDir, { recursive: true, mode: 0o700 });
   await chmod(files.runDir, 0o700);
   if (!opts.keep || !existsSync(files.overlay)) {
     await rm(files.overlay, { force: true });
     await runTool('qemu-img', ['create', '-q', '-f', 'qcow2', '-b', rootDisk, '-F', 'raw', files.overlay]);
   }
-  let freshWorkspace = false;
   if (!opts.keep || !existsSync(files.workspace)) {
     await rm(files.workspace, { force: true });
-    // With --cwd the workspace starts as a copy of that folder (never a mount of it).
-    await runTool('mke2fs', ['-q', '-F', '-t', 'ext4', '-L', 'bb-workspace', ...(copyCwd ? ['-d', copyCwd] : []), files.workspace, `${WORKSPACE_DISK_MIB}M`]);
-    freshWorkspace = true;
+    // The workspace belongs to the agent user, as the image's /workspace does on Docker;
+    // `--cwd` fills it once the guest runs (the tree the secret scan passed, never a mount).
+    await runTool('mke2fs', ['-q', '-F', '-t', 'ext4', '-L', 'bb-workspace', '-E', `root_owner=${opts.owner}`, files.workspace, `${WORKSPACE_DISK_MIB}M`]);
   }
-  return { freshWorkspace };
 }
 
 export interface BootOptions {
@@ -93,9 +91,10 @@ export interface BootOptions {
   readonly cpus: number;
   readonly guestd: Buffer;
   readonly files: GuestFiles;
-  /** `uid:gid` that owns the workspace and the agent's tmpfs. */
+  /** `uid:gid` that owns the agent's tmpfs. */
   readonly owner: string;
-  readonly chownWorkspace: boolean;
+  /** The agent's cgroup limits inside the guest (its commands' pids, memory and CPU). */
+  readonly limits: { readonly pids: number; readonly memoryBytes: number | undefined; readonly nanoCpus: number | undefined };
   readonly forwards: readonly GuestForward[];
   readonly mirror?: string | undefined;
   readonly progress: Progress;
@@ -119,7 +118,16 @@ export async function bootGuest(o: BootOptions): Promise<{ kernelRelease: string
     cpus: o.cpus,
     kernel: kernel.vmlinuz,
     initramfs,
-    append: ['bb.mode=bottle', `bb.lanes=${LANES}`, `bb.hostname=${o.hostname}`, `bb.owner=${o.owner}`, `bb.chown=${o.chownWorkspace ? 1 : 0}`],
+    append: [
+      'bb.mode=bottle',
+      `bb.lanes=${LANES}`,
+      `bb.hostname=${o.hostname}`,
+      `bb.owner=${o.owner}`,
+      `bb.pids=${o.limits.pids}`,
+      ...(o.limits.memoryBytes === undefined ? [] : [`bb.mem=${o.limits.memoryBytes}`]),
+      // cpu.max quota per 100 ms period.
+      ...(o.limits.nanoCpus === undefined ? [] : [`bb.cpu=${Math.max(1000, Math.round(o.limits.nanoCpus / 1e4))}`]),
+    ],
     runDir: o.files.runDir,
     disks: [
       { path: o.files.overlay, format: 'qcow2' as const },

@@ -111,7 +111,10 @@ export function qemuArgs(spec: GuestSpec): string[] {
 /** Start QEMU; with `daemonize`, resolves once the guest runs in the background. */
 export function startQemu(spec: GuestSpec): Promise<{ code: number | null; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(QEMU, qemuArgs(spec), { stdio: ['ignore', 'ignore', 'pipe'] });
+    // A bare environment: QEMU (and the socat it runs per connection) outlives
+    // the CLI, and must not carry the host variables bottles forward as secrets.
+    const env = { PATH: process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin' };
+    const child = spawn(QEMU, qemuArgs(spec), { stdio: ['ignore', 'ignore', 'pipe'], env });
     let stderr = '';
     child.stderr.on('data', (c: Buffer) => (stderr += c.toString('utf8')));
     child.on('error', (e) =>

@@ -7,7 +7,7 @@ import { COLOR_NAMES, printJson } from '../output.js';
 import { attachSession } from '../session.js';
 
 interface StartFlags {
-  backend: BackendName;
+  backend?: BackendName;
   bottle: string[];
   label?: string;
   color?: string;
@@ -28,7 +28,7 @@ export function registerStart(program: Command, ctx: () => CliContext): void {
     .command('start')
     .description('launch a bottle (without an agent name: pick agent, bottles and backend)')
     .argument('[agent]', 'agent name (a file in ~/.bot-bottle/agents/ or ./.bot-bottle/agents/)')
-    .addOption(new Option('--backend <name>', 'where the bottle runs').choices([...BACKENDS]).default('docker'))
+    .addOption(new Option('--backend <name>', "where the bottle runs (default: the bottle's `backend:`, else docker)").choices([...BACKENDS]))
     .option('--bottle <name>', 'bottle to use (repeatable; merged in order)', (v: string, prev: string[]) => [...prev, v], [] as string[])
     .option('--label <text>', 'a label shown by `list`')
     .addOption(new Option('--color <name>', 'colour of the label').choices(COLOR_NAMES))
@@ -42,7 +42,7 @@ export function registerStart(program: Command, ctx: () => CliContext): void {
     .option('--detach', 'return once the bottle is ready; it runs until `bot-bottle stop`')
     .option('--json', 'print one JSON object on stdout (with a session: at its end, with the exit code; the agent\'s output goes to stderr)')
     .option('--verbose', 'show image build output')
-    .addHelpText('after', '\nExit code: with a session, the agent\'s own (see the README for the rest).\n\nExamples:\n  bot-bottle start dev --detach --json\n  bot-bottle start dev --headless --prompt "ls -la /workspace"\n  bot-bottle start claude-dev --headless --prompt "fix the failing test" --output-format json\n  bot-bottle start claude-dev --cwd . --label "bug 123" --color cyan\n  bot-bottle start dev --dry-run\n')
+    .addHelpText('after', '\nExit code: with a session, the agent\'s own (see the README for the rest).\n\nExamples:\n  bot-bottle start dev --detach --json\n  bot-bottle start dev --headless --prompt "ls -la /workspace"\n  bot-bottle start claude-dev --headless --prompt "fix the failing test" --output-format json\n  bot-bottle start claude-dev --cwd . --label "bug 123" --color cyan\n  bot-bottle start dev --dry-run\n  bot-bottle start dev --backend microvm --detach   (the agent in a micro-VM with its own kernel)\n')
     .action(async (agentArg: string | undefined, flags: StartFlags) => {
       const c = ctx();
       if (flags.detach && flags.prompt !== undefined) {
@@ -65,7 +65,7 @@ export function registerStart(program: Command, ctx: () => CliContext): void {
             bottles = await pick('bottles:', all.map((b) => ({ value: b.name, label: b.name })), { multiple: true });
           }
         }
-        if (BACKENDS.length > 1) [backend] = (await pick('backend:', BACKENDS.map((b) => ({ value: b, label: b })))) as BackendName[];
+        if (backend === undefined && BACKENDS.length > 1) [backend] = (await pick('backend:', BACKENDS.map((b) => ({ value: b, label: b })))) as BackendName[];
       }
       const spec: BottleSpec = {
         agent: agent,

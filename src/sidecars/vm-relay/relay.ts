@@ -11,12 +11,9 @@
  */
 import { chmodSync, rmSync } from 'node:fs';
 import { connect, createServer, type Server, type Socket } from 'node:net';
-import { join } from 'node:path';
+import { RELAY_ENV, relaySocket } from '../../bottle/vm-relay.js';
 
-/** The socket a port is relayed from, inside `dir`. */
-export function relaySocket(dir: string, port: number): string {
-  return join(dir, `relay-${port}.sock`);
-}
+export { relaySocket };
 
 function pipeBoth(a: Socket, b: Socket): void {
   a.pipe(b);
@@ -59,7 +56,7 @@ export function parsePorts(text: string | undefined): number[] {
     .filter(Boolean)
     .map((p) => Number(p));
   if (ports.length === 0 || ports.some((p) => !Number.isInteger(p) || p < 1 || p > 65535)) {
-    throw new Error(`vm-relay: BOT_BOTTLE_RELAY_PORTS must list ports 1-65535, got "${text ?? ''}"`);
+    throw new Error(`vm-relay: ${RELAY_ENV.ports} must list ports 1-65535, got "${text ?? ''}"`);
   }
   return ports;
 }

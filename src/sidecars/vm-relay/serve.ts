@@ -3,14 +3,17 @@
  * BOT_BOTTLE_RELAY_DIR (a folder the host can open), BOT_BOTTLE_RELAY_PORTS
  * (comma-separated ports of the bundle's services).
  */
+import { mkdirSync } from 'node:fs';
+import { RELAY_ENV } from '../../bottle/vm-relay.js';
 import { parsePorts, startRelays } from './relay.js';
 
-const dir = process.env.BOT_BOTTLE_RELAY_DIR;
+const dir = process.env[RELAY_ENV.dir];
 if (!dir) {
-  process.stderr.write('vm-relay: BOT_BOTTLE_RELAY_DIR is not set\n');
+  process.stderr.write(`vm-relay: ${RELAY_ENV.dir} is not set\n`);
   process.exit(2);
 }
-const servers = await startRelays(dir, parsePorts(process.env.BOT_BOTTLE_RELAY_PORTS));
+mkdirSync(dir, { recursive: true, mode: 0o700 });
+const servers = await startRelays(dir, parsePorts(process.env[RELAY_ENV.ports]));
 process.stdout.write(`vm-relay: ${servers.length} sockets in ${dir}\n`);
 const stop = () => {
   for (const s of servers) s.close();

@@ -1,5 +1,5 @@
 /**
- * Tar archives for the engine (image build contexts, files for the agent),
+ * Tar archives (image build contexts, files and trees for the agent),
  * written by tar-stream. Deterministic: a fixed mtime and numeric owners,
  * so the same entries always give the same bytes.
  */
