@@ -404,10 +404,11 @@ describe('git-gate in containers', { timeout: 15 * 60_000 }, () => {
   it('withdraws the proposal when the agent gives up on a held push', async () => {
     const before = await upstreamMain();
     const key = fakeAwsKey();
-    const pushing = agent(`printf 'k=${key} # bot-bottle:allow\n' > gone.env && git add gone.env && git commit -qm gone && { setsid git push origin HEAD:main & echo $! > /tmp/push.pid; wait $!; }`);
+    const pushing = agent(`printf 'k=${key} # bot-bottle:allow\n' > gone.env && git add gone.env && git commit -qm gone && { setsid perl -e '$SIG{INT}="DEFAULT"; exec @ARGV or die' git push origin HEAD:main & echo $! > /tmp/push.pid; wait $!; }`);
     const p = await pendingHold();
     // The agent gives up (Ctrl-C) once its push is held: after the event, not after a guessed time.
     // To the push's whole process group, as a terminal's Ctrl-C: git and its remote helper.
+    // A background job of a script starts with SIGINT ignored (POSIX), which exec keeps: perl restores it first.
     await agent('kill -INT -- "-$(cat /tmp/push.pid)"');
     const r = await pushing;
     assert.notEqual(r.code, 0);
