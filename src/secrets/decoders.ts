@@ -175,9 +175,6 @@ function joinSpans(text: string, spans: readonly number[]): Joined | undefined {
 // ---------------------------------------------------------------- base64
 
 /** Base64 alphabet (standard and URL-safe), for a hand-written linear scan. */
-const B64_CHAR = new Uint8Array(128);
-for (const ch of 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/_-') B64_CHAR[ch.charCodeAt(0)] = 1;
-const isB64 = (c: number) => c < 128 && B64_CHAR[c] === 1;
 /** A single run must be this long; a line of a wrapped block this long. */
 const MIN_RUN = 32;
 const MIN_LINE = 16;
@@ -200,31 +197,35 @@ interface Run {
   wholeLine: boolean;
 }
 
-/** Maximal runs of base64 characters (then `=` padding), in one pass. */
+/**
+ * Maximal runs of base64 characters (then `=` padding) at least `minLine`
+ * long. Found by a regex, not a loop over characters: a push is a thousand
+ * short texts, and a loop runs most of them before the engine optimises it,
+ * many times slower than the regex engine's compiled matcher.
+ */
 function base64Runs(text: string, minLine: number): Run[] {
   const runs: Run[] = [];
   const n = text.length;
-  let i = 0;
-  while (i < n) {
-    if (!isB64(text.charCodeAt(i))) {
-      i++;
-      continue;
-    }
-    const start = i;
-    while (i < n && isB64(text.charCodeAt(i))) i++;
+  let re = B64_RUNS.get(minLine);
+  if (!re) B64_RUNS.set(minLine, (re = new RegExp(`(?<![A-Za-z0-9+/_-])[A-Za-z0-9+/_-]{${minLine},}`, 'g')));
+  re.lastIndex = 0;
+  for (let m = re.exec(text); m !== null; m = re.exec(text)) {
+    const start = m.index;
+    const i = start + m[0].length;
     let end = i;
     while (end < n && end - i < 2 && text.charCodeAt(end) === 61 /* = */) end++;
-    if (end - start >= minLine) {
-      let a = start - 1;
-      while (a >= 0 && (text[a] === ' ' || text[a] === '\t')) a--;
-      let b = end;
-      while (b < n && (text[b] === ' ' || text[b] === '\t' || text[b] === '\r')) b++;
-      runs.push({ start, end, wholeLine: (a < 0 || text[a] === '\n') && (b >= n || text[b] === '\n') });
-    }
-    i = end;
+    let a = start - 1;
+    while (a >= 0 && (text[a] === ' ' || text[a] === '\t')) a--;
+    let b = end;
+    while (b < n && (text[b] === ' ' || text[b] === '\t' || text[b] === '\r')) b++;
+    runs.push({ start, end, wholeLine: (a < 0 || text[a] === '\n') && (b >= n || text[b] === '\n') });
+    re.lastIndex = end;
   }
   return runs;
 }
+
+/** The run regex per minimum length. */
+const B64_RUNS = new Map<number, RegExp>();
 
 /** How hard to look for base64: the git-gate looks for encoded files, the egress path for any encoded secret. */
 export interface Base64Options {
@@ -344,19 +345,18 @@ const hexVal = (c: number) => (c < 128 ? (HEX_VAL[c] ?? -1) : -1);
 /** 20 bytes: shorter hex is an id or a hash, not an encoded file. */
 const MIN_HEX = 40;
 
+/** The run regex per minimum length (a regex for the reason base64Runs gives). */
+const HEX_RUNS = new Map<number, RegExp>();
+
 /** Runs of hex digits (an encoded `.env`, `xxd -p` output) decoded when the result is text. */
 export function findHexRuns(text: string, minHex = MIN_HEX): Decoded[] {
   const out: Decoded[] = [];
-  const n = text.length;
-  let i = 0;
-  while (i < n) {
-    if (hexVal(text.charCodeAt(i)) < 0) {
-      i++;
-      continue;
-    }
-    const start = i;
-    while (i < n && hexVal(text.charCodeAt(i)) >= 0) i++;
-    const len = (i - start) & ~1;
+  let re = HEX_RUNS.get(minHex);
+  if (!re) HEX_RUNS.set(minHex, (re = new RegExp(`(?<![0-9A-Fa-f])[0-9A-Fa-f]{${minHex},}`, 'g')));
+  re.lastIndex = 0;
+  for (let m = re.exec(text); m !== null; m = re.exec(text)) {
+    const start = m.index;
+    const len = m[0].length & ~1;
     if (len < minHex) continue;
     let decoded = '';
     for (let k = start; k < start + len; k += 2) decoded += String.fromCharCode(hexVal(text.charCodeAt(k)) * 16 + hexVal(text.charCodeAt(k + 1)));
@@ -371,6 +371,7 @@ export function findHexRuns(text: string, minHex = MIN_HEX): Decoded[] {
 const URL_CHAR = new Uint8Array(128);
 for (const ch of "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789%._~+-/=:&?!$'()*,;@") URL_CHAR[ch.charCodeAt(0)] = 1;
 const isUrlChar = (c: number) => c < 128 && URL_CHAR[c] === 1;
+const PERCENT_ESCAPE = /%[0-9A-Fa-f]{2}/g;
 
 /**
  * Runs of URL characters with at least two `%XX` escapes (a key in a query
@@ -379,15 +380,15 @@ const isUrlChar = (c: number) => c < 128 && URL_CHAR[c] === 1;
  */
 export function findUrlEncoded(text: string): Decoded[] {
   const out: Decoded[] = [];
-  if (!text.includes('%')) return out;
   const n = text.length;
+  // Only runs with an escape matter: found from the escapes (a regex), widened to whole runs.
+  PERCENT_ESCAPE.lastIndex = 0;
   let i = 0;
-  while (i < n) {
-    if (!isUrlChar(text.charCodeAt(i))) {
-      i++;
-      continue;
-    }
-    const start = i;
+  for (let m = PERCENT_ESCAPE.exec(text); m !== null; m = PERCENT_ESCAPE.exec(text)) {
+    if (m.index < i) continue;
+    let start = m.index;
+    while (start > 0 && isUrlChar(text.charCodeAt(start - 1))) start--;
+    i = start;
     let escapes = 0;
     while (i < n && isUrlChar(text.charCodeAt(i))) {
       if (text.charCodeAt(i) === 37 && hexVal(text.charCodeAt(i + 1)) >= 0 && hexVal(text.charCodeAt(i + 2)) >= 0) escapes++;

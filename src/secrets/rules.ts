@@ -408,7 +408,8 @@ export const RULES: readonly Rule[] = [
     id: 'url-password',
     description: 'Password embedded in a URL (scheme://user:password@host)',
     keywords: ['://'],
-    regex: re(`${B}[a-z][a-z0-9+.-]{1,20}://[A-Za-z0-9._~%!$&'*+,;=-]{1,64}:([A-Za-z0-9._~%!$&'*+,;=-]{6,128})@[A-Za-z0-9.-]{1,253}`, 'i'),
+    // Starts at the literal `://` with the scheme as a look-behind: a leading `[a-z]` would be tried at every letter of the text.
+    regex: re(`://(?<=${B}[a-z][a-z0-9+.-]{1,20}://)[A-Za-z0-9._~%!$&'*+,;=-]{1,64}:([A-Za-z0-9._~%!$&'*+,;=-]{6,128})@[A-Za-z0-9.-]{1,253}`, 'i'),
     secretGroup: 1,
     entropy: 2.8,
     minClasses: 2,
