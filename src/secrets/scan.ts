@@ -17,6 +17,7 @@
  *   short wrapping), gzip/zlib inside base64, invisible characters.
  */
 import {
+  base64Runs,
   continuationJoin,
   lineSplitJoin,
   EGRESS_BASE64,
@@ -90,6 +91,9 @@ interface Raw {
 const KNOWN_PRIORITY = -1;
 const ENTROPY_PRIORITY = 1000;
 const MAX_DEPTH: Record<ScanMode, number> = { push: 2, egress: 4 };
+/** Shortest hex run decoded: 20 bytes on a push (shorter is an id or a hash), 12 on egress. Never below the base64 run length. */
+const PUSH_HEX = 40;
+const EGRESS_HEX = 24;
 /** Decoded text a scan may produce, beyond which it stops decoding (never a way to burn the CPU). */
 const DECODE_BUDGET_MIN = 4 << 20;
 const DECODE_BUDGET_FACTOR = 8;
@@ -376,14 +380,17 @@ function scanRaw(text: string, ctx: Ctx, depth: number): Raw[] {
       const visible = stripInvisible(text);
       if (visible) decodeWith(visible, 'invisible');
     }
+    const b64 = egress ? EGRESS_BASE64 : PUSH_BASE64;
+    // One pass finds the runs of base64 characters, which hold every run of hex digits too (minLine <= minHex).
+    const runs = opts.decodeBase64 !== false || opts.decodeHex !== false ? base64Runs(text, b64.minLine) : [];
     if (opts.decodeBase64 !== false) {
-      for (const d of findBase64Runs(text, egress ? EGRESS_BASE64 : PUSH_BASE64)) {
+      for (const d of findBase64Runs(text, b64, runs)) {
         if (covered(out.slice(0, direct), d.start, d.end)) continue;
         decodeWith(d, 'base64');
       }
     }
     if (opts.decodeHex !== false) {
-      for (const d of findHexRuns(text, egress ? 24 : undefined)) decodeWith(d, 'hex');
+      for (const d of findHexRuns(text, egress ? EGRESS_HEX : PUSH_HEX, runs)) decodeWith(d, 'hex');
       if (egress) for (const d of findDelimitedHex(text)) decodeWith(d, 'hex');
     }
     if (opts.decodeUrl !== false) for (const d of findUrlEncoded(text)) decodeWith(d, 'url');
