@@ -6,10 +6,11 @@
  * secrets of 30 kinds on lines of TS, Python, Go, YAML and .env files.
  * `bot-bottle scan` (a fresh CLI process) and gitleaks 8.16 run on the same
  * range; printed: recall on the planted secrets, false positives (findings in
- * files with nothing planted, per MB) and wall time (medians). Asserts nothing.
+ * files with nothing planted, per MB), wall time and CPU time (process and
+ * children, medians). Asserts nothing.
  *
  *   bash bench/scan/get-gitleaks.sh && npm run build
- *   node --import tsx bench/scan/push.ts [runs=3] [--baseline OTHER/dist/cli/main.js] [--verbose]
+ *   node --import tsx bench/scan/push.ts [runs=3] [--baseline OTHER/dist/cli/bin.js] [--verbose]
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -29,6 +30,12 @@ const verbose = process.argv.includes('--verbose');
 interface Hit {
   commit: string;
   path: string;
+}
+
+interface Run {
+  ms: number;
+  cpu: number;
+  hits: Hit[];
 }
 
 function planted(r: Rng, name: string, value: string): { path: string; text: string } {
@@ -91,23 +98,35 @@ function build(dir: string): { range: string; planted: Hit[]; bytes: number; fil
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
 
-function timed(cmd: string, args: string[]): { ms: number; out: string } {
+/** CPU time (user + system, ms) of this process's waited-for children, from /proc (Linux; NaN elsewhere). */
+function childrenCpuMs(): number {
+  try {
+    const fields = readFileSync('/proc/self/stat', 'utf8').replace(/^.*\) /, '').split(' ');
+    return ((Number(fields[13]) + Number(fields[14])) * 1000) / 100; // cutime + cstime, in USER_HZ (100)
+  } catch {
+    return NaN;
+  }
+}
+
+/** Wall time, and CPU time of the process and its children (git too): on a busy machine the steadier of the two. */
+function timed(cmd: string, args: string[]): { ms: number; cpu: number; out: string } {
+  const c0 = childrenCpuMs();
   const t0 = process.hrtime.bigint();
   const p = spawnSync(cmd, args, { cwd: root, encoding: 'utf8', maxBuffer: 1 << 28 });
   const ms = Number(process.hrtime.bigint() - t0) / 1e6;
   if (p.status !== 0 && p.status !== 1) throw new Error(`${cmd}: exit ${p.status}: ${p.stderr}`);
-  return { ms, out: p.stdout };
+  return { ms, cpu: childrenCpuMs() - c0, out: p.stdout };
 }
 
-function ours(cli: string, repo: string, range: string): { ms: number; hits: Hit[] } {
+function ours(cli: string, repo: string, range: string): Run {
   const r = timed(process.execPath, [cli, 'scan', '--repo', repo, '--range', range, '--json']);
-  return { ms: r.ms, hits: r.out.split('\n').filter(Boolean).map((l) => JSON.parse(l) as Hit) };
+  return { ms: r.ms, cpu: r.cpu, hits: r.out.split('\n').filter(Boolean).map((l) => JSON.parse(l) as Hit) };
 }
 
-function gitleaks(bin: string, repo: string, range: string, report: string): { ms: number; hits: Hit[] } {
+function gitleaks(bin: string, repo: string, range: string, report: string): Run {
   const r = timed(bin, ['detect', '--source', repo, '--log-opts', range, '--report-format', 'json', '--report-path', report, '--no-banner', '--exit-code', '0', '--log-level', 'error']);
   const raw = JSON.parse(readFileSync(report, 'utf8')) as { Commit: string; File: string }[] | null;
-  return { ms: r.ms, hits: (raw ?? []).map((f) => ({ commit: f.Commit, path: f.File })) };
+  return { ms: r.ms, cpu: r.cpu, hits: (raw ?? []).map((f) => ({ commit: f.Commit, path: f.File })) };
 }
 
 const work = mkdtempSync(join(tmpdir(), 'bb-push-'));
@@ -116,23 +135,29 @@ const b = build(repo);
 process.stdout.write(`push: ${b.commits} commits, ${b.files} files, ${(b.bytes / 1e6).toFixed(2)} MB added, ${b.planted.length} planted secrets (real code from npm packages, decoys in 7 languages)\n`);
 const key = (h: Hit) => `${h.commit}\0${h.path}`;
 const plantedKeys = new Set(b.planted.map(key));
-const tools: [string, (i: number) => { ms: number; hits: Hit[] }][] = [['bot-bottle scan (CLI)', () => ours(join(root, 'dist', 'cli', 'main.js'), repo, b.range)]];
+// dist/cli/bin.js is the `bot-bottle` executable (package.json bin): what a pre-push hook runs.
+const tools: [string, (i: number) => Run][] = [['bot-bottle scan (CLI)', () => ours(join(root, 'dist', 'cli', 'bin.js'), repo, b.range)]];
 if (baseline) tools.push([`baseline ${baseline}`, () => ours(baseline, repo, b.range)]);
 const gl = gitleaksBinary();
 if (gl) tools.push(['gitleaks 8.16 detect', () => gitleaks(gl, repo, b.range, join(work, 'gl.json'))]);
-process.stdout.write(`\n${'tool'.padEnd(34)}${'recall'.padStart(12)}${'FP findings'.padStart(13)}${'FP files'.padStart(10)}${'FP/MB'.padStart(8)}${'median ms'.padStart(11)}\n`);
+process.stdout.write(`\n${'tool'.padEnd(34)}${'recall'.padStart(12)}${'FP findings'.padStart(13)}${'FP files'.padStart(10)}${'FP/MB'.padStart(8)}${'median ms'.padStart(11)}${'cpu ms'.padStart(8)}\n`);
 for (const [name, run] of tools) {
   const times: number[] = [];
+  const cpus: number[] = [];
   let hits: Hit[] = [];
   for (let i = 0; i < runs + 1; i++) {
     const x = run(i);
-    if (i > 0) times.push(x.ms); // the first run warms caches
+    if (i > 0) {
+      // the first run warms caches
+      times.push(x.ms);
+      cpus.push(x.cpu);
+    }
     hits = x.hits;
   }
   const found = new Set(hits.filter((h) => plantedKeys.has(key(h))).map(key));
   const fps = hits.filter((h) => !plantedKeys.has(key(h)));
   const fpFiles = new Set(fps.map(key));
-  process.stdout.write(`${name.slice(0, 33).padEnd(34)}${`${found.size}/${b.planted.length}`.padStart(12)}${String(fps.length).padStart(13)}${String(fpFiles.size).padStart(10)}${(fps.length / (b.bytes / 1e6)).toFixed(1).padStart(8)}${median(times).toFixed(0).padStart(11)}\n`);
+  process.stdout.write(`${name.slice(0, 33).padEnd(34)}${`${found.size}/${b.planted.length}`.padStart(12)}${String(fps.length).padStart(13)}${String(fpFiles.size).padStart(10)}${(fps.length / (b.bytes / 1e6)).toFixed(1).padStart(8)}${median(times).toFixed(0).padStart(11)}${median(cpus).toFixed(0).padStart(8)}\n`);
   if (verbose) for (const h of fps.slice(0, 40)) process.stdout.write(`   FP ${h.commit.slice(0, 8)} ${h.path}\n`);
 }
 const floor = [0, 1, 2].map(() => timed('git', ['-C', repo, 'log', '-p', '--cc', '-U0', '--reverse', b.range]).ms);
