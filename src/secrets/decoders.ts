@@ -389,6 +389,7 @@ const PERCENT_ESCAPE = /%[0-9A-Fa-f]{2}/g;
  */
 export function findUrlEncoded(text: string): Decoded[] {
   const out: Decoded[] = [];
+  if (!text.includes('%')) return out;
   const n = text.length;
   // Only runs with an escape matter: found from the escapes (a regex), widened to whole runs.
   PERCENT_ESCAPE.lastIndex = 0;
