@@ -6,7 +6,7 @@
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 const runs = Number(process.argv[2] ?? 5);
@@ -26,6 +26,8 @@ function timed(cmd: string, args: string[]): { ms: number; out: string } {
   return { ms, out: r.stdout };
 }
 
+const load = () => loadavg().map((l) => l.toFixed(2)).join(' ');
+const loadAtStart = load();
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
 
 // Warm-up: builds images if needed (not measured).
@@ -48,7 +50,7 @@ for (let i = 0; i < runs; i++) {
 rmSync(home, { recursive: true, force: true });
 
 const fmt = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
-console.log(`runs: ${runs} (medians)`);
+console.log(`runs: ${runs} (medians)   load average at start: ${loadAtStart}, at end: ${load()}`);
 console.log(`warm start --detach to ready : ${fmt(median(starts))}   [${starts.map(fmt).join(', ')}]`);
 console.log(`bare docker run --rm (anchor): ${fmt(median(bare))}   [${bare.map(fmt).join(', ')}]`);
 console.log(`ratio start / docker run     : ${(median(starts) / median(bare)).toFixed(2)}x`);
