@@ -66,7 +66,7 @@ registerEgress(program, () => ({ settings: readSettings() }) as never);
 await program.parseAsync(process.argv);
 TS
 (cd "$REPO" && NODE_PATH=$REPO/node_modules npx esbuild "$WORK/egress-cli.ts" src/sidecars/egress/serve.ts --bundle --platform=node --format=esm \
-  --target=node18 --outdir="$WORK/dist" --entry-names="[name]" --log-level=warning \
+  --target=node18 --outdir="$WORK/dist" --entry-names="[name]" --log-level=warning --external:dockerode \
   --banner:js="import { createRequire as __bbRequire } from 'node:module'; const require = __bbRequire(import.meta.url);")
 
 # Small V8 young generation: the proxy allocates fast and short-lived; this keeps RSS down.
