@@ -128,6 +128,20 @@ void test('a secret moved into a new file in the range is reported there (only a
   git('reset', '-q', '--hard', ids.paths ?? 'HEAD');
 });
 
+void test('a secret in a changed path is reported for that path, among the commit\'s other paths', async () => {
+  const token = fake.ghp();
+  write('a/one.txt', 'x\n');
+  write(`b/${token}/two.txt`, 'y\n');
+  write('c/three.txt', 'z\n');
+  write('d/MAKEFILE', 'w\n');
+  write('eeeeeeee/four.txt', 'v\n');
+  commit('pathSecret', 'paths');
+  const f = await scanRange(dir, `${ids.paths}..main`);
+  assert.deepEqual(f.map((x) => `${x.path}:${x.line} ${x.rule}`), [`<path:b/${token}/two.txt>:0 github-pat`]);
+  assert.ok(!f[0]?.redacted.includes(token.slice(4, 12)));
+  git('reset', '-q', '--hard', ids.paths ?? 'HEAD');
+});
+
 void test('tags can be named explicitly, and tag scanning can be turned off', async () => {
   const named = await scanRange(dir, `${ids.deleted}..${ids.binary}`, { tags: ['old'], scanTags: true });
   assert.ok(named.some((x) => x.path === '<tag:old>' && x.rule === 'gcp-api-key'));
