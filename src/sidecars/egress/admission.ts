@@ -2,9 +2,12 @@
  * Admission of one request inside a tunnel: a pure function of the request
  * head, the tunnel's target and the routes in force. The TLS server name,
  * the Host header and the absolute-form authority must all name the CONNECT
- * target; upgrades, dot segments, backslashes and DNS-over-HTTPS are refused;
- * a route must allow the method, path and headers; a route with auth needs
- * its host token. The answer is the route (and token) or a refusal to speak.
+ * target, and there is exactly one Host (a second one would travel unscanned
+ * and may pick another virtual host upstream); upgrades, dot segments,
+ * backslashes and DNS-over-HTTPS are refused; a route must allow the method,
+ * path and headers, and also every method the request asks the upstream to
+ * run instead (X-HTTP-Method-Override and kin, `_method=`); a route with auth
+ * needs its host token. The answer is the route (and token) or a refusal.
  */
 import type * as http from 'node:http';
 import type { EgressRoute } from '../../manifest/types.js';
@@ -68,6 +71,39 @@ function isDoh(method: string, path: string, headers: http.IncomingHttpHeaders):
   return dnsType(ct) || dnsType(accept) || (method === 'GET' && q !== -1 && /(?:^|&)dns=/.test(path.slice(q + 1)) && p.endsWith('dns-query'));
 }
 
+/** Headers and the query parameter that frameworks read as "run this method instead". */
+export const METHOD_OVERRIDE_HEADERS = ['x-http-method-override', 'x-http-method', 'x-method-override'] as const;
+const OVERRIDE_PARAM = /(?:^|&)_method=([^&]*)/gi;
+
+/** The methods a request asks the upstream to run instead of its own (upper case), with where it asks. */
+export function methodOverrides(headers: http.IncomingHttpHeaders, target: string): { method: string; via: string }[] {
+  const out: { method: string; via: string }[] = [];
+  for (const h of METHOD_OVERRIDE_HEADERS) {
+    const v = headers[h];
+    if (v === undefined) continue;
+    for (const m of (Array.isArray(v) ? v : [v]).flatMap((x) => x.split(','))) out.push({ method: m.trim().toUpperCase(), via: h });
+  }
+  const q = target.indexOf('?');
+  if (q !== -1 && /_method=/i.test(target)) {
+    for (const m of target.slice(q + 1).matchAll(OVERRIDE_PARAM)) {
+      let value = m[1] ?? '';
+      try {
+        value = decodeURIComponent(value.replace(/\+/g, ' '));
+      } catch {
+        // left as sent: it is compared, never used
+      }
+      out.push({ method: value.trim().toUpperCase(), via: '_method' });
+    }
+  }
+  return out;
+}
+
+function hostCount(raw: readonly string[]): number {
+  let n = 0;
+  for (let i = 0; i < raw.length; i += 2) if (raw[i]?.length === 4 && raw[i]?.toLowerCase() === 'host') n++;
+  return n;
+}
+
 const refused = (status: number, reason: string, detail: string, target: string, suggestion?: string): Refused => ({ ok: false, status, reason, detail, suggestion, target });
 
 /**
@@ -78,6 +114,8 @@ export function admit(ctx: ProxyContext, req: http.IncomingMessage, t: Target, s
   const method = req.method ?? 'GET';
   let target = req.url ?? '/';
   if (typeof sni !== 'string' || sni.toLowerCase().replace(/\.$/, '') !== t.host) return refused(421, 'sni-mismatch', 'the TLS server name differs from the CONNECT target', target);
+  // Node keeps the first of several Host headers; the upstream may read the last. One only.
+  if (hostCount(req.rawHeaders) > 1) return refused(400, 'duplicate-host', 'a request carries exactly one Host header', target);
   // Absolute form inside the tunnel: its authority is the Host.
   let hostHeader = req.headers.host;
   if (!target.startsWith('/')) {
@@ -85,7 +123,7 @@ export function admit(ctx: ProxyContext, req: http.IncomingMessage, t: Target, s
     try {
       const u = new URL(target);
       if (u.protocol !== 'https:') return refused(403, 'plain-http', 'only https requests are forwarded inside a tunnel', target);
-      if (hostHeader !== undefined && hostHeader.toLowerCase() !== u.host.toLowerCase()) return refused(403, 'host-mismatch', 'the request URL and Host header disagree', target);
+      if (hostHeader !== undefined && hostHeader.toLowerCase() !== u.host.toLowerCase()) return refused(400, 'host-mismatch', 'the request URL and Host header disagree', target);
       hostHeader = u.host;
       target = u.pathname + u.search;
     } catch {
@@ -103,6 +141,14 @@ export function admit(ctx: ProxyContext, req: http.IncomingMessage, t: Target, s
   const d = decide(ctx.table(), { method, host: t.host, port: t.port, path: target, headers: req.headers });
   if (!d.allow) return refused(403, d.reason, d.detail, target, d.suggestion);
   const route = d.route;
+  if (req.headers['x-http-method-override'] !== undefined || req.headers['x-http-method'] !== undefined || req.headers['x-method-override'] !== undefined || /_method=/i.test(target)) {
+    for (const o of methodOverrides(req.headers, target)) {
+      const od = decide(ctx.table(), { method: o.method, host: t.host, port: t.port, path: target, headers: req.headers });
+      if (!od.allow || od.route !== route) {
+        return refused(403, 'method-override-not-allowed', `${o.via} asks the upstream to run ${o.method || '(empty)'}, which the route does not allow`, target, od.allow ? undefined : od.suggestion);
+      }
+    }
+  }
 
   // Token first: a route with auth never goes out without it.
   let token: string | undefined;

@@ -34,6 +34,7 @@ export function inspectAndForward(upstream: Upstream, ex: Exchange, route: Egres
   const dropped = droppedHeaders(route);
   const pairs: [string, string][] = [];
   const raw = req.rawHeaders;
+  // Every header that is forwarded is scanned, but the Host: admission let exactly one through, naming the target.
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i];
     const lower = name.toLowerCase();

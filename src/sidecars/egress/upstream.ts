@@ -4,15 +4,18 @@
  * `hosts` first), through a keep-alive pool per upstream, with the route's
  * token injected and the agent's credentials and hop-by-hop headers left
  * behind; then stream the answer back (inbound prompt-injection heuristics
- * when the route asks for them).
+ * when the route asks for them). On routes with auth the answer is scrubbed
+ * of every injected credential and known secret (response-scrub.ts), so an
+ * upstream that echoes the request never hands the token to the agent.
  */
 import * as https from 'node:https';
 import type * as http from 'node:http';
 import type { SecureContext } from 'node:tls';
 import type { EgressRoute } from '../../manifest/types.js';
-import { decodeContent, inboundWarnings, isTextual } from './dlp.js';
+import { decodeContent, inboundWarnings, isTextual, type KnownSecrets } from './dlp.js';
 import type { Exchange, ProxyContext, Target } from './exchange.js';
 import { INBOUND_WARNING_HEADER, sendDeny } from './reply.js';
+import { decoders, responseCodings, type Scrubber, scrubberOf } from './response-scrub.js';
 
 /** Request-side headers never forwarded (hop-by-hop, or handled here). */
 export const DROP_REQUEST: ReadonlySet<string> = new Set(['connection', 'keep-alive', 'proxy-connection', 'proxy-authorization', 'te', 'trailer', 'transfer-encoding', 'upgrade', 'expect', 'http2-settings']);
@@ -22,6 +25,8 @@ const DROP_RESPONSE: ReadonlySet<string> = new Set(['connection', 'keep-alive', 
 const AGENT_CREDENTIALS = ['authorization', 'proxy-authorization', 'x-api-key'];
 /** Responses up to this size are buffered and sent with their headers in one write. */
 const SMALL_BODY = 64 * 1024;
+/** Content codings the scrubber can decode: on routes with auth the agent may ask for these only. */
+const SCRUBBABLE_CODINGS = new Set(['gzip', 'x-gzip', 'deflate', 'br', 'identity']);
 
 const EMPTY: ReadonlySet<string> = new Set();
 const dropCache = new WeakMap<EgressRoute, ReadonlySet<string>>();
@@ -51,8 +56,18 @@ function upstreamTlsError(err: NodeJS.ErrnoException): boolean {
   );
 }
 
+/** The agent's Accept-Encoding cut to codings the scrubber decodes (identity when none is left). */
+function scrubbableAcceptEncoding(value: string): string {
+  const kept = value
+    .split(',')
+    .map((c) => c.trim())
+    .filter((c) => SCRUBBABLE_CODINGS.has((c.split(';')[0] ?? '').trim().toLowerCase()));
+  return kept.length > 0 ? kept.join(', ') : 'identity';
+}
+
 export class Upstream {
   private readonly agents = new Map<string, https.Agent>();
+  private scrubberCache: { tokens: readonly string[]; known: KnownSecrets; scrubber: Scrubber } | undefined;
 
   constructor(
     private readonly ctx: ProxyContext,
@@ -61,6 +76,17 @@ export class Upstream {
 
   close(): void {
     for (const a of this.agents.values()) a.destroy();
+  }
+
+  /** The scrubber for the bottle's tokens and known secrets in force (rebuilt when either is reloaded). */
+  private scrubber(): Scrubber {
+    const tokens = this.ctx.tokenValues();
+    const known = this.ctx.known();
+    const c = this.scrubberCache;
+    if (c !== undefined && c.known === known && c.tokens.length === tokens.length && c.tokens.every((t, i) => t === tokens[i])) return c.scrubber;
+    const scrubber = scrubberOf(tokens, known);
+    this.scrubberCache = { tokens, known, scrubber };
+    return scrubber;
   }
 
   private agentFor(t: Target): https.Agent {
@@ -92,7 +118,7 @@ export class Upstream {
         const name = raw[i];
         const lower = name.toLowerCase();
         if (DROP_REQUEST.has(lower) || dropped.has(lower) || named?.has(lower)) continue;
-        out.push(name, raw[i + 1]);
+        out.push(name, token !== undefined && lower === 'accept-encoding' ? scrubbableAcceptEncoding(raw[i + 1]) : raw[i + 1]);
       }
       if (body !== undefined && req.headers['content-length'] === undefined) out.push('Content-Length', String(body.length));
     }
@@ -118,7 +144,8 @@ export class Upstream {
     let responded = false;
     up.on('response', (upRes) => {
       responded = true;
-      this.respond(ex, route, upRes);
+      // A token went out: nothing that holds it (or a known secret) may come back.
+      this.respond(ex, route, upRes, token === undefined ? undefined : this.scrubber());
     });
     up.on('error', (err: NodeJS.ErrnoException) => {
       if (responded) {
@@ -159,44 +186,72 @@ export class Upstream {
     } else up.end();
   }
 
-  private respond(ex: Exchange, route: EgressRoute, upRes: http.IncomingMessage): void {
+  private respond(ex: Exchange, route: EgressRoute, upRes: http.IncomingMessage, scrub: Scrubber | undefined): void {
     const res = ex.res;
     const status = upRes.statusCode ?? 502;
     const raw = upRes.rawHeaders;
-    const out: string[] = [];
     const conn = upRes.headers.connection;
     const named = conn === undefined || conn === 'keep-alive' || conn === 'close' ? undefined : new Set(conn.toLowerCase().split(',').map((s) => s.trim()));
+    // Scrubbing a compressed answer means decoding it: it goes out as identity, without its length.
+    let codings: string[] = [];
+    if (scrub !== undefined && hasBody(ex.method, status)) {
+      const c = responseCodings(upRes.headers['content-encoding']);
+      if (c === 'unsupported') {
+        upRes.resume();
+        ex.verdict = 'error';
+        ex.reason = 'upstream-unscannable-encoding';
+        sendDeny(res, 502, 'upstream-unscannable-encoding', `bot-bottle egress: the answer is encoded as ${upRes.headers['content-encoding'] ?? ''}, which the proxy cannot check for the injected credential\n`, false);
+        ex.finish(502);
+        return;
+      }
+      codings = c;
+    }
+    const decoded = codings.length > 0;
+    const out: string[] = [];
     for (let i = 0; i < raw.length; i += 2) {
       const name = raw[i];
       const lower = name.toLowerCase();
       if (DROP_RESPONSE.has(lower) || named?.has(lower)) continue;
-      out.push(name, raw[i + 1]);
+      if (decoded && (lower === 'content-encoding' || lower === 'content-length')) continue;
+      out.push(name, scrub === undefined ? raw[i + 1] : scrub.text(raw[i + 1]));
     }
+    const statusMessage = scrub === undefined ? upRes.statusMessage : scrub.text(upRes.statusMessage ?? '');
+    upRes.on('data', (c: Buffer) => {
+      ex.bytesIn += c.length;
+    });
+    upRes.once('error', () => res.destroy());
+    // What the agent receives: the upstream's bytes, decoded and scrubbed when a token went out.
     const inbound = route.dlp?.inbound === true && isTextual(upRes.headers['content-type']);
-    const cl = upRes.headers['content-length'];
-    if (!inbound && cl !== undefined && Number(cl) <= SMALL_BODY) {
+    let source: NodeJS.ReadableStream = upRes;
+    // Small plain answers are scrubbed in place once buffered (below); everything else on the way.
+    if (scrub !== undefined && (decoded || inbound || !isSmall(upRes))) {
+      for (const d of decoders(codings)) {
+        d.once('error', () => res.destroy());
+        source = source.pipe(d);
+      }
+      source = source.pipe(scrub.stream());
+    }
+    if (!inbound && !decoded && isSmall(upRes)) {
       // Small answers go out as one write (one TLS record, one syscall) with their headers.
       const chunks: Buffer[] = [];
-      upRes.on('data', (c: Buffer) => {
+      let size = 0;
+      source.on('data', (c: Buffer) => {
         chunks.push(c);
-        ex.bytesIn += c.length;
+        size += c.length;
       });
-      upRes.once('end', () => {
-        res.writeHead(status, upRes.statusMessage, out);
-        res.end(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, ex.bytesIn));
+      source.once('end', () => {
+        const body = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, size);
+        if (scrub !== undefined && body !== undefined) scrub.scrubInPlace(body);
+        res.writeHead(status, statusMessage, out);
+        res.end(body);
         ex.finish(status);
       });
-      upRes.once('error', () => res.destroy());
       return;
     }
     if (!inbound) {
-      res.writeHead(status, upRes.statusMessage, out);
-      upRes.on('data', (c: Buffer) => {
-        ex.bytesIn += c.length;
-      });
-      upRes.pipe(res);
-      upRes.once('end', () => ex.finish(status));
-      upRes.once('error', () => res.destroy());
+      res.writeHead(status, statusMessage, out);
+      source.pipe(res);
+      source.once('end', () => ex.finish(status));
       return;
     }
     // Inbound heuristics need the text before the headers go out (the warning is a header).
@@ -204,8 +259,7 @@ export class Upstream {
     const chunks: Buffer[] = [];
     let size = 0;
     let streamed = false;
-    upRes.on('data', (c: Buffer) => {
-      ex.bytesIn += c.length;
+    source.on('data', (c: Buffer) => {
       if (streamed) return;
       size += c.length;
       chunks.push(c);
@@ -213,26 +267,35 @@ export class Upstream {
         // Too big to hold: send what we have and stream the rest, unscanned.
         streamed = true;
         ex.warnings = [...(ex.warnings ?? []), 'inbound-unscanned'];
-        res.writeHead(status, upRes.statusMessage, out);
+        res.writeHead(status, statusMessage, out);
         for (const b of chunks) res.write(b);
         chunks.length = 0;
-        upRes.pipe(res);
+        source.pipe(res);
       }
     });
-    upRes.once('end', () => {
+    source.once('end', () => {
       if (streamed) return ex.finish(status);
       const body = Buffer.concat(chunks, size);
-      const decoded = decodeContent(body, upRes.headers['content-encoding'], cap);
-      const warnings = typeof decoded === 'string' ? ['inbound-unscanned'] : inboundWarnings(decoded.toString('utf8'));
+      const text = decodeContent(body, decoded ? undefined : upRes.headers['content-encoding'], cap);
+      const warnings = typeof text === 'string' ? ['inbound-unscanned'] : inboundWarnings(text.toString('utf8'));
       const hdrs = out.filter((_, i) => i % 2 === 0).some((n) => n.toLowerCase() === 'content-length') ? out : [...out, 'Content-Length', String(body.length)];
       if (warnings.length > 0) {
         ex.warnings = [...(ex.warnings ?? []), ...warnings.map((w) => `inbound:${w}`)];
         hdrs.push(INBOUND_WARNING_HEADER, warnings.join(', '));
       }
-      res.writeHead(status, upRes.statusMessage, hdrs);
+      res.writeHead(status, statusMessage, hdrs);
       res.end(body);
       ex.finish(status);
     });
-    upRes.once('error', () => res.destroy());
   }
+}
+
+/** Whether a response to `method` with `status` carries a body at all. */
+function hasBody(method: string, status: number): boolean {
+  return method !== 'HEAD' && status !== 204 && status !== 304 && (status < 100 || status >= 200);
+}
+
+function isSmall(upRes: http.IncomingMessage): boolean {
+  const cl = upRes.headers['content-length'];
+  return cl !== undefined && Number(cl) <= SMALL_BODY;
 }
