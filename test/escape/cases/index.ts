@@ -9,6 +9,7 @@ import { manifestCases } from './manifest.js';
 import { networkCases } from './network.js';
 import { proxyCases } from './proxy.js';
 import { smugglingCases } from './smuggling.js';
+import { superviseCases } from './supervise.js';
 import { tokenCases } from './tokens.js';
 
 export const ALL_CASES: readonly EscapeCase[] = [
@@ -20,6 +21,7 @@ export const ALL_CASES: readonly EscapeCase[] = [
   ...tokenCases,
   ...gitGateCases,
   ...gitGateMetadataCases,
+  ...superviseCases,
   ...confinementCases,
   ...manifestCases,
 ];
