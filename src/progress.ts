@@ -1,7 +1,11 @@
 /**
  * Progress for long waits (image builds, engine starts). Writes to stderr so
- * stdout stays clean for `--json`. Quiet mode prints nothing.
+ * stdout stays clean for `--json`. Quiet mode prints nothing. Messages may
+ * carry bottle text (a proposed Dockerfile's build output, a summary), so
+ * their control characters are made visible.
  */
+import { visible } from './untrusted.js';
+
 export interface Progress {
   /** A step that may take a while. */
   step(message: string): void;
@@ -23,10 +27,10 @@ export function stderrProgress(opts: { verbose: boolean; color: boolean }): Prog
   const yellow = (s: string) => (opts.color ? `\x1b[33m${s}\x1b[39m` : s);
   const at = () => (opts.verbose ? dim(`${(performance.now() / 1000).toFixed(3).padStart(7)} s `) : '');
   return {
-    step: (m) => process.stderr.write(`${at()}• ${m}\n`),
+    step: (m) => process.stderr.write(`${at()}• ${visible(m)}\n`),
     detail: (m) => {
-      if (opts.verbose) process.stderr.write(`${at()}${dim(`  ${m}`)}\n`);
+      if (opts.verbose) process.stderr.write(`${at()}${dim(`  ${visible(m)}`)}\n`);
     },
-    warn: (m) => process.stderr.write(`${at()}${yellow(`! ${m}`)}\n`),
+    warn: (m) => process.stderr.write(`${at()}${yellow(`! ${visible(m)}`)}\n`),
   };
 }

@@ -12,7 +12,7 @@ import { spawn } from 'node:child_process';
 import { chownSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { renderScreen } from '../src/cli/commands/supervise.js';
+import { renderScreen } from '../src/cli/supervise/render.js';
 import { colors } from '../src/cli/output.js';
 import { readSettings } from '../src/settings.js';
 import { decideProposal } from '../src/api/proposals.js';
@@ -132,7 +132,7 @@ describe('supervise screen', () => {
       { identity: BOTTLE, proposal: egress },
       { identity: BOTTLE, proposal: cap },
     ];
-    const lines = renderScreen({ items, selected: 1, message: '' }, 100, 30, colors(false), now);
+    const lines = renderScreen({ items, selected: 1, message: { tone: 'plain', text: '' } }, 100, 30, colors(false), now);
     assert.equal(lines.length, 30);
     assert.ok(lines.every((l) => l.length <= 100));
     assert.match(lines[0] ?? '', /2 pending/);
@@ -142,10 +142,10 @@ describe('supervise screen', () => {
     assert.match(body, /why: need jq/);
     assert.match(body, /\n\+RUN apt-get install -y jq\n/);
     assert.match(lines[28] ?? '', /a approve/);
-    const typing = renderScreen({ items, selected: 0, message: '', input: { label: 'reject egress-aaaaaaaa - reason (required)', text: 'not n' } }, 100, 30, colors(false), now);
+    const typing = renderScreen({ items, selected: 0, message: { tone: 'plain', text: '' }, input: { label: 'reject egress-aaaaaaaa - reason (required)', text: 'not n' } }, 100, 30, colors(false), now);
     assert.match(typing[28] ?? '', /reason \(required\): not n/);
     assert.match(typing.join('\n'), /"host": "api\.example\.com"/);
-    const empty = renderScreen({ items: [], selected: 0, message: '' }, 60, 12, colors(false), now);
+    const empty = renderScreen({ items: [], selected: 0, message: { tone: 'plain', text: '' } }, 60, 12, colors(false), now);
     assert.match(empty[0] ?? '', /no pending proposals/);
   });
 });

@@ -1,7 +1,8 @@
 /** Printing for commands: colours only on a TTY, JSON when asked, errors in one line. */
 import pc from 'picocolors';
-// errors.ts, not index.ts: `bot-bottle scan` (cli/scan-main.ts) prints with this and loads nothing else.
+// errors.ts and untrusted.ts, not index.ts: `bot-bottle scan` (cli/scan-main.ts) prints with this and loads nothing else.
 import { BottleError, ExitCode } from '../errors.js';
+import { visible, visibleJson } from '../untrusted.js';
 
 export type Colors = ReturnType<typeof pc.createColors>;
 
@@ -22,22 +23,24 @@ export function colorFor(stream: { readonly isTTY?: boolean }, env: Readonly<Rec
 
 /** One JSON document on stdout (lists are arrays, `[]` when empty). */
 export function printJson(value: unknown): void {
-  process.stdout.write(JSON.stringify(value, null, 2) + '\n');
+  // C1, bidi and invisible characters of bottle text as \u escapes: the same value to a parser.
+  process.stdout.write(visibleJson(value, 2) + '\n');
 }
 
 /** One JSON object per line: for streams (`logs --follow`, `scan`); nothing at all when empty. */
 export function printJsonLine(value: unknown): void {
-  process.stdout.write(JSON.stringify(value) + '\n');
+  process.stdout.write(visibleJson(value) + '\n');
 }
 
 /** The CLI's last word on a failure: one line for user errors, a stack for bugs. */
 export function reportError(e: unknown, c: Colors): number {
   if (e instanceof BottleError) {
-    process.stderr.write(`${c.red('error:')} ${e.message}\n`);
-    if (e.fix) process.stderr.write(`${c.dim('fix:')} ${e.fix}\n`);
+    // Messages quote bottle text (summaries, paths, manifest values from a cloned repository): escaped.
+    process.stderr.write(`${c.red('error:')} ${visible(e.message, { lines: true })}\n`);
+    if (e.fix) process.stderr.write(`${c.dim('fix:')} ${visible(e.fix, { lines: true })}\n`);
     return e.exitCode;
   }
-  process.stderr.write(`${c.red('internal error (a bug in bot-bottle):')} ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+  process.stderr.write(`${c.red('internal error (a bug in bot-bottle):')} ${visible(e instanceof Error ? (e.stack ?? e.message) : String(e), { lines: true })}\n`);
   return ExitCode.internal;
 }
 
