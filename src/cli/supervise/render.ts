@@ -10,8 +10,24 @@ import type { ScreenState, Tone } from './state.js';
 
 /** Bottle text on one line, its escapes marked. */
 const shown = (c: Colors, text: string): string => visible(text, { mark: (e) => c.inverse(e) });
-/** Bottle text that may span lines (a why, a Dockerfile): line feeds kept, everything else escaped. */
-const shownLines = (c: Colors, text: string): string[] => visible(text, { lines: true, mark: (e) => c.inverse(e) }).split('\n');
+
+/**
+ * Bottle text that may span lines (a why, a Dockerfile), escaped and wrapped
+ * to the screen: never cut, so nothing can hide past the right edge (a long
+ * line padded with spaces before `&& curl … | sh`).
+ */
+function wrapped(text: string, width: number): string[] {
+  const w = Math.max(10, width);
+  return visible(text, { lines: true })
+    .replace(/\t/g, ' ')
+    .split('\n')
+    .flatMap((line) => {
+      if (line.length <= w) return [line];
+      const parts: string[] = [];
+      for (let i = 0; i < line.length; i += w - 2) parts.push((i === 0 ? '' : '↪ ') + line.slice(i, i + w - 2));
+      return parts;
+    });
+}
 
 export function toneText(c: Colors, tone: Tone, text: string): string {
   switch (tone) {
@@ -53,26 +69,28 @@ export function renderScreen(s: Pick<ScreenState, 'items' | 'selected' | 'messag
   const room = Math.max(0, rows - out.length - footer.length);
   const sel = s.items[s.selected];
   const detail = sel
-    ? detailLines(sel, c, now)
+    ? detailLines(sel, c, now, cols)
     : [c.dim('Waiting for proposals. Agents ask through the supervise MCP tools (or bottle-ask);'), c.dim('the egress proxy and the git-gate raise held requests and pushes here.')];
-  for (const l of detail.slice(0, room)) out.push(cut(l));
+  // What does not fit is said, never silently dropped: the rest of a proposal is what an attacker would hide there.
+  const shownDetail = detail.length <= room ? detail : [...detail.slice(0, Math.max(0, room - 1)), c.yellow(`… ${detail.length - room + 1} more line(s): e opens the whole proposal in $EDITOR (a larger terminal shows more)`)];
+  for (const l of shownDetail) out.push(cut(l));
   while (out.length < rows - footer.length) out.push('');
   for (const f of footer) out.push(cut(f));
   return out;
 }
 
-export function detailLines(it: LocatedProposal, c: Colors, now = Date.now()): string[] {
+export function detailLines(it: LocatedProposal, c: Colors, now = Date.now(), cols = 100): string[] {
   const p = it.proposal;
   const lines = [
     `${c.bold(shown(c, p.id))}  ${shown(c, p.kind)} in ${shown(c, it.identity)}, raised by ${shown(c, p.raised_by)} ${age(p.created_at, now)} ago`,
-    `${c.bold('summary:')} ${shown(c, p.summary)}`,
-    ...(p.why ? wrapLabel('why:', shownLines(c, p.why), c) : []),
+    ...wrapLabel('summary:', wrapped(p.summary, cols - 9), c),
+    ...(p.why ? wrapLabel('why:', wrapped(p.why, cols - 9), c) : []),
   ];
   if (p.needs_reason) lines.push(c.yellow('approving needs a reason (a sidecar held this: say why it is safe)'));
   lines.push('');
   const diff = capabilityDiff(p);
   if (diff !== undefined) {
-    for (const l of diff.split('\n').map((x) => shownLines(c, x).join('\\n'))) {
+    for (const l of wrapped(diff, cols)) {
       if (l.startsWith('+') && !l.startsWith('+++')) lines.push(c.green(l));
       else if (l.startsWith('-') && !l.startsWith('---')) lines.push(c.red(l));
       else if (l.startsWith('@@')) lines.push(c.cyan(l));
@@ -80,14 +98,14 @@ export function detailLines(it: LocatedProposal, c: Colors, now = Date.now()): s
     }
   } else {
     lines.push(c.bold('request:'));
-    for (const l of visibleJson(p.request, 2).split('\n')) lines.push(`  ${l}`);
+    for (const l of wrapped(visibleJson(p.request, 2), cols - 2)) lines.push(`  ${l}`);
   }
   return lines;
 }
 
 function wrapLabel(label: string, lines: readonly string[], c: Colors): string[] {
   const [first, ...rest] = lines;
-  return [`${c.bold(label)} ${first ?? ''}`, ...rest.map((l) => `     ${l}`)];
+  return [`${c.bold(label)} ${first ?? ''}`, ...rest.map((l) => `${' '.repeat(label.length + 1)}${l}`)];
 }
 
 // eslint-disable-next-line no-control-regex -- our own colour codes have no width
