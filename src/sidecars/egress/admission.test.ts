@@ -48,6 +48,14 @@ describe('admission', () => {
     }
   });
 
+  it('refuses underscore twins of framing and credential headers (Transfer_Encoding, Content_Length)', () => {
+    for (const name of ['Transfer_Encoding', 'content_length', 'X_Api_Key']) {
+      const a = admit(ctx, req('POST', '/x', ['Host', 'rw.test', name, 'chunked']), t('rw.test'), 'rw.test');
+      assert.equal(!a.ok && a.reason, 'ambiguous-header', name);
+    }
+    assert.equal(admit(ctx, req('GET', '/x', ['Host', 'rw.test', 'X_Request_Id', '1']), t('rw.test'), 'rw.test').ok, true);
+  });
+
   it('refuses an absolute-form target whose authority disagrees with Host with 400', () => {
     const a = admit(ctx, req('GET', 'https://ro.test/x', ['Host', 'evil.test']), t('ro.test'), 'ro.test');
     assert.equal(!a.ok && a.status, 400);

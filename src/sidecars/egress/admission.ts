@@ -98,10 +98,24 @@ export function methodOverrides(headers: http.IncomingHttpHeaders, target: strin
   return out;
 }
 
-function hostCount(raw: readonly string[]): number {
-  let n = 0;
-  for (let i = 0; i < raw.length; i += 2) if (raw[i]?.length === 4 && raw[i]?.toLowerCase() === 'host') n++;
-  return n;
+/**
+ * Header names that, spelled with `_` for `-`, CGI/WSGI-style servers read as
+ * the real thing (both become HTTP_TRANSFER_ENCODING): a `Transfer_Encoding:
+ * chunked` the proxy forwards as an ordinary header would frame the body
+ * differently upstream and smuggle a request past the checks here.
+ */
+const UNDERSCORE_TWINS = new Set(['transfer-encoding', 'content-length', 'content-encoding', 'host', 'connection', 'upgrade', 'te', 'trailer', 'expect', 'keep-alive', 'proxy-connection', 'proxy-authorization', 'authorization', 'x-api-key']);
+
+/** Count the Host headers; the first header name that is an underscore twin of a framing or credential header. */
+function scanNames(raw: readonly string[]): { hosts: number; twin: string | undefined } {
+  let hosts = 0;
+  let twin: string | undefined;
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i] ?? '';
+    if (name.length === 4 && name.toLowerCase() === 'host') hosts++;
+    else if (twin === undefined && name.includes('_') && UNDERSCORE_TWINS.has(name.toLowerCase().replace(/_/g, '-'))) twin = name;
+  }
+  return { hosts, twin };
 }
 
 const refused = (status: number, reason: string, detail: string, target: string, suggestion?: string): Refused => ({ ok: false, status, reason, detail, suggestion, target });
@@ -115,7 +129,9 @@ export function admit(ctx: ProxyContext, req: http.IncomingMessage, t: Target, s
   let target = req.url ?? '/';
   if (typeof sni !== 'string' || sni.toLowerCase().replace(/\.$/, '') !== t.host) return refused(421, 'sni-mismatch', 'the TLS server name differs from the CONNECT target', target);
   // Node keeps the first of several Host headers; the upstream may read the last. One only.
-  if (hostCount(req.rawHeaders) > 1) return refused(400, 'duplicate-host', 'a request carries exactly one Host header', target);
+  const names = scanNames(req.rawHeaders);
+  if (names.hosts > 1) return refused(400, 'duplicate-host', 'a request carries exactly one Host header', target);
+  if (names.twin !== undefined) return refused(400, 'ambiguous-header', `${names.twin} is read as ${names.twin.replace(/_/g, '-')} by some servers; send the real header or none`, target);
   // Absolute form inside the tunnel: its authority is the Host.
   let hostHeader = req.headers.host;
   if (!target.startsWith('/')) {
