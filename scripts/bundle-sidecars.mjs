@@ -11,6 +11,7 @@ const entries = {
   'git-gate': 'src/sidecars/git-gate/serve.ts',
   supervise: 'src/sidecars/supervise/serve.ts',
   'vm-relay': 'src/sidecars/vm-relay/serve.ts',
+  'build-proxy': 'src/sidecars/egress/build-proxy.ts',
 };
 
 const entryPoints = Object.fromEntries(Object.entries(entries).filter(([, path]) => existsSync(path)));

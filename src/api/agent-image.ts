@@ -14,8 +14,8 @@ import type { Provider } from '../providers/index.js';
 
 export async function resolveAgentImage(provider: Provider, state: BottleState, bottle: Bottle): Promise<AgentImage> {
   const image = provider.image;
-  const recipe = (repository: string, contextDir: string, dockerfile: string, source: string, inline: boolean): Promise<AgentImage> =>
-    recipeOf({ repository, contextDir, dockerfile, source, inline, provider: provider.name, buildArgs: image.buildArgs, bases: image.bases });
+  const recipe = (repository: string, contextDir: string, dockerfile: string, source: string, inline: boolean, proposed = false): Promise<AgentImage> =>
+    recipeOf({ repository, contextDir, dockerfile, source, inline, provider: provider.name, buildArgs: image.buildArgs, bases: image.bases, proposed });
   const perBottle = state.dockerfile;
   const committed = state.committedImageFile;
   const [perBottleTime, committedTime] = await Promise.all([mtime(perBottle), mtime(committed)]);
@@ -25,7 +25,8 @@ export async function resolveAgentImage(provider: Provider, state: BottleState, 
   if (perBottleTime >= 0) {
     // The template's folder stays the build context, so its COPY lines still work.
     // Derived Dockerfiles keep the template's build args and base images, so `FROM ${AGENT_BASE}` still resolves.
-    return recipe(`bot-bottle/bottle-${state.identity}`, image.dir, 'Dockerfile.bot-bottle', perBottle, true);
+    // An agent proposed it: it builds confined (backends build it with the bottle's routes and package mirrors only).
+    return recipe(`bot-bottle/bottle-${state.identity}`, image.dir, 'Dockerfile.bot-bottle', perBottle, true, true);
   }
   const own = bottle.agent_provider.dockerfile;
   if (own) return recipe(`bot-bottle/agent-${provider.name}-custom`, dirname(own), basename(own), own, false);

@@ -71,6 +71,8 @@ export type AgentImage =
       readonly buildArgs: Readonly<Record<string, string>>;
       /** Build args naming images built first (`FROM ${AGENT_BASE}`). */
       readonly bases: Readonly<Record<string, ImageSpec>>;
+      /** An agent wrote this Dockerfile (an approved capability change): build it with no more network than the bottle's routes and package mirrors. */
+      readonly proposed: boolean;
     };
 
 export interface PrepareInput {

@@ -22,7 +22,7 @@ export function homeId(home: string): string {
   return createHash('sha256').update(home).digest('hex').slice(0, 16);
 }
 
-export type ResourceKind = 'agent' | 'bundle' | 'network-internal' | 'network-egress' | 'volume-workspace' | 'image' | 'probe' | 'fixture';
+export type ResourceKind = 'agent' | 'bundle' | 'network-internal' | 'network-egress' | 'network-build' | 'build-proxy' | 'volume-workspace' | 'image' | 'probe' | 'fixture';
 
 export function labels(identity: string | undefined, kind: ResourceKind, home?: string, backend?: BackendName): Record<string, string> {
   const l: Record<string, string> = { [LABEL_MANAGED]: 'true', [LABEL_KIND]: kind };

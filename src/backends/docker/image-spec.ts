@@ -15,8 +15,9 @@ export function specRecipe(spec: ImageSpec, baseTags: Readonly<Record<string, st
   };
 }
 
-/** Build what is missing; resolves to the image tag. */
+/** Build what is missing; resolves to the image tag. `opts.network` confines this image's own build, not its (template) bases. */
 export async function ensureImageSpec(engine: Engine, spec: ImageSpec, progress: Progress, opts: EnsureImageOptions = {}): Promise<string> {
-  const bases = await Promise.all(Object.entries(spec.bases).map(async ([arg, base]) => [arg, await ensureImageSpec(engine, base, progress, opts)] as const));
+  const baseOpts: EnsureImageOptions = { ...opts, network: undefined };
+  const bases = await Promise.all(Object.entries(spec.bases).map(async ([arg, base]) => [arg, await ensureImageSpec(engine, base, progress, baseOpts)] as const));
   return ensureImage(engine, specRecipe(spec, Object.fromEntries(bases)), progress, opts);
 }

@@ -61,6 +61,13 @@ export interface EnsureImageOptions {
   settings?: Pick<Settings, 'debianMirror' | 'hostCaBundle'>;
   /** Build every step afresh (benchmarks of cold builds); the result is cached as usual. */
   noCache?: boolean;
+  /**
+   * Run the build's RUN steps on this network, with its proxy as HTTP(S)_PROXY
+   * (for an agent-proposed Dockerfile; see build-network.ts). The proxy
+   * settings are Docker's predefined build args: not part of the image, its
+   * history or our hash.
+   */
+  network?: { readonly mode: string; readonly proxy: string };
 }
 
 export const LABEL_RECIPE = 'bot-bottle.recipe';
@@ -90,7 +97,7 @@ export async function ensureImage(engine: Engine, recipe: ImageRecipe, progress:
     `image-${recipe.repository}-${hash}`,
     async () => {
       if (await imageExists(engine, tag)) return;
-      await build(engine, recipe, files, tag, hash, progress, opts.noCache === true);
+      await build(engine, recipe, files, tag, hash, progress, opts.noCache === true, opts.network);
       await pruneOlder(engine, recipe.repository, tag, progress);
     },
     { progress, what: tag, maxWaitMs: BUILD_LOCK_WAIT_MS },
@@ -352,7 +359,7 @@ async function resolveBases(
 // ---------------------------------------------------------------------------
 // Build
 
-async function build(engine: Engine, recipe: ImageRecipe, files: ContextFile[], tag: string, hash: string, progress: Progress, noCache: boolean): Promise<void> {
+async function build(engine: Engine, recipe: ImageRecipe, files: ContextFile[], tag: string, hash: string, progress: Progress, noCache: boolean, network: EnsureImageOptions['network']): Promise<void> {
   const repo = recipe.repository;
   progress.step(`building image ${tag}`);
   let step = '';
@@ -371,7 +378,8 @@ async function build(engine: Engine, recipe: ImageRecipe, files: ContextFile[], 
     const stream = await engine.buildImage(contextTar(withLabels), {
       t: tag,
       dockerfile: dockerfilePath,
-      buildargs: recipe.buildArgs ?? {},
+      buildargs: { ...(recipe.buildArgs ?? {}), ...(network ? proxyArgs(network.proxy) : {}) },
+      ...(network ? { networkmode: network.mode } : {}),
       rm: true,
       forcerm: true,
       ...(noCache ? { nocache: true } : {}),
@@ -409,6 +417,11 @@ async function build(engine: Engine, recipe: ImageRecipe, files: ContextFile[], 
     await removeQuietly(engine, tag); // nothing half-tagged
     throw buildError(repo, step, stepOutput, errorText);
   }
+}
+
+/** Docker's predefined proxy build args (kept out of the image and its cache key by the engine). */
+function proxyArgs(proxy: string): Record<string, string> {
+  return { HTTP_PROXY: proxy, HTTPS_PROXY: proxy, http_proxy: proxy, https_proxy: proxy, NO_PROXY: '', no_proxy: '' };
 }
 
 function buildError(repo: string, step: string, output: string[], errorText: string): BottleError {

@@ -26,7 +26,12 @@ export interface DockerPlan extends Plan {
   readonly home: string;
   readonly state: BottleState;
   /** The image recipe to build, or the committed snapshot to boot from. */
-  readonly agentImage: { readonly kind: 'spec'; readonly spec: ImageSpec; readonly source: string } | { readonly kind: 'tag'; readonly tag: string; readonly source: string };
+  /** `proposed`: an agent wrote the Dockerfile (an approved capability change); it builds with no more network than `buildEgress`. */
+  readonly agentImage:
+    | { readonly kind: 'spec'; readonly spec: ImageSpec; readonly source: string; readonly proposed: boolean }
+    | { readonly kind: 'tag'; readonly tag: string; readonly source: string };
+  /** What a proposed Dockerfile's build may reach: the bottle's routes (host:port) and its egress.hosts. */
+  readonly buildEgress: { readonly routes: readonly { readonly host: string; readonly port: number }[]; readonly hosts: Readonly<Record<string, string>> };
   readonly provider: string;
   /** `--cwd`: host folder layered into the workspace. */
   readonly copyCwd: string | undefined;
@@ -80,6 +85,7 @@ export function prepareDockerPlan(input: PrepareInput): DockerPlan {
     home: settings.home,
     state,
     agentImage,
+    buildEgress: { routes: bottle.egress.routes.map((r) => ({ host: r.host, port: r.port })), hosts: bottle.egress.hosts },
     provider: input.agentImage.provider,
     agentTrees: agentTrees(input),
     copyCwd: spec.copyCwd,
@@ -112,7 +118,7 @@ export function dockerAgentImage(image: AgentImage): DockerPlan['agentImage'] {
     buildArgs: image.buildArgs,
     bases: image.bases,
   };
-  return { kind: 'spec', spec, source: image.source };
+  return { kind: 'spec', spec, source: image.source, proposed: image.proposed };
 }
 
 function describePlan(plan: DockerPlan, bottleName: string): Record<string, unknown> {
