@@ -6,7 +6,7 @@
  * the `supervise` screen and `logs` as visible text, never as control codes.
  */
 import { spawn } from 'node:child_process';
-import { CLI, run } from '../../helpers.js';
+import { CLI, ROOT, run } from '../../helpers.js';
 import { escaped, stopped, type EscapeCase, type Outcome } from '../suite.js';
 import type { World } from '../world.js';
 
@@ -157,6 +157,48 @@ export const superviseCases: EscapeCase[] = [
       if (reached.length > 0) return escaped(`the build reached ${reached.join(', ')}`);
       if (!w.up.received.some((r) => r.url === `/routed-${tag}`)) throw new Error("control: the bottle's own route was not reachable from the build either (is the build networked at all?)");
       return stopped("the build reached the bottle's route only");
+    },
+  },
+  {
+    id: 'supervise/queue-flood',
+    category: 'supervise',
+    attack: 'file 40 proposals at once (with 4 KiB of why each) to bury the one that matters',
+    expect: 'stopped',
+    async run(w) {
+      const why = 'x'.repeat(4096);
+      await w.sh(`for i in $(seq 1 40); do nohup bottle-ask request-egress --host flood-$i.test --why "flood $i ${why}" > /tmp/flood-$i.out 2>&1 & done; echo started`);
+      let pending = 0;
+      for (let i = 0, stable = 0; i < 150 && stable < 10; i++) {
+        await new Promise((resolve) => setTimeout(resolve, 300));
+        const list = await run(['proposals', '--json', '--all'], { env: w.h.env });
+        const n = (JSON.parse(list.stdout || '[]') as { bottle: string; summary: string; state: string }[]).filter((x) => x.bottle === w.id && x.state === 'pending' && /flood-/.test(x.summary)).length;
+        stable = n === pending ? stable + 1 : 0;
+        pending = n;
+      }
+      const refused = (await w.sh('grep -l "pending" /tmp/flood-*.out 2>/dev/null | wc -l')).stdout.trim();
+      if (pending > 32) return escaped(`${pending} of 40 flood proposals are pending for one bottle`);
+      return Number(refused) > 0 ? stopped(`${pending} pending; ${refused} caller(s) told the queue is full`) : escaped(`${pending} pending but no caller was told why the rest were refused`);
+    },
+  },
+  {
+    id: 'supervise/json-cut-short',
+    category: 'supervise',
+    attack: 'make `proposals --json` longer than a pipe holds, so a script reading it slowly gets invalid JSON',
+    expect: 'stopped',
+    async run(w) {
+      const r = await new Promise<string>((resolve) => {
+        const child = spawn('bash', ['-c', `${process.execPath} ${CLI} proposals --json | (sleep 2; cat)`], { env: w.h.env, cwd: ROOT });
+        let out = '';
+        child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+        child.on('close', () => resolve(out));
+      });
+      if (r.length < 65_536) throw new Error(`control: the JSON is only ${r.length} bytes, too short to fill a pipe`);
+      try {
+        JSON.parse(r);
+      } catch {
+        return escaped(`the output was cut at ${r.length} bytes: invalid JSON`);
+      }
+      return stopped(`${r.length} bytes of valid JSON through a slow pipe`);
     },
   },
 ];
