@@ -46,7 +46,24 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
+/**
+ * Exit once stdout and stderr have drained. process.exit drops what a pipe
+ * has not taken yet, so `proposals --json | slow-reader` was cut at 64 KiB
+ * (invalid JSON); an empty write's callback runs after every earlier write.
+ */
+function exitAfterFlush(code: number): void {
+  let left = 2;
+  const done = (): void => {
+    if (--left === 0) process.exit(code);
+  };
+  for (const stream of [process.stdout, process.stderr]) {
+    // A reader that went away (EPIPE) has nothing left to wait for.
+    stream.once('error', done);
+    stream.write('', done);
+  }
+}
+
 main(process.argv).then(
-  (code) => process.exit(code),
-  (e: unknown) => process.exit(reportError(e, colors(colorFor(process.stderr, process.env)))),
+  (code) => exitAfterFlush(code),
+  (e: unknown) => exitAfterFlush(reportError(e, colors(colorFor(process.stderr, process.env)))),
 );

@@ -6,6 +6,7 @@
  * withdraws it.
  */
 import type { Exchange } from './exchange.js';
+import { QueueFullError } from '../supervise/queue.js';
 import { hold } from './proposals.js';
 
 export interface HeldFinding {
@@ -61,8 +62,9 @@ export function holdForHuman(ex: Exchange, finding: HeldFinding, release: () => 
       }
     },
     (err: unknown) => {
+      const full = err instanceof QueueFullError;
       ctx.log(`egress: hold failed: ${err instanceof Error ? err.message : String(err)}`);
-      ex.deny(403, 'dlp-blocked', `${blockDetail} (the hold could not be raised)`, undefined, rules, 'dlp-block');
+      ex.deny(403, 'dlp-blocked', `${blockDetail} (${full ? err.message : 'the hold could not be raised'})`, undefined, rules, 'dlp-block');
     },
   );
 }

@@ -10,6 +10,7 @@
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { MAX_PENDING, pendingCountSync, QueueFullError } from '../supervise/queue.js';
 
 export interface HoldRequest {
   readonly method: string;
@@ -61,9 +62,11 @@ export interface HoldOptions {
   readonly onRaised?: (id: string) => void;
 }
 
-/** Raise a proposal and wait for the human's answer. */
+/** Raise a proposal and wait for the human's answer; rejected with QueueFullError when the bottle has too many pending. */
 export function hold(opts: HoldOptions): Promise<HoldOutcome> {
   mkdirSync(opts.dir, { recursive: true, mode: 0o700 });
+  const pending = pendingCountSync(opts.dir);
+  if (pending >= MAX_PENDING) return Promise.reject(new QueueFullError(pending));
   // The queue's id alphabet: `dlp-` + lower-case letters, digits and dashes.
   const id = `dlp-${new Date().toISOString().replace(/[-:.TZ]/g, '').slice(0, 14)}-${randomBytes(4).toString('hex')}`;
   const path = proposalPath(opts.dir, id);

@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { ProposalQueue, QueueError, needsReason, type Proposal } from './queue.js';
+import { MAX_PENDING, pendingCountSync, ProposalQueue, QueueError, QueueFullError, needsReason, type Proposal } from './queue.js';
 
 const root = mkdtempSync(join(tmpdir(), 'bb-queue-'));
 after(() => rmSync(root, { recursive: true, force: true }));
@@ -31,6 +31,18 @@ describe('ProposalQueue', () => {
     const onDisk = JSON.parse(readFileSync(join(q.dir, `${a.id}.json`), 'utf8')) as Proposal;
     assert.equal(onDisk.why, 'first');
     assert.deepEqual((await q.list()).map((p) => p.id), [a.id, b.id]);
+  });
+
+  it(`refuses a raise past ${MAX_PENDING} pending proposals, saying why; decided ones do not count`, async () => {
+    const q = new ProposalQueue(freshDir());
+    const raised = [];
+    for (let i = 0; i < MAX_PENDING; i++) raised.push(await q.raise(egress(`n${i}`)));
+    assert.equal(pendingCountSync(q.dir), MAX_PENDING);
+    await assert.rejects(q.raise(egress('one too many')), (e: unknown) => e instanceof QueueFullError && /wait for a human/.test(e.message));
+    const first = raised[0];
+    assert.ok(first);
+    await q.decide(first.id, { state: 'rejected', by: 'test', note: 'no' });
+    await q.raise(egress('room again'));
   });
 
   it('decides once: the first decision wins, the second is an error', async () => {

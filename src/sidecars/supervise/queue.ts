@@ -7,7 +7,7 @@
  * nothing. Dependency-free: it runs in the bundle (Node 18) and on the host.
  */
 import { randomBytes } from 'node:crypto';
-import { watch, type FSWatcher } from 'node:fs';
+import { readdirSync, readFileSync, watch, type FSWatcher } from 'node:fs';
 import { chown, mkdir, readdir, readFile, rename, rmdir, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
@@ -55,6 +55,40 @@ export class QueueError extends Error {
   }
 }
 
+/**
+ * Proposals one bottle may have pending at once, whoever raised them. A
+ * flood would bury the one that matters under noise a human stops reading;
+ * past this the raiser is refused and told why.
+ */
+export const MAX_PENDING = 20;
+
+export class QueueFullError extends QueueError {
+  constructor(readonly pending: number) {
+    super(`this bottle already has ${pending} proposals pending (at most ${MAX_PENDING}); wait for a human to answer them before asking again`);
+    this.name = 'QueueFullError';
+  }
+}
+
+/** How many proposals in `dir` are pending (synchronous, for raisers that are). */
+export function pendingCountSync(dir: string): number {
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return 0;
+  }
+  let n = 0;
+  for (const name of names) {
+    if (!name.endsWith('.json') || name.startsWith('.')) continue;
+    try {
+      if ((JSON.parse(readFileSync(join(dir, name), 'utf8')) as { state?: unknown }).state === 'pending') n++;
+    } catch {
+      // mid-rename or foreign: not a pending proposal
+    }
+  }
+  return n;
+}
+
 // `<prefix>-<8 chars>` from raise(); other raisers (the egress proxy's DLP
 // holds) use longer ids of the same alphabet. Never a path separator or dot.
 export const ID_RE = /^[a-z]+-[a-z0-9][a-z0-9-]{6,46}$/;
@@ -85,8 +119,11 @@ export function isDecided(p: Proposal): boolean {
 export class ProposalQueue {
   constructor(readonly dir: string) {}
 
+  /** Write a new pending proposal; QueueFullError when the bottle already has MAX_PENDING. */
   async raise(input: Omit<Proposal, 'id' | 'state' | 'created_at'>): Promise<Proposal> {
     await mkdir(this.dir, { recursive: true, mode: 0o700 });
+    const pending = (await this.list()).filter((p) => p.state === 'pending').length;
+    if (pending >= MAX_PENDING) throw new QueueFullError(pending);
     const id = `${PREFIX[input.kind]}-${randomBytes(5).toString('hex').slice(0, 8)}`;
     const p: Proposal = { ...input, id, state: 'pending', created_at: new Date().toISOString() };
     await this.write(p);

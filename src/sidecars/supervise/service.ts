@@ -9,7 +9,7 @@ import { readFile } from 'node:fs/promises';
 import { appendAudit, auditEntry } from './audit.js';
 import { applyEgressRoute } from './egress-apply.js';
 import type { SuperviseConfig } from './config.js';
-import { type Proposal, ProposalQueue, QueueError, isDecided } from './queue.js';
+import { type Proposal, ProposalQueue, QueueError, QueueFullError, isDecided } from './queue.js';
 import {
   type AllowRequest,
   allowTarget,
@@ -90,6 +90,7 @@ export class SuperviseService {
       return fail(`request-egress: ${message(e)}`);
     }
     const p = await this.raise({ kind: 'egress-route', request: { ...req }, summary: egressSummary(req), why: args.why, needs_reason: false });
+    if (!('id' in p)) return fail(`request-egress: ${p.full}`);
     const decided = await this.wait(p, ctx);
     if (!decided) return this.cancelled(p);
     let effect: string | undefined;
@@ -111,6 +112,7 @@ export class SuperviseService {
       return fail(`request-capability: ${message(e)}`);
     }
     const p = await this.raise({ kind: 'capability', request: { ...req }, summary: capabilitySummary(req), why: args.why, needs_reason: false });
+    if (!('id' in p)) return fail(`request-capability: ${p.full}`);
     const decided = await this.wait(p, ctx);
     if (!decided) return this.cancelled(p);
     const effect = isApproved(decided)
@@ -132,6 +134,7 @@ export class SuperviseService {
     if (isDecided(held)) return this.outcome(held, 'note: this was already decided; your justification was not needed');
     const request: AllowRequest = { proposal_id: held.id, held_kind: held.kind, held_summary: held.summary };
     const p = await this.raise({ kind: 'allow', request: { ...request }, summary: `release ${held.id}: ${held.summary}`, why: args.why, needs_reason: held.needs_reason });
+    if (!('id' in p)) return fail(`allow: ${p.full}`);
     let decidedHeld: Proposal | undefined;
     try {
       decidedHeld = await this.queue.watchUntil(
@@ -211,8 +214,15 @@ export class SuperviseService {
 
   // ---------------------------------------------------------------- helpers
 
-  private async raise(input: Pick<Proposal, 'kind' | 'request' | 'summary' | 'why' | 'needs_reason'>): Promise<Proposal> {
-    const p = await this.queue.raise({ ...input, bottle: this.config.identity, raised_by: 'agent' });
+  /** The raised proposal, or why the queue refused it (too many pending: the agent is told, nothing is written). */
+  private async raise(input: Pick<Proposal, 'kind' | 'request' | 'summary' | 'why' | 'needs_reason'>): Promise<Proposal | { full: string }> {
+    let p: Proposal;
+    try {
+      p = await this.queue.raise({ ...input, bottle: this.config.identity, raised_by: 'agent' });
+    } catch (e) {
+      if (e instanceof QueueFullError) return { full: e.message };
+      throw e;
+    }
     await this.audit('raised', p);
     return p;
   }
