@@ -57,9 +57,16 @@ function exitAfterFlush(code: number): void {
     if (--left === 0) process.exit(code);
   };
   for (const stream of [process.stdout, process.stderr]) {
-    // A reader that went away (EPIPE) has nothing left to wait for.
-    stream.once('error', done);
-    stream.write('', done);
+    // A reader that went away (EPIPE) has nothing left to wait for; the write's callback and
+    // 'error' may both fire for one stream, which must count once.
+    let settled = false;
+    const once = (): void => {
+      if (settled) return;
+      settled = true;
+      done();
+    };
+    stream.once('error', once);
+    stream.write('', once);
   }
 }
 
