@@ -13,6 +13,7 @@ import type { Progress } from '../../progress.js';
 import { BUILD_PROXY_ENV, BUILD_PROXY_PORT, type BuildProxyConfig } from '../../sidecars/egress/build-proxy.js';
 import { bundleEntry } from '../../bottle/layout.js';
 import { type Engine, isNotFound, labels } from './engine.js';
+import { createBottleNetwork } from './networks.js';
 
 const PROXY_ALIAS = 'build-proxy';
 const READY_TIMEOUT_MS = 30_000;
@@ -60,7 +61,8 @@ export async function withBuildNetwork<T>(
     await engine.getNetwork(name).remove().catch(gone);
   };
   try {
-    await engine.createNetwork({
+    // Like a bottle's networks: from our own pool when the engine's default pools are spent.
+    await createBottleNetwork(engine, {
       Name: name,
       Driver: 'bridge',
       Internal: true,
