@@ -45,6 +45,14 @@ describe('ProposalQueue', () => {
     await q.raise(egress('room again'));
   });
 
+  it(`holds the cap when ${MAX_PENDING * 2} raises arrive at once`, async () => {
+    const q = new ProposalQueue(freshDir());
+    const results = await Promise.allSettled(Array.from({ length: MAX_PENDING * 2 }, (_, i) => q.raise(egress(`burst${i}`))));
+    assert.equal(results.filter((r) => r.status === 'fulfilled').length, MAX_PENDING);
+    assert.ok(results.every((r) => r.status === 'fulfilled' || r.reason instanceof QueueFullError));
+    assert.equal(pendingCountSync(q.dir), MAX_PENDING);
+  });
+
   it('decides once: the first decision wins, the second is an error', async () => {
     const q = new ProposalQueue(freshDir());
     const p = await q.raise(egress());

@@ -116,11 +116,29 @@ export function isDecided(p: Proposal): boolean {
   return p.state !== 'pending';
 }
 
+/** The raise in progress per queue folder (this process's raisers; other processes' are rare and few). */
+const raising = new Map<string, Promise<void>>();
+
 export class ProposalQueue {
   constructor(readonly dir: string) {}
 
   /** Write a new pending proposal; QueueFullError when the bottle already has MAX_PENDING. */
-  async raise(input: Omit<Proposal, 'id' | 'state' | 'created_at'>): Promise<Proposal> {
+  raise(input: Omit<Proposal, 'id' | 'state' | 'created_at'>): Promise<Proposal> {
+    // Count and write one raise at a time per folder: 40 tool calls at once all counted 20 before any wrote.
+    const prev = raising.get(this.dir) ?? Promise.resolve();
+    const mine = prev.then(() => this.raiseNow(input));
+    const tail = mine.then(
+      () => undefined,
+      () => undefined,
+    );
+    raising.set(this.dir, tail);
+    void tail.then(() => {
+      if (raising.get(this.dir) === tail) raising.delete(this.dir);
+    });
+    return mine;
+  }
+
+  private async raiseNow(input: Omit<Proposal, 'id' | 'state' | 'created_at'>): Promise<Proposal> {
     await mkdir(this.dir, { recursive: true, mode: 0o700 });
     const pending = (await this.list()).filter((p) => p.state === 'pending').length;
     if (pending >= MAX_PENDING) throw new QueueFullError(pending);

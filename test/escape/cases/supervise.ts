@@ -162,10 +162,10 @@ export const superviseCases: EscapeCase[] = [
   {
     id: 'supervise/queue-flood',
     category: 'supervise',
-    attack: 'file 40 proposals at once (with 4 KiB of why each) to bury the one that matters',
+    attack: 'file 40 proposals at once (with nearly 4 KB of why each, just under its limit) to bury the one that matters',
     expect: 'stopped',
     async run(w) {
-      const why = 'x'.repeat(4096);
+      const why = 'x'.repeat(3900);
       await w.sh(`for i in $(seq 1 40); do nohup bottle-ask request-egress --host flood-$i.test --why "flood $i ${why}" > /tmp/flood-$i.out 2>&1 & done; echo started`);
       let pending = 0;
       for (let i = 0, stable = 0; i < 150 && stable < 10; i++) {
@@ -177,7 +177,9 @@ export const superviseCases: EscapeCase[] = [
       }
       const refused = (await w.sh('grep -l "pending" /tmp/flood-*.out 2>/dev/null | wc -l')).stdout.trim();
       if (pending > 32) return escaped(`${pending} of 40 flood proposals are pending for one bottle`);
-      return Number(refused) > 0 ? stopped(`${pending} pending; ${refused} caller(s) told the queue is full`) : escaped(`${pending} pending but no caller was told why the rest were refused`);
+      if (Number(refused) > 0) return stopped(`${pending} pending; ${refused} caller(s) told the queue is full`);
+      const sample = (await w.sh('head -c 300 /tmp/flood-1.out /tmp/flood-40.out 2>&1')).stdout.replace(/x{20,}/g, 'x…');
+      return escaped(`${pending} pending but no caller was told why the rest were refused (${sample.trim()})`);
     },
   },
   {
