@@ -10,7 +10,7 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { agentSh, CLI, docker, makeHome, run, startDetached, type TestHome } from './helpers.js';
+import { agentSh, CLI, docker, labelled, makeHome, run, startDetached, type TestHome } from './helpers.js';
 
 const GH_TOKEN = `ghp_${'R7nQ2xL9vK4mW8pZ3tY6bH1cJ5dF0gS2aE4u'}`;
 const AWS_SECRET = `AWS_SECRET_ACCESS_KEY=${'Zq8kP2mN7vR4tX9wB3cL6yH1jD5fG0sA2eU4iO7p'}`;
@@ -107,6 +107,24 @@ describe('--cwd workspace and export', () => {
       const r2 = await run(['export', id, fresh, '--branch', 'agent'], { env: h.env, cwd: h.cwd });
       assert.equal(r2.code, 0, r2.stderr);
       assert.equal(git(fresh, 'rev-list', '--count', 'agent'), '2', 'a new folder gets the whole history');
+    });
+
+    it('export reads a preserved bottle\'s kept workspace once its agent is gone', async () => {
+      const c = await agentSh(h, id, 'cd /workspace && echo "more" >> agent.txt && git commit -qam "after the first export"');
+      assert.equal(c.code, 0, c.stderr);
+      const stop = await run(['stop', id, '--preserve'], { env: h.env, cwd: h.cwd });
+      assert.equal(stop.code, 0, stop.stderr);
+      assert.deepEqual(await labelled('ps', id), [], 'no container of the bottle is left');
+      const r = await run(['export', id, repo, '--branch', 'preserved', '--json'], { env: h.env, cwd: h.cwd });
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal((JSON.parse(r.stdout) as { commits: number }).commits, 2);
+      assert.equal(git(repo, 'log', '-1', '--format=%s', 'preserved'), 'after the first export');
+      assert.deepEqual(await labelled('ps', id), [], 'nothing of the bottle was started to read it');
+      assert.equal(await docker(['ps', '-a', '-q', '--filter', `volume=bot-bottle-${id}-workspace`]), '', 'the reader is gone');
+      const resumed = await run(['resume', id, '--detach'], { env: h.env, cwd: h.cwd });
+      assert.equal(resumed.code, 0, resumed.stderr);
+      const log = await agentSh(h, id, 'cd /workspace && git log -1 --format=%s && cat agent.txt');
+      assert.equal(log.stdout, 'after the first export\nagent work\nmore\n', 'the workspace is as the agent left it');
     });
   });
 });

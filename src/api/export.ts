@@ -14,6 +14,7 @@ import { join, resolve } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { promisify } from 'node:util';
 import { getBackend } from '../backends/index.js';
+import type { Backend, ExecIO } from '../bottle/backend.js';
 import { checkIdentity } from '../bottle/identity.js';
 import { AGENT } from '../bottle/layout.js';
 import { readMetadata } from '../bottle/state.js';
@@ -65,25 +66,20 @@ export async function exportBottle(settings: Settings, identity: string, dirArg:
   const haveBase = base !== undefined && (await git(dir, ['cat-file', '-e', `${base}^{commit}`]).then(() => true, () => false));
   const range = haveBase ? [`${base}..HEAD`] : ['HEAD'];
 
-  const quiet = { stdin: undefined, stdout: new PassThrough(), stderr: new PassThrough(), tty: false };
-  const errText: string[] = [];
-  quiet.stderr.on('data', (d: Buffer) => errText.push(d.toString()));
-  quiet.stdout.resume();
-  const made = await backend.exec(identity, ['sh', '-c', `rm -f ${AGENT_BUNDLE}; cd ${WORKSPACE} && git rev-parse --verify --quiet HEAD >/dev/null && git bundle create ${AGENT_BUNDLE} "$@" 2>&1 >/dev/null | tail -n 3 >&2; test -s ${AGENT_BUNDLE}`, 'export', ...range], quiet);
-  if (made !== 0) {
-    const why = errText.join('').trim();
-    if (/empty bundle/i.test(why)) throw new BottleError('usage', `export: no commits in ${identity} since its workspace was copied`, { fix: 'commit in the bottle first (git commit)' });
-    throw new BottleError('not-found', `export: ${identity} has no git history to export in ${WORKSPACE}${why ? ` (${why.split('\n')[0] ?? ''})` : ''}`, {
-      fix: 'start with --cwd on a git repository, or `git init` and commit in the bottle',
-    });
-  }
   const scratch = await mkdtemp(join(tmpdir(), 'bot-bottle-export-'));
   try {
     const file = join(scratch, 'work.bundle');
-    const out = createWriteStream(file, { mode: 0o600 });
-    const code = await backend.exec(identity, ['sh', '-c', `cat ${AGENT_BUNDLE} && rm -f ${AGENT_BUNDLE}`], { stdin: undefined, stdout: out, stderr: quiet.stderr, tty: false });
-    await new Promise<void>((r, j) => out.end((e?: Error | null) => (e ? j(e) : r())));
-    if (code !== 0 || (await stat(file)).size === 0) throw new BottleError('launch', `export: the bundle could not be read from ${identity} (exit ${code})`);
+    const made = await writeBundle(backend, identity, range, file);
+    if (made.code === 3) {
+      throw new BottleError('not-found', `export: ${identity} has no git history to export in ${WORKSPACE}`, {
+        fix: 'start with --cwd on a git repository, or `git init` and commit in the bottle',
+      });
+    }
+    if (made.code !== 0) {
+      if (/empty bundle/i.test(made.stderr)) throw new BottleError('usage', `export: no commits in ${identity} since its workspace was copied`, { fix: 'commit in the bottle first (git commit)' });
+      throw new BottleError('launch', `export: the bundle could not be made in ${identity} (exit ${made.code}${made.stderr ? `: ${made.stderr.split('\n')[0] ?? ''}` : ''})`);
+    }
+    if ((await stat(file)).size === 0) throw new BottleError('launch', `export: the bundle could not be read from ${identity}`);
     try {
       await git(dir, ['bundle', 'verify', '--quiet', file]);
     } catch (e) {
@@ -96,6 +92,44 @@ export async function exportBottle(settings: Settings, identity: string, dirArg:
   const head = await git(dir, ['rev-parse', `refs/heads/${branch}`]);
   const commits = Number(await git(dir, ['rev-list', '--count', haveBase ? `${base}..${head}` : head]));
   return { dir, branch, head, commits };
+}
+
+/**
+ * The bottle writes a bundle of its workspace history to stdout (into
+ * `file`, mode 600): in the running agent, or, for a preserved bottle whose
+ * agent is gone, in a throwaway read-only container over its kept
+ * workspace. Exit 3: no commits at all.
+ */
+async function writeBundle(backend: Backend, identity: string, range: readonly string[], file: string): Promise<{ code: number; stderr: string }> {
+  const script = [
+    `b=${AGENT_BUNDLE}; rm -f "$b"; cd ${WORKSPACE} || exit 3`,
+    'git rev-parse --verify --quiet HEAD >/dev/null || exit 3',
+    // git's own progress and hints are noise; keep its last words for the error.
+    'git bundle create "$b" "$@" >/dev/null 2>"$b.err" || { tail -n 3 "$b.err" >&2; exit 4; }',
+    'cat "$b"; rm -f "$b" "$b.err"',
+  ].join('\n');
+  const argv = ['sh', '-c', script, 'export', ...range];
+  const errText: string[] = [];
+  const stderr = new PassThrough();
+  stderr.on('data', (d: Buffer) => errText.push(d.toString()));
+  const run = async (exec: (io: ExecIO) => Promise<number>): Promise<number> => {
+    const out = createWriteStream(file, { mode: 0o600 });
+    try {
+      return await exec({ stdin: undefined, stdout: out, stderr, tty: false });
+    } finally {
+      await new Promise<void>((r, j) => out.end((e?: Error | null) => (e ? j(e) : r())));
+    }
+  };
+  let code: number;
+  try {
+    code = await run((io) => backend.exec(identity, argv, io));
+  } catch (e) {
+    // No running agent: a preserved bottle's workspace is still there to read.
+    if (!(e instanceof BottleError && e.kind === 'not-found') || backend.execOnKeptWorkspace === undefined) throw e;
+    const offline = backend.execOnKeptWorkspace.bind(backend);
+    code = await run((io) => offline(identity, argv, io));
+  }
+  return { code, stderr: errText.join('').trim() };
 }
 
 /** DIR is a git repository, or a folder to make one in (created when missing). */

@@ -134,6 +134,13 @@ export interface Backend<P extends Plan = Plan, B = unknown> {
   launch(plan: P, built: B, env: ResolvedEnv, progress: Progress): Promise<void>;
   /** Run a command in the agent (the env's secrets loaded); resolves to its exit code. */
   exec(identity: string, argv: readonly string[], io: ExecIO): Promise<number>;
+  /**
+   * Run a command over the kept workspace of a bottle whose agent is not
+   * running (a preserved bottle): read-only, no network, nothing of the
+   * agent's mounted on the host. Optional: without it, `export` needs the
+   * bottle running.
+   */
+  execOnKeptWorkspace?(identity: string, argv: readonly string[], io: ExecIO): Promise<number>;
   /** Remove every engine resource of the bottle; keep the workspace when preserving. Idempotent. */
   teardown(identity: string, opts: { keepWorkspace: boolean }): Promise<void>;
   /** Every bottle of this home the engine knows of, by label. */

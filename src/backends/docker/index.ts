@@ -17,6 +17,7 @@ import { bottleNames } from './names.js';
 import { type DockerPlan, prepareDockerPlan } from './plan.js';
 import { chooseRuntime } from './runtime-probe.js';
 import { teardownBottle } from './teardown.js';
+import { execOnKeptWorkspace } from './workspace-exec.js';
 import { dockerDoctor } from './doctor.js';
 
 export class DockerBackend implements Backend<DockerPlan, DockerBuild> {
@@ -66,6 +67,10 @@ export class DockerBackend implements Backend<DockerPlan, DockerBuild> {
 
   async exec(identity: string, argv: readonly string[], io: ExecIO): Promise<number> {
     return execIn(await this.connect(), bottleNames(identity).agent, argv, io);
+  }
+
+  async execOnKeptWorkspace(identity: string, argv: readonly string[], io: ExecIO): Promise<number> {
+    return execOnKeptWorkspace(await this.connect(), this.settings, identity, argv, io);
   }
 
   async teardown(identity: string, opts: { keepWorkspace: boolean }): Promise<void> {
