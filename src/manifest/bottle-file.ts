@@ -111,10 +111,6 @@ function route(ctx: Context, r: RawRoute, index: number): EgressRoute {
   }
   // DLP is on for every route unless a bottle turns it off: never leave it to a consumer's default.
   const inbound = r.dlp?.inbound;
-  if (typeof inbound === 'object' && inbound.on_match !== undefined && inbound.on_match !== 'warn') {
-    // Refused rather than silently weakened to a warning: the proxy's response path does not hold or block yet.
-    throw fail(ctx, ['egress', 'routes', index, 'dlp', 'inbound', 'on_match'], `${inbound.on_match} is not available yet in this version (responses are scanned and flagged): use warn`);
-  }
   const entropy = r.dlp?.entropy;
   const dlp: RouteDlp = {
     outbound: r.dlp?.outbound ?? true,

@@ -121,6 +121,12 @@ void test('the __proto__ key is refused before validation', async () => {
 
 void test('dlp: rule packs must keep credentials; inbound and entropy take their actions', async () => {
   assert.match(await problem('egress:\n  routes:\n    - host: a.example\n      dlp: {rules: [pii]}\n'), /dlp\.rules: credentials cannot be left out/);
-  assert.match(await problem('egress:\n  routes:\n    - host: a.example\n      dlp: {inbound: {on_match: hold}}\n'), /dlp\.inbound/);
+  const hold = await problem('egress:\n  routes:\n    - host: a.example\n      dlp: {inbound: {on_match: hold}}\n');
+  assert.match(hold, /dlp\.inbound/);
+  assert.ok(!hold.includes('\n'), hold);
+  const f = fixture();
+  f.bottle('inb', 'egress:\n  routes:\n    - host: a.example\n      dlp: {inbound: {on_match: block}}\n    - host: b.example\n      dlp: {inbound: {on_match: supervise}}\n');
+  const routes = (await loadBottle(f.settings, 'inb')).egress.routes;
+  assert.deepEqual(routes.map((r) => [r.dlp?.inbound, r.dlp?.inbound_on_match]), [[true, 'block'], [true, 'supervise']]);
   assert.match(await problem('egress:\n  routes:\n    - host: a.example\n      dlp: {entropy: always}\n'), /dlp\.entropy/);
 });

@@ -24,6 +24,7 @@ void test('bad configs fail with one line naming the key', () => {
     [{ ...base, routes: [{ host: '10.0.0.1' }] }, /^routes\[0\]\.host: .*must be a host name/],
     [{ ...base, routes: [{ host: 'a.test', matches: [{ paths: [{ type: 'regex', value: '(' }] }] }] }, /^routes\[0\]\.matches\[0\]\.paths\[0\]\.value: regex does not compile/],
     [{ ...base, routes: [{ host: 'a.test', dlp: { on_match: 'blok' } }] }, /on_match: must be block, redact or supervise/],
+    [{ ...base, routes: [{ host: 'a.test', dlp: { inbound: true, inbound_on_match: 'hold' } }] }, /^routes\[0\]\.dlp\.inbound_on_match: must be warn, block or supervise$/],
     [{ ...base, hosts: { 'a.test': 'not-an-ip' } }, /^hosts\.a\.test: must be an IP address$/],
     [{ ...base, listen: { host: '127.0.0.1', port: 70000 } }, /^listen\.port: must be an integer/],
   ];

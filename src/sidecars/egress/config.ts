@@ -165,8 +165,7 @@ function routeDlp(v: unknown, where: string): RouteDlp {
   return {
     outbound: bool(v.outbound, `${where}.outbound`, true),
     inbound: bool(v.inbound, `${where}.inbound`, false),
-    // block and supervise need the response path to hold or drop a body: refused until it does.
-    inbound_on_match: oneOf(v.inbound_on_match, `${where}.inbound_on_match`, ['warn'], 'warn'),
+    inbound_on_match: oneOf(v.inbound_on_match, `${where}.inbound_on_match`, ['warn', 'block', 'supervise'], 'warn'),
     on_match: oneOf(v.on_match, `${where}.on_match`, ['block', 'redact', 'supervise'], 'block'),
     entropy: bool(v.entropy, `${where}.entropy`, false),
     entropy_action: oneOf(v.entropy_action, `${where}.entropy_action`, ['warn', 'enforce'], 'warn'),

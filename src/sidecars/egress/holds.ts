@@ -1,5 +1,7 @@
 /**
- * Holds: a request DLP flagged on a `supervise` route waits for a human. The
+ * Holds: a request DLP flagged on a `supervise` route (or an answer the
+ * inbound heuristics flagged on an `inbound: {on_match: supervise}` route,
+ * released to the agent instead of sent upstream) waits for a human. The
  * proposal goes into the bottle's queue (proposals.ts); the agent's
  * connection stays open until the human approves (the request is released
  * as sent), rejects, or the hold times out; a client that goes away

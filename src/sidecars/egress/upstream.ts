@@ -4,7 +4,8 @@
  * `hosts` first), through a keep-alive pool per upstream, with the route's
  * token injected and the agent's credentials and hop-by-hop headers left
  * behind; then stream the answer back (inbound prompt-injection heuristics
- * when the route asks for them). On routes with auth the answer is scrubbed
+ * when the route asks for them: flag the answer, refuse it, or hold it for a
+ * human, per `inbound_on_match`). On routes with auth the answer is scrubbed
  * of every injected credential and known secret (response-scrub.ts), so an
  * upstream that echoes the request never hands the token to the agent.
  */
@@ -14,6 +15,7 @@ import type { SecureContext } from 'node:tls';
 import type { EgressRoute } from '../../manifest/types.js';
 import { decodeContent, inboundWarnings, isTextual, type KnownSecrets } from './dlp.js';
 import type { Exchange, ProxyContext, Target } from './exchange.js';
+import { holdForHuman } from './holds.js';
 import { INBOUND_WARNING_HEADER, sendDeny } from './reply.js';
 import { decoders, responseCodings, type Scrubber, scrubberOf } from './response-scrub.js';
 
@@ -256,6 +258,8 @@ export class Upstream {
     }
     // Inbound heuristics need the text before the headers go out (the warning is a header).
     const cap = this.ctx.config.bodyCap;
+    const action = route.dlp?.inbound_on_match ?? 'warn';
+    const enforce = action !== 'warn';
     const chunks: Buffer[] = [];
     let size = 0;
     let streamed = false;
@@ -264,8 +268,16 @@ export class Upstream {
       size += c.length;
       chunks.push(c);
       if (size > cap) {
-        // Too big to hold: send what we have and stream the rest, unscanned.
         streamed = true;
+        if (enforce) {
+          // A route that keeps injections from the agent cannot let an unscanned answer through.
+          chunks.length = 0;
+          res.once('finish', () => upRes.destroy());
+          ex.deny(502, 'dlp-inbound-too-large', `the answer exceeds ${cap} bytes, so it cannot be scanned for prompt injection, and this route keeps unscanned answers from the agent`, undefined, 'inbound', 'dlp-block');
+          return;
+        }
+        // Too big to hold: send what we have and stream the rest, unscanned.
+
         ex.warnings = [...(ex.warnings ?? []), 'inbound-unscanned'];
         res.writeHead(status, statusMessage, out);
         for (const b of chunks) res.write(b);
@@ -274,18 +286,35 @@ export class Upstream {
       }
     });
     source.once('end', () => {
-      if (streamed) return ex.finish(status);
+      if (streamed) return enforce ? undefined : ex.finish(status);
       const body = Buffer.concat(chunks, size);
       const text = decodeContent(body, decoded ? undefined : upRes.headers['content-encoding'], cap);
+      if (typeof text === 'string' && enforce) {
+        return ex.deny(502, 'dlp-inbound-unscannable', `the answer could not be decoded for the prompt-injection scan (${text}), and this route keeps unscanned answers from the agent`, undefined, 'inbound', 'dlp-block');
+      }
       const warnings = typeof text === 'string' ? ['inbound-unscanned'] : inboundWarnings(text.toString('utf8'));
       const hdrs = out.filter((_, i) => i % 2 === 0).some((n) => n.toLowerCase() === 'content-length') ? out : [...out, 'Content-Length', String(body.length)];
-      if (warnings.length > 0) {
+      const send = (): void => {
+        res.writeHead(status, statusMessage, hdrs);
+        res.end(body);
+        ex.finish(status);
+      };
+      if (warnings.length === 0) return send();
+      if (!enforce) {
         ex.warnings = [...(ex.warnings ?? []), ...warnings.map((w) => `inbound:${w}`)];
         hdrs.push(INBOUND_WARNING_HEADER, warnings.join(', '));
+        return send();
       }
-      res.writeHead(status, statusMessage, hdrs);
-      res.end(body);
-      ex.finish(status);
+      // Named by heuristic family only: the injected text never reaches the agent, the log or the human's prompt.
+      const rules = warnings.map((w) => `inbound:${w}`).join(',');
+      ex.rule = rules;
+      const detail = `the answer (status ${status}) looks like a prompt injection (${warnings.join(', ')}); it is kept from the agent and not shown`;
+      if (action === 'block') return ex.deny(502, 'dlp-inbound-blocked', detail, undefined, rules, 'dlp-block');
+      holdForHuman(ex, { rules, wheres: 'response', blockDetail: detail }, () => {
+        // Released by a human: the agent gets the answer, still flagged.
+        hdrs.push(INBOUND_WARNING_HEADER, warnings.join(', '));
+        send();
+      });
     });
   }
 }
