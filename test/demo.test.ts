@@ -74,6 +74,30 @@ describe('demo, failing', () => {
     assert.deepEqual(readdirSync(tmp), [], 'its temporary home and keys are removed');
   });
 
+  it('removes everything when interrupted (Ctrl-C) while it checks, and exits with the documented code', async () => {
+    const code = documentedCode(/interrupted/);
+    const fixturesBefore = await fixtures();
+    const child = spawn(process.execPath, [CLI, 'demo'], { env: h.env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let err = '';
+    let identity = '';
+    child.stdout.resume();
+    child.stderr.on('data', (d: Buffer) => {
+      err += d.toString();
+      const m = /bottle (demo-[a-z0-9]+) ready/.exec(err);
+      if (m?.[1] && !identity) {
+        identity = m[1];
+        child.kill('SIGINT');
+      }
+    });
+    const exit = await new Promise<number | null>((resolve) => child.on('close', (c) => resolve(c)));
+    assert.ok(identity, `the demo started a bottle: ${err}`);
+    assert.equal(exit, code, err);
+    assert.match(err, /SIGINT: removing the demo bottle/);
+    for (const kind of ['ps', 'network', 'volume'] as const) assert.deepEqual(await labelled(kind, identity), [], `no ${kind} of ${identity} left`);
+    assert.deepEqual([...(await fixtures())].filter((id) => !fixturesBefore.has(id)), [], 'the demo git upstream is removed');
+    assert.deepEqual(readdirSync(tmp), [], 'its temporary home and keys are removed');
+  });
+
   it('exits with the documented code when the engine is unreachable, having created nothing', async () => {
     const code = documentedCode(/engine is unreachable/);
     const fixturesBefore = await fixtures();

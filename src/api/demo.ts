@@ -6,6 +6,13 @@ import type { DemoStep } from '../demo/run.js';
 
 export type { DemoStep } from '../demo/run.js';
 
-export async function runDemo(settings: Settings, progress: Progress, report: (step: DemoStep) => void, backend: BackendName = 'docker'): Promise<{ identity: string; steps: DemoStep[] }> {
-  return (await import('../demo/run.js')).runDemo(settings, progress, report, backend);
+/** `signal` (Ctrl-C) removes everything the demo made, then rejects with its reason. */
+export async function runDemo(
+  settings: Settings,
+  progress: Progress,
+  report: (step: DemoStep) => void,
+  backend: BackendName = 'docker',
+  signal?: AbortSignal,
+): Promise<{ identity: string; steps: DemoStep[] }> {
+  return (await import('../demo/run.js')).runDemo(settings, progress, report, backend, signal);
 }

@@ -10,7 +10,7 @@ import { networkInterfaces, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { createServer as createHttpsServer } from 'node:https';
-import { exec, destroy } from '../api/manage.js';
+import { cleanup, destroy, exec, list } from '../api/manage.js';
 import { start } from '../api/start.js';
 import { getBackend } from '../backends/index.js';
 import type { GitUpstream } from '../bottle/backend.js';
@@ -66,11 +66,17 @@ The demo bottle: one allowlisted HTTPS host, served by the demo itself on this
 machine, and one git upstream (an SSH server the demo runs) behind the git-gate.
 `;
 
+/**
+ * Runs the demo in a home of its own, removed with everything in it when the
+ * demo ends, fails, or `signal` aborts (Ctrl-C): then the returned promise
+ * rejects with the signal's reason once all is removed.
+ */
 export async function runDemo(
   base: Settings,
   progress: Progress,
   report: (step: DemoStep) => void,
   backendName: BackendName = 'docker',
+  signal?: AbortSignal,
 ): Promise<{ identity: string; steps: DemoStep[] }> {
   const home = await mkdtemp(join(tmpdir(), 'bot-bottle-demo-'));
   const settings: Settings = readSettings({ ...base.hostEnv, BOT_BOTTLE_HOME: home }, base.cwd, base.tty);
@@ -85,68 +91,87 @@ export async function runDemo(
   let git: GitUpstream | undefined;
   let hostServer: Server | undefined;
   let identity = '';
-  try {
-    upstream = await startUpstream(home);
-    const bridge = hostAddresses()[0];
-    if (!bridge) throw new BottleError('launch', 'no Docker bridge address on this host for the demo upstream', { fix: 'bot-bottle doctor' });
-    progress.step('starting the demo git upstream (an SSH server in a container of its own)');
-    const backend = getBackend(settings, backendName);
-    if (!backend.demoGitUpstream) throw new BottleError('usage', `the ${backend.name} backend cannot run the demo's git upstream`, { fix: 'bot-bottle demo --backend docker' });
-    git = await backend.demoGitUpstream('git.demo', progress);
-    await writeFile(join(home, 'bottles', 'demo.md'), bottle(bridge, upstream.port, upstream.caFile, git));
-    hostServer = await listenOnAllInterfaces();
-    progress.step('starting the demo bottle (the first run builds images: a few minutes)');
-    const t0 = Date.now();
-    const started = await start(
-      settings,
-      { agent: 'demo', bottles: [], backend: backendName, copyCwd: undefined, label: 'demo', color: 'cyan', identity: undefined, headless: true, prompt: undefined },
-      { progress, detach: true },
-    );
-    identity = started.identity;
-    await git.attach(identity);
-    progress.step(`bottle ${identity} ready in ${((Date.now() - t0) / 1000).toFixed(1)} s; checking from inside the agent`);
-    const port = (hostServer.address() as { port: number }).port;
-    const steps: DemoStep[] = [];
-    const check = async (name: string, expect: DemoStep['expect'], script: string) => {
-      const { code, output } = await run(settings, identity, script);
-      const reached = code === 0;
-      const step: DemoStep = { name, expect, ok: reached === (expect === 'reachable'), detail: output.trim().split('\n').pop() ?? '' };
-      steps.push(step);
-      report(step);
-    };
-    await check('the sidecar bundle (http://bundle:7070/healthz)', 'reachable', 'curl -sS --max-time 5 http://bundle:7070/healthz');
-    await check('its own literal env (DEMO_GREETING)', 'reachable', 'printenv DEMO_GREETING');
-    const url = `https://demo.test:${upstream.port}`;
-    await check(`1. an allowlisted HTTPS host through the bumped TLS path (${url}/hello → 200)`, 'reachable',
-      `out=$(curl -sS -w ' %{http_code}' ${url}/hello) && echo "$out" && [ "\${out##* }" = 200 ] && curl -sSv ${url}/hello 2>&1 | grep -o 'issuer: .*bot-bottle egress CA[^,]*'`);
-    await check('2. a host that is not allowlisted (https://deb.debian.org → 403)', 'blocked',
-      `code=$(curl -s -o /dev/null -w '%{http_code}' https://deb.debian.org/); echo "proxy answered $code"; [ "$code" != 403 ]`);
-    await check(`3. a POST carrying a credential-shaped string to the allowlisted host (→ 403)`, 'blocked',
-      `code=$(curl -s -o /tmp/body -w '%{http_code}' -X POST --data-binary "aws_key=AKIA$(tr -dc 'A-Z2-7' </dev/urandom | head -c 16)" ${url}/upload); echo "$code $(grep -o 'dlp-blocked[^(]*' /tmp/body)"; [ "$code" != 403 ]`);
-    await check(`   …and the upstream never saw it (${upstream.received().length} request(s) arrived, none to /upload)`, 'blocked', upstream.received().includes('/upload') ? 'echo arrived' : 'echo "not received"; exit 1');
-    await check(`4. a clean commit pushed through the git-gate reaches the upstream (${git.url})`, 'reachable',
-      `set -e; cd /workspace; git clone -q ${git.url} repo 2>/dev/null; cd repo; git checkout -q -b main; echo '# demo' > README.md; git add README.md; git commit -qm 'clean commit'; git push -q origin main 2>&1 | tail -2; echo "pushed $(git rev-parse --short HEAD)"`);
-    const cleanHead = await git.head('main');
-    await check(`   …upstream main is now ${cleanHead.slice(0, 7) || '(nothing)'}`, 'reachable', cleanHead ? `echo upstream has ${cleanHead.slice(0, 7)}` : 'echo "upstream is empty"; exit 1');
-    await check('4. a commit with an AWS-style key is refused by the git-gate', 'blocked',
-      `cd /workspace/repo; printf 'aws_access_key_id = AKIA%s\\naws_secret_access_key = %s\\n' "$(tr -dc 'A-Z2-7' </dev/urandom | head -c 16)" "$(tr -dc 'A-Za-z0-9/+' </dev/urandom | head -c 40)" > creds.ini; git add creds.ini; git commit -qm 'add credentials'; out=$(git push origin main 2>&1); code=$?; echo "$out" | grep -m1 -o 'remote: .*aws[^ ]*' ; exit $code`);
-    const afterHead = await git.head('main');
-    await check('   …and the upstream is unchanged', 'reachable', afterHead === cleanHead ? `echo still ${afterHead.slice(0, 7)}` : `echo "upstream moved to ${afterHead.slice(0, 7)}"; exit 1`);
-    for (const ip of hostAddresses()) {
-      await check(`the host at ${ip}:${port} (a server the demo runs)`, 'blocked', `timeout 4 bash -c 'echo > /dev/tcp/${ip}/${port}' 2>&1 && echo connected`);
+  let removed: Promise<void> | undefined;
+  const teardown = (): Promise<void> =>
+    (removed ??= (async () => {
+      hostServer?.close();
+      upstream?.close();
+      // The upstream first: it is attached to the bottle's egress network, which cannot go while it is.
+      await git?.stop();
+      // Every bottle of the demo's home: the one it started, or what an interrupted start left of it.
+      for (const b of await list(settings).catch(() => [])) {
+        await (b.status === 'orphan' ? cleanup(settings, [b]) : destroy(settings, b.identity)).catch(() => undefined);
+      }
+      await rm(home, { recursive: true, force: true });
+    })());
+  const demo = (async () => {
+    try {
+      upstream = await startUpstream(home);
+      const bridge = hostAddresses()[0];
+      if (!bridge) throw new BottleError('launch', 'no Docker bridge address on this host for the demo upstream', { fix: 'bot-bottle doctor' });
+      progress.step('starting the demo git upstream (an SSH server in a container of its own)');
+      const backend = getBackend(settings, backendName);
+      if (!backend.demoGitUpstream) throw new BottleError('usage', `the ${backend.name} backend cannot run the demo's git upstream`, { fix: 'bot-bottle demo --backend docker' });
+      git = await backend.demoGitUpstream('git.demo', progress);
+      await writeFile(join(home, 'bottles', 'demo.md'), bottle(bridge, upstream.port, upstream.caFile, git));
+      hostServer = await listenOnAllInterfaces();
+      progress.step('starting the demo bottle (the first run builds images: a few minutes)');
+      const t0 = Date.now();
+      const started = await start(
+        settings,
+        { agent: 'demo', bottles: [], backend: backendName, copyCwd: undefined, label: 'demo', color: 'cyan', identity: undefined, headless: true, prompt: undefined },
+        { progress, detach: true },
+      );
+      identity = started.identity;
+      await git.attach(identity);
+      progress.step(`bottle ${identity} ready in ${((Date.now() - t0) / 1000).toFixed(1)} s; checking from inside the agent`);
+      const port = (hostServer.address() as { port: number }).port;
+      const steps: DemoStep[] = [];
+      const check = async (name: string, expect: DemoStep['expect'], script: string) => {
+        const { code, output } = await run(settings, identity, script);
+        const reached = code === 0;
+        const step: DemoStep = { name, expect, ok: reached === (expect === 'reachable'), detail: output.trim().split('\n').pop() ?? '' };
+        steps.push(step);
+        report(step);
+      };
+      await check('the sidecar bundle (http://bundle:7070/healthz)', 'reachable', 'curl -sS --max-time 5 http://bundle:7070/healthz');
+      await check('its own literal env (DEMO_GREETING)', 'reachable', 'printenv DEMO_GREETING');
+      const url = `https://demo.test:${upstream.port}`;
+      await check(`1. an allowlisted HTTPS host through the bumped TLS path (${url}/hello → 200)`, 'reachable',
+        `out=$(curl -sS -w ' %{http_code}' ${url}/hello) && echo "$out" && [ "\${out##* }" = 200 ] && curl -sSv ${url}/hello 2>&1 | grep -o 'issuer: .*bot-bottle egress CA[^,]*'`);
+      await check('2. a host that is not allowlisted (https://deb.debian.org → 403)', 'blocked',
+        `code=$(curl -s -o /dev/null -w '%{http_code}' https://deb.debian.org/); echo "proxy answered $code"; [ "$code" != 403 ]`);
+      await check(`3. a POST carrying a credential-shaped string to the allowlisted host (→ 403)`, 'blocked',
+        `code=$(curl -s -o /tmp/body -w '%{http_code}' -X POST --data-binary "aws_key=AKIA$(tr -dc 'A-Z2-7' </dev/urandom | head -c 16)" ${url}/upload); echo "$code $(grep -o 'dlp-blocked[^(]*' /tmp/body)"; [ "$code" != 403 ]`);
+      await check(`   …and the upstream never saw it (${upstream.received().length} request(s) arrived, none to /upload)`, 'blocked', upstream.received().includes('/upload') ? 'echo arrived' : 'echo "not received"; exit 1');
+      await check(`4. a clean commit pushed through the git-gate reaches the upstream (${git.url})`, 'reachable',
+        `set -e; cd /workspace; git clone -q ${git.url} repo 2>/dev/null; cd repo; git checkout -q -b main; echo '# demo' > README.md; git add README.md; git commit -qm 'clean commit'; git push -q origin main 2>&1 | tail -2; echo "pushed $(git rev-parse --short HEAD)"`);
+      const cleanHead = await git.head('main');
+      await check(`   …upstream main is now ${cleanHead.slice(0, 7) || '(nothing)'}`, 'reachable', cleanHead ? `echo upstream has ${cleanHead.slice(0, 7)}` : 'echo "upstream is empty"; exit 1');
+      await check('4. a commit with an AWS-style key is refused by the git-gate', 'blocked',
+        `cd /workspace/repo; printf 'aws_access_key_id = AKIA%s\\naws_secret_access_key = %s\\n' "$(tr -dc 'A-Z2-7' </dev/urandom | head -c 16)" "$(tr -dc 'A-Za-z0-9/+' </dev/urandom | head -c 40)" > creds.ini; git add creds.ini; git commit -qm 'add credentials'; out=$(git push origin main 2>&1); code=$?; echo "$out" | grep -m1 -o 'remote: .*aws[^ ]*' ; exit $code`);
+      const afterHead = await git.head('main');
+      await check('   …and the upstream is unchanged', 'reachable', afterHead === cleanHead ? `echo still ${afterHead.slice(0, 7)}` : `echo "upstream moved to ${afterHead.slice(0, 7)}"; exit 1`);
+      for (const ip of hostAddresses()) {
+        await check(`the host at ${ip}:${port} (a server the demo runs)`, 'blocked', `timeout 4 bash -c 'echo > /dev/tcp/${ip}/${port}' 2>&1 && echo connected`);
+      }
+      await check('an external name (deb.debian.org)', 'blocked', 'timeout 4 getent hosts deb.debian.org || { echo "no answer"; exit 1; }');
+      await check('the cloud metadata address (169.254.169.254:80)', 'blocked', `timeout 4 bash -c 'echo > /dev/tcp/169.254.169.254/80' 2>&1 && echo connected`);
+      await check('the Docker socket', 'blocked', 'test -S /var/run/docker.sock && echo present || { echo absent; exit 1; }');
+      return { identity, steps };
+    } finally {
+      await teardown();
     }
-    await check('an external name (deb.debian.org)', 'blocked', 'timeout 4 getent hosts deb.debian.org || { echo "no answer"; exit 1; }');
-    await check('the cloud metadata address (169.254.169.254:80)', 'blocked', `timeout 4 bash -c 'echo > /dev/tcp/169.254.169.254/80' 2>&1 && echo connected`);
-    await check('the Docker socket', 'blocked', 'test -S /var/run/docker.sock && echo present || { echo absent; exit 1; }');
-    return { identity, steps };
-  } finally {
-    hostServer?.close();
-    upstream?.close();
-    // The upstream first: it is attached to the bottle's egress network, which cannot go while it is.
-    await git?.stop();
-    if (identity) await destroy(settings, identity).catch(() => undefined);
-    await rm(home, { recursive: true, force: true });
-  }
+  })();
+  if (signal === undefined) return demo;
+  // Interrupted: remove everything now; whatever the cut-short demo throws afterwards is moot.
+  demo.catch(() => undefined);
+  const interrupted = new Promise<never>((_resolve, reject) => {
+    const onAbort = () => void teardown().finally(() => reject(signal.reason instanceof Error ? signal.reason : new Error('demo interrupted')));
+    if (signal.aborted) onAbort();
+    else signal.addEventListener('abort', onAbort, { once: true });
+  });
+  return Promise.race([demo, interrupted]);
 }
 
 async function run(settings: Settings, identity: string, script: string): Promise<{ code: number; output: string }> {

@@ -1,5 +1,5 @@
 import { type Command, Option } from 'commander';
-import { BACKENDS, type BackendName, ExitCode, runDemo } from '../../index.js';
+import { BACKENDS, type BackendName, type DemoStep, ExitCode, runDemo } from '../../index.js';
 import type { CliContext } from '../context.js';
 import { printJson } from '../output.js';
 
@@ -12,12 +12,32 @@ export function registerDemo(program: Command, ctx: () => CliContext): void {
     .option('--verbose', 'show image build output')
     .action(async (flags: { backend: BackendName; json?: boolean; verbose?: boolean }) => {
       const c = ctx();
-      const { identity, steps } = await runDemo(c.settings, c.progress(flags.verbose), (s) => {
+      // Ctrl-C or SIGTERM: the demo's bottle and upstream are removed before exiting (a second Ctrl-C forces).
+      const interrupt = new AbortController();
+      const onSignal = (signal: NodeJS.Signals) => {
+        process.stderr.write(`\n${signal}: removing the demo bottle\n`);
+        interrupt.abort();
+      };
+      process.once('SIGINT', onSignal);
+      process.once('SIGTERM', onSignal);
+      const print = (s: DemoStep) => {
         if (flags.json) return;
         const mark = s.ok ? c.c.green('✔') : c.c.red('✘');
         const verdict = s.expect === 'reachable' ? 'reachable' : 'blocked  ';
         process.stdout.write(`${mark} ${verdict} ${s.name}${s.detail ? c.c.dim(`  — ${s.detail}`) : ''}\n`);
-      }, flags.backend);
+      };
+      let result: Awaited<ReturnType<typeof runDemo>>;
+      try {
+        result = await runDemo(c.settings, c.progress(flags.verbose), print, flags.backend, interrupt.signal);
+      } catch (e) {
+        if (!interrupt.signal.aborted) throw e;
+        process.exitCode = ExitCode.interrupted;
+        return;
+      } finally {
+        process.off('SIGINT', onSignal);
+        process.off('SIGTERM', onSignal);
+      }
+      const { identity, steps } = result;
       const failed = steps.filter((s) => !s.ok).length;
       if (flags.json) printJson({ identity, steps, passed: steps.length - failed, failed });
       else process.stdout.write(`\n${failed === 0 ? c.c.green('demo passed') : c.c.red('demo FAILED')}: ${steps.length - failed} of ${steps.length} outcomes as expected; bottle ${identity} removed\n`);
