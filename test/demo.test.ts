@@ -25,6 +25,21 @@ async function fixtures(): Promise<Set<string>> {
   return new Set((await docker(['ps', '-a', '-q', '--no-trunc', '--filter', 'label=bot-bottle.kind=fixture'])).split('\n').filter(Boolean));
 }
 
+/**
+ * Fixtures made while the demo ran that are still there after it exited. Fixtures
+ * carry no home, so another run on this machine could make one meanwhile: only
+ * those created before the demo exited count.
+ */
+async function leftFixtures(before: ReadonlySet<string>, exitedAt: number): Promise<string[]> {
+  const left: string[] = [];
+  for (const id of await fixtures()) {
+    if (before.has(id)) continue;
+    const created = await docker(['inspect', '--format', '{{.Created}}', id]).catch(() => '');
+    if (created && Date.parse(created) <= exitedAt) left.push(id);
+  }
+  return left;
+}
+
 describe('demo, failing', () => {
   let h: TestHome;
   /** The demo's own temporary folders (its home, the upstream's key) go here, to be counted. */
@@ -56,6 +71,7 @@ describe('demo, failing', () => {
       }
     });
     const exit = await new Promise<number | null>((resolve) => child.on('close', (c) => resolve(c)));
+    const exitedAt = Date.now();
     assert.ok(identity, `the demo started a bottle: ${err}`);
     await killed;
 
@@ -67,7 +83,7 @@ describe('demo, failing', () => {
     assert.doesNotMatch(err, /internal error|\n\s+at .*\.js:\d+/, 'no stack trace');
 
     for (const kind of ['ps', 'network', 'volume'] as const) assert.deepEqual(await labelled(kind, identity), [], `no ${kind} of ${identity} left`);
-    const leftover = [...(await fixtures())].filter((id) => !fixturesBefore.has(id));
+    const leftover = await leftFixtures(fixturesBefore, exitedAt);
     assert.deepEqual(leftover, [], 'the demo git upstream is removed');
     const list = await run(['list', '--json'], { env: h.env });
     assert.deepEqual(JSON.parse(list.stdout), [], 'nothing in the home either');
@@ -90,11 +106,12 @@ describe('demo, failing', () => {
       }
     });
     const exit = await new Promise<number | null>((resolve) => child.on('close', (c) => resolve(c)));
+    const exitedAt = Date.now();
     assert.ok(identity, `the demo started a bottle: ${err}`);
     assert.equal(exit, code, err);
     assert.match(err, /SIGINT: removing the demo bottle/);
     for (const kind of ['ps', 'network', 'volume'] as const) assert.deepEqual(await labelled(kind, identity), [], `no ${kind} of ${identity} left`);
-    assert.deepEqual([...(await fixtures())].filter((id) => !fixturesBefore.has(id)), [], 'the demo git upstream is removed');
+    assert.deepEqual(await leftFixtures(fixturesBefore, exitedAt), [], 'the demo git upstream is removed');
     assert.deepEqual(readdirSync(tmp), [], 'its temporary home and keys are removed');
   });
 
@@ -105,7 +122,7 @@ describe('demo, failing', () => {
     assert.equal(r.code, code, r.stderr);
     assert.equal(r.stderr.split('\n').filter((l) => l.startsWith('error:')).length, 1, r.stderr);
     assert.match(r.stderr, /fix:/);
-    assert.deepEqual([...(await fixtures())].filter((id) => !fixturesBefore.has(id)), []);
+    assert.deepEqual(await leftFixtures(fixturesBefore, Date.now()), []);
     assert.deepEqual(readdirSync(tmp), [], 'its temporary home is removed');
   });
 });
