@@ -116,4 +116,15 @@ for fam, kind, proto, name in [(socket.AF_PACKET, socket.SOCK_RAW, 0x0003, 'pack
       return ok ? stopped('pids 256, memory 512 MiB, 1 CPU, as the bottle says') : escaped(`limits ${JSON.stringify(l)}`);
     },
   },
+  {
+    id: 'confinement/bundle-limits',
+    category: 'confinement',
+    attack: 'exhaust the host through the sidecar bundle (uploads held for DLP, a giant push, thousands of connections): it had no limits of its own',
+    expect: 'stopped',
+    async run(w) {
+      const l = await w.backend.bundleLimits(w.id);
+      const ok = l.pids > 0 && l.pids <= 512 && l.memoryBytes > 0 && l.memoryBytes <= 2 * 1024 ** 3 && l.nanoCpus > 0 && l.nanoCpus <= 2e9;
+      return ok ? stopped(`pids ${l.pids}, memory ${l.memoryBytes / 1024 ** 2} MiB, ${l.nanoCpus / 1e9} CPU(s)`) : escaped(`bundle limits ${JSON.stringify(l)}`);
+    },
+  },
 ];

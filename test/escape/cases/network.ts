@@ -43,6 +43,21 @@ async function neighbourListener(w: World): Promise<void> {
   if (start.stdout.trim() !== 'reached') throw new Error(`control: the neighbour's listener did not start (${start.stderr.trim()})`);
 }
 
+/** What a TCP connect from this process meets: a listener, a refusal (the address is there, nothing listens), or nothing. */
+function probeFromHere(host: string, port: number): Promise<'open' | 'refused' | 'silent'> {
+  return new Promise((resolve) => {
+    const s = connect({ host, port, timeout: 3000 }, () => {
+      s.destroy();
+      resolve('open');
+    });
+    s.on('error', (e: NodeJS.ErrnoException) => resolve(e.code === 'ECONNREFUSED' ? 'refused' : 'silent'));
+    s.on('timeout', () => {
+      s.destroy();
+      resolve('silent');
+    });
+  });
+}
+
 export const networkCases: EscapeCase[] = [
   {
     id: 'network/host-bridge-addresses',
@@ -134,6 +149,21 @@ export const networkCases: EscapeCase[] = [
       const b = await w.backend.bundleAddresses(w.id);
       if (!b.outside) throw new Error('the adapter names no egress-side address');
       return tcpFromAgent(w, [b.outside], 3128, "the bundle's egress side");
+    },
+  },
+  {
+    id: 'network/bundle-services-from-outside',
+    category: 'network',
+    attack: "reach the bundle's services on its egress-side address, as the host's other containers or a process on the host can (its proxy with the bottle's tokens, the MCP server, the git-gate)",
+    expect: 'stopped',
+    async run(w) {
+      const b = await w.backend.bundleAddresses(w.id);
+      if (!b.outside) throw new Error('the adapter names no egress-side address');
+      const seen = await Promise.all([3128, 7070, 8765, 9420].map(async (port) => [port, await probeFromHere(b.outside, port)] as const));
+      const open = seen.filter(([, r]) => r === 'open').map(([p]) => p);
+      if (open.length > 0) return escaped(`${b.outside} accepts connections on ${open.join(', ')} from outside the bottle`);
+      if (seen.some(([, r]) => r === 'silent')) throw new Error(`control: ${b.outside} does not answer from here at all (${seen.map(([p, r]) => `${p} ${r}`).join(', ')})`);
+      return stopped(`${b.outside} refuses 3128, 7070, 8765, 9420: the services listen on the agent's side only`);
     },
   },
   {
