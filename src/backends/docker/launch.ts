@@ -19,7 +19,7 @@ import { type TarEntry, tarStream } from '../../bottle/tar.js';
 import { type Engine, engineFailure, isConflict, labels, LABEL_IDENTITY } from './engine.js';
 import { execOutput, execWithInput } from './exec.js';
 import type { BottleNames } from './names.js';
-import type { DockerPlan } from './plan.js';
+import { bundleLimits, type DockerPlan } from './plan.js';
 import type { ContainerRuntime } from './runtime-probe.js';
 import { teardownBottle } from './teardown.js';
 import { BundleWatch } from './readiness.js';
@@ -88,6 +88,7 @@ export async function startBundle(engine: Engine, p: BundleParts, image: string,
     JSON.stringify({ identity, healthFile: inBundle('bundle', 'health'), services: p.bundleServices }, null, 2) + '\n',
   );
   const bundleUser = await bundleUserFor([bundleDir, ...p.sidecarMounts.map((m) => m.hostDir)]);
+  const limits = bundleLimits();
 
   await Promise.all([
     // No route out and, with inhibit_ipv4, no host address on the bridge:
@@ -138,7 +139,10 @@ export async function startBundle(engine: Engine, p: BundleParts, image: string,
         // ssh refuses to run for a uid with no passwd entry: give the invoking user's uid one.
         ...(bundleUser ? [`${await passwdFor(p.state.file('bundle', 'passwd'), bundleUser)}:/etc/passwd:ro`] : []),
       ],
-      PidsLimit: 512,
+      // Limits of its own (bundleLimits, in the plan's description too): the init reports a sidecar killed for memory as that.
+      PidsLimit: limits.pids,
+      ...(limits.memoryBytes ? { Memory: limits.memoryBytes, MemorySwap: limits.memoryBytes } : {}),
+      ...(limits.nanoCpus ? { NanoCpus: limits.nanoCpus } : {}),
     },
     NetworkingConfig: { EndpointsConfig: { [names.internalNetwork]: { Aliases: [BUNDLE_HOST] } } },
   });

@@ -5,6 +5,7 @@
  * this.
  */
 import { join } from 'node:path';
+import { availableParallelism } from 'node:os';
 import type { AgentImage, Plan, PrepareInput } from '../../bottle/backend.js';
 import { agentEnv, agentFiles, agentLimits, agentTrees, agentTrust, type Limits, type TrustFile } from '../../bottle/agent-setup.js';
 import type { AgentFile, BundleServiceSpec, PreparedSidecar } from '../../bottle/sidecar.js';
@@ -15,6 +16,17 @@ import type { AgentTree } from '../../bottle/tree.js';
 import type { ImageRecipe } from './images.js';
 import { type BottleNames, bottleNames } from './names.js';
 
+/**
+ * The sidecar bundle's own limits: a flooding agent (huge uploads held for
+ * DLP, a push of a giant repository, thousands of connections) must not take
+ * the host down with it. Memory covers the 512 MiB /tmp tmpfs (mirrors,
+ * certificates, secrets: charged to the same cgroup) and the proxy's
+ * buffers; hitting it kills a sidecar, which the init restarts and reports
+ * (egress fails closed meanwhile).
+ */
+export function bundleLimits(hostCpus = availableParallelism()): Limits {
+  return { nanoCpus: Math.min(2, hostCpus) * 1e9, memoryBytes: 1536 * 1024 * 1024, pids: 512 };
+}
 
 export type BundleService = BundleServiceSpec;
 
@@ -39,6 +51,8 @@ export interface DockerPlan extends Plan {
   readonly agentTrees: readonly AgentTree[];
   readonly bundleImage: ImageRecipe;
   readonly limits: Limits;
+  /** The sidecar bundle's limits (bundleLimits). */
+  readonly bundleLimits: Limits;
   /** Literal env for the agent (manifest values and proxy URLs): not secret. */
   readonly agentEnv: Readonly<Record<string, string>>;
   /** Names of secret env entries (values stay in memory until launch). */
@@ -90,6 +104,7 @@ export function prepareDockerPlan(input: PrepareInput): DockerPlan {
     agentTrees: agentTrees(input),
     copyCwd: spec.copyCwd,
     bundleImage: bundleImageRecipe(),
+    bundleLimits: bundleLimits(),
     limits: agentLimits(bottle.runtime),
     agentEnv: agentEnv(input),
     secretEnvNames: Object.keys(input.env.secrets).sort(),
@@ -135,6 +150,7 @@ function describePlan(plan: DockerPlan, bottleName: string): Record<string, unkn
     workspace_volume: plan.workspaceVolume,
     runtime: 'chosen at build: runsc (gVisor) when its probe passes, else runc',
     limits: plan.limits,
+    bundle_limits: plan.bundleLimits,
     env: Object.keys(plan.agentEnv).sort(),
     secret_env: plan.secretEnvNames,
     bundle_services: plan.bundleServices.map((s) => s.name),

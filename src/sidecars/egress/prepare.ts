@@ -9,6 +9,7 @@ import { BottleError, errnoCode } from '../../errors.js';
 import { AGENT, BUNDLE_EGRESS_CA_DIR, BUNDLE_HOST, bundleEntry, bundleSecret, inBundle, SERVICE_FILES } from '../../bottle/layout.js';
 import type { SidecarPlan, SidecarPrepareInput, StateFile } from '../../bottle/sidecar.js';
 import { egressConfigFile, egressKnownSecrets, egressTokens } from './config-file.js';
+import { INSIDE } from '../net-scope.js';
 
 export const EGRESS_PORT = 3128;
 const SYSTEM_BUNDLE = AGENT.systemCaBundle;
@@ -34,7 +35,7 @@ export async function prepare(input: SidecarPrepareInput): Promise<SidecarPlan> 
 
   const config = egressConfigFile(bottle, {
     identity: input.identity,
-    listen: { host: '0.0.0.0', port: EGRESS_PORT },
+    listen: { host: INSIDE, port: EGRESS_PORT },
     caCerts,
     caDir: BUNDLE_EGRESS_CA_DIR,
     caCertOut: inBundle('egress', 'caCert'),

@@ -33,6 +33,7 @@ import { auditDeny, Exchange, type ProxyContext } from './exchange.js';
 import { compileRoutes, type RouteTable } from './policy.js';
 import { auditPath, denyText, rawReply, sendDeny, sendJson } from './reply.js';
 import { LiveFile } from './stores.js';
+import { type Bound, listenScoped } from '../net-scope.js';
 import { onConnect, tunnelTarget } from './tunnel.js';
 import { Upstream } from './upstream.js';
 
@@ -67,6 +68,7 @@ export class EgressProxy extends EventEmitter {
   private readonly ctx: ProxyContext;
   private readonly sockets = new Set<Duplex>();
   private closed = false;
+  private bound: Bound | undefined;
 
   constructor(opts: ProxyOptions) {
     super();
@@ -178,14 +180,10 @@ export class EgressProxy extends EventEmitter {
     this.known.watch();
   }
 
-  listen(host = this.config.listen.host, port = this.config.listen.port): Promise<AddressInfo> {
-    return new Promise((resolve, reject) => {
-      this.outer.once('error', reject);
-      this.outer.listen({ host, port }, () => {
-        this.outer.off('error', reject);
-        resolve(this.outer.address() as AddressInfo);
-      });
-    });
+  /** Listen; host `inside` is the agent's side and loopback only, never the egress side (net-scope.ts). */
+  async listen(host = this.config.listen.host, port = this.config.listen.port): Promise<AddressInfo> {
+    this.bound = await listenScoped(this.outer, host, port);
+    return this.outer.address() as AddressInfo;
   }
 
   /** Serve a connection accepted elsewhere (a worker handed a socket by the primary). */
@@ -200,11 +198,8 @@ export class EgressProxy extends EventEmitter {
     this.routesFile.close();
     this.tokens.close();
     this.known.close();
-    await new Promise<void>((resolve) => {
-      if (!this.outer.listening) return resolve();
-      this.outer.close(() => resolve());
-      this.outer.closeAllConnections();
-    });
+    this.outer.closeAllConnections();
+    await (this.bound?.close() ?? Promise.resolve());
     for (const s of this.sockets) s.destroy();
     this.upstream.close();
     await this.audit.close();

@@ -17,6 +17,7 @@ import { fileURLToPath } from 'node:url';
 import { loadOrCreateCa, writeCaCert, type CaMaterial } from './certs.js';
 import { EGRESS_CONFIG_ENV, loadEgressConfig, type EgressConfig } from './config.js';
 import { EgressProxy } from './proxy.js';
+import { listenScoped } from '../net-scope.js';
 
 export const WORKER_ENV = 'BOT_BOTTLE_EGRESS_WORKER';
 
@@ -134,13 +135,9 @@ export async function runEgress(opts: RunOptions): Promise<Running> {
     }
     proxy.acceptSocket(socket);
   });
-  const address = await new Promise<AddressInfo>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen({ host: config.listen.host, port: config.listen.port }, () => {
-      server.off('error', reject);
-      resolve(server.address() as AddressInfo);
-    });
-  });
+  // `inside`: the agent's side and loopback only (net-scope.ts).
+  const bound = await listenScoped(server, config.listen.host, config.listen.port);
+  const address = server.address() as AddressInfo;
 
   return {
     address,
@@ -154,7 +151,7 @@ export async function runEgress(opts: RunOptions): Promise<Running> {
     },
     close: async () => {
       closing = true;
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await bound.close();
       for (const c of children) if (c !== undefined && c.exitCode === null) c.kill('SIGTERM');
       await proxy.close();
     },

@@ -12,6 +12,7 @@ import type { GitUser } from '../../manifest/types.js';
 import { idleSidecar, type SidecarPlan, type SidecarPrepareInput } from '../../bottle/sidecar.js';
 import { DEFAULT_HOLD_TIMEOUT_MS, GIT_GATE_CONFIG_ENV, GIT_GATE_PORT, KNOWN_SECRETS_SECRET, secretNames, type GateRepo } from './config.js';
 import { knownHostsLine, parseUpstream, upstreamSpellings, UpstreamUrlError } from './urls.js';
+import { INSIDE } from '../net-scope.js';
 
 export const AGENT_GITCONFIG_PATH = AGENT.gitconfig;
 export const CONFIG_FILE = SERVICE_FILES['git-gate'].config;
@@ -111,7 +112,7 @@ export async function prepareGitGate(input: SidecarPrepareInput, opts: GitGateOp
 
   const config = {
     identity: input.identity,
-    listen: { host: '0.0.0.0', port: GIT_GATE_PORT },
+    listen: { host: INSIDE, port: GIT_GATE_PORT },
     ...(opts.mirrorRoot ? { mirrorRoot: opts.mirrorRoot } : {}),
     // On the state mount: the bundle's /tmp tmpfs may be noexec, and git skips a hook it cannot run.
     hooksDir: inBundle('git-gate', 'hooks'),

@@ -16,6 +16,7 @@ import { baseGitEnv } from './git.js';
 import { HOOK_REPO_ENV, HOOK_REPORT_ENV, type HookReport } from './hook.js';
 import { ensureMirror, installHook, projectRoot, refreshMirror, reportsDir, type RefreshResult } from './mirror.js';
 import { GIT_GATE_CONFIG_ENV } from './config.js';
+import { listenScoped } from '../net-scope.js';
 
 /** One holder at a time; a waiter gives up after its deadline instead of hanging. */
 export class RepoLock {
@@ -210,17 +211,15 @@ export async function startGate(cfg: GitGateConfig, hookArgv: readonly string[])
   server.requestTimeout = 0;
   server.headersTimeout = 30_000;
   server.keepAliveTimeout = 5_000;
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(cfg.listen.port, cfg.listen.host, () => resolve());
-  });
+  // `inside`: the agent's side and loopback only, never the egress side (net-scope.ts).
+  const bound = await listenScoped(server, cfg.listen.host, cfg.listen.port);
   return {
     server,
     close: async () => {
       // Held pushes end now (their hooks withdraw their proposals), not when the init gives up on us.
       if (signalAllBackends('SIGTERM') > 0) await new Promise((r) => setTimeout(r, 1000));
       signalAllBackends('SIGKILL');
-      const closed = new Promise<void>((r) => server.close(() => r()));
+      const closed = bound.close();
       server.closeAllConnections();
       await closed;
     },

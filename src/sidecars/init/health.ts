@@ -14,6 +14,8 @@ export interface ExitInfo {
   signal: string | null;
   /** ISO-8601 time of the exit. */
   at: string;
+  /** What the bundle's limits say about it (killed for memory, no process left). */
+  reason?: string;
 }
 
 export interface ServiceHealth {

@@ -6,6 +6,7 @@
  */
 import { createServer, type Server, type ServerResponse } from 'node:http';
 import { readFile } from 'node:fs/promises';
+import { type Bound, listenScoped } from '../net-scope.js';
 
 function send(res: ServerResponse, status: number, body: string): void {
   res.writeHead(status, { 'content-type': 'application/json', 'cache-control': 'no-store' });
@@ -23,6 +24,9 @@ async function status(res: ServerResponse, healthFile: string | undefined): Prom
   }
 }
 
+const scoped = new WeakMap<Server, Bound>();
+
+/** `host` may be `inside` (net-scope.ts): the agent's side and loopback only. */
 export function startHeartbeat(port: number, host: string, healthFile: string | undefined, onListening?: () => void): Server {
   const server = createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0];
@@ -31,14 +35,19 @@ export function startHeartbeat(port: number, host: string, healthFile: string | 
     if (path === '/status') return void status(res, healthFile);
     send(res, 404, '{"ok":false,"error":"not found"}');
   });
-  server.listen(port, host, onListening);
+  listenScoped(server, host, port).then(
+    (bound) => {
+      scoped.set(server, bound);
+      onListening?.();
+    },
+    (err: unknown) => server.emit('error', err),
+  );
   return server;
 }
 
 /** Close promptly: open keep-alive sockets must not hold a stop up. */
 export function stopHeartbeat(server: Server): Promise<void> {
-  return new Promise((resolve) => {
-    server.close(() => resolve());
-    server.closeAllConnections();
-  });
+  server.closeAllConnections();
+  const bound = scoped.get(server);
+  return bound !== undefined ? bound.close() : new Promise((resolve) => server.close(() => resolve()));
 }

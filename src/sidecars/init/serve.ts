@@ -9,6 +9,7 @@ import { CONFIG_ENV, DEFAULT_CONFIG_PATH, loadBundleConfig, type BundleConfig } 
 import { receiveSecrets } from './secrets.js';
 import { startHeartbeat, stopHeartbeat } from './heartbeat-server.js';
 import { Supervisor } from './supervisor.js';
+import { INSIDE } from '../net-scope.js';
 
 const CONFIG_EXIT = 2;
 
@@ -28,7 +29,7 @@ const supervisor = new Supervisor(readConfig());
 
 // The heartbeat, in-process when asked: the agent's proof that the bundle answers.
 const heartbeatPort = Number(process.env.BOT_BOTTLE_HEARTBEAT_PORT ?? '');
-const heartbeat = Number.isInteger(heartbeatPort) && heartbeatPort > 0 ? startHeartbeat(heartbeatPort, '0.0.0.0', process.env.BOT_BOTTLE_HEALTH_FILE) : undefined;
+const heartbeat = Number.isInteger(heartbeatPort) && heartbeatPort > 0 ? startHeartbeat(heartbeatPort, INSIDE, process.env.BOT_BOTTLE_HEALTH_FILE) : undefined;
 
 const onSignal = (sig: NodeJS.Signals): void => {
   process.stdout.write(`[init] ${sig}: stopping services\n`);

@@ -142,6 +142,22 @@ void test('a killed service is restarted, counted, and becomes ready again', asy
   assert.ok(sup.health().ready);
 });
 
+void test('a service the kernel killed for memory is reported with the bundle limit', async (t) => {
+  const cg = tmp(t);
+  writeFileSync(join(cg, 'memory.events'), 'low 0\nhigh 0\nmax 3\noom 1\noom_kill 0\n');
+  writeFileSync(join(cg, 'memory.max'), String(1536 * 1024 * 1024));
+  const { svc, lines } = run(t, [script('egress', 'setInterval(() => {}, 1000)')], { cgroup: { root: cg } });
+  await waitFor('running', () => svc('egress').pid !== null);
+  const pid = svc('egress').pid;
+  assert.ok(pid !== null);
+  // What the kernel does when the cgroup runs out of memory: count it, then SIGKILL.
+  writeFileSync(join(cg, 'memory.events'), 'low 0\nhigh 0\nmax 9\noom 2\noom_kill 1\n');
+  process.kill(pid, 'SIGKILL');
+  await waitFor('the exit', () => svc('egress').lastExit !== null);
+  assert.match(svc('egress').lastExit?.reason ?? '', /memory limit \(1536 MiB\)/);
+  assert.ok(lines.some((l) => /\[init\] egress exited \(signal SIGKILL: killed by the kernel: the sidecar bundle hit its memory limit/.test(l)), lines.join('\n'));
+});
+
 void test('a service that exits at once backs off instead of spinning', async (t) => {
   const states = new Set<ServiceState>();
   const { svc, lines } = run(t, [script('crashy', 'process.exit(3)')], {

@@ -7,6 +7,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
 import type { BundleConfig, ServiceSpec } from './config.js';
+import { type CgroupFiles, explainExit, explainSpawnError, oomKills } from './limits.js';
 import {
   tcpProbe,
   writeHealthAtomic,
@@ -39,6 +40,8 @@ export interface SupervisorOptions {
   settleMs?: number;
   /** Base environment for services; defaults to the init's own. */
   env?: NodeJS.ProcessEnv;
+  /** The cgroup folder to read limits from (default /sys/fs/cgroup). */
+  cgroup?: CgroupFiles;
 }
 
 /** Delay before restart number `failures + 1` of a crash streak. */
@@ -94,6 +97,8 @@ export class Supervisor {
   private readonly settleMs: number;
   private readonly baseEnv: NodeJS.ProcessEnv;
   private readonly onChange: ((h: BundleHealth) => void) | undefined;
+  /** Where the bundle's cgroup limits are read, to say why a service died. */
+  private readonly cgroup: CgroupFiles | undefined;
   private started = false;
   private stopping: Promise<void> | null = null;
 
@@ -110,6 +115,7 @@ export class Supervisor {
     this.readyProbeIntervalMs = opts.readyProbeIntervalMs ?? 2000;
     this.settleMs = opts.settleMs ?? 1000;
     this.baseEnv = opts.env ?? process.env;
+    this.cgroup = opts.cgroup;
     this.slots = config.services.map((spec) => ({
       spec,
       state: 'starting',
@@ -199,7 +205,7 @@ export class Supervisor {
       });
     } catch (err) {
       // Synchronous spawn errors (bad arguments) are treated like a crash.
-      this.log(`[init] ${spec.name}: cannot spawn: ${(err as Error).message}`);
+      this.log(`[init] ${spec.name}: ${explainSpawnError(err as NodeJS.ErrnoException, this.cgroup) ?? `cannot spawn: ${(err as Error).message}`}`);
       slot.child = null;
       slot.pid = null;
       slot.exited = Promise.resolve();
@@ -212,6 +218,7 @@ export class Supervisor {
     let finished = false;
     let markExited: () => void = () => undefined;
     slot.exited = new Promise((r) => (markExited = r));
+    const oomBefore = oomKills(this.cgroup);
     const finish = (code: number | null, signal: NodeJS.Signals | null): void => {
       if (finished) return;
       finished = true;
@@ -219,11 +226,11 @@ export class Supervisor {
       if (slot.child !== child) return;
       slot.child = null;
       slot.pid = null;
-      this.afterExit(slot, code, signal);
+      this.afterExit(slot, code, signal, explainExit(signal, oomBefore, this.cgroup));
     };
     child.once('spawn', () => this.onSpawn(slot, child));
-    child.on('error', (err) => {
-      this.log(`[init] ${spec.name}: ${err.message}`);
+    child.on('error', (err: NodeJS.ErrnoException) => {
+      this.log(`[init] ${spec.name}: ${explainSpawnError(err, this.cgroup) ?? err.message}`);
       // Without a pid the process never started and 'exit' will not come.
       if (child.pid === undefined) finish(null, null);
     });
@@ -266,11 +273,11 @@ export class Supervisor {
     });
   }
 
-  private afterExit(slot: Slot, code: number | null, signal: NodeJS.Signals | null): void {
+  private afterExit(slot: Slot, code: number | null, signal: NodeJS.Signals | null, reason?: string): void {
     const { spec } = slot;
     this.clearTimers(slot);
-    slot.lastExit = { code, signal, at: new Date().toISOString() };
-    const how = signal !== null ? `signal ${signal}` : `code ${String(code)}`;
+    slot.lastExit = { code, signal, at: new Date().toISOString(), ...(reason === undefined ? {} : { reason }) };
+    const how = (signal !== null ? `signal ${signal}` : `code ${String(code)}`) + (reason === undefined ? '' : `: ${reason}`);
     if (this.stopping !== null) {
       this.setState(slot, 'stopped');
       return;

@@ -5,6 +5,7 @@
  */
 import { join } from 'node:path';
 import { bundleServiceDir, inBundle, SERVICE_FILES } from '../../bottle/layout.js';
+import { INSIDE } from '../net-scope.js';
 
 export const SUPERVISE_PORT = 8765;
 export const MCP_PATH = '/mcp';
@@ -74,7 +75,7 @@ export function superviseConfigFromEnv(env: NodeJS.ProcessEnv = process.env): Su
     .filter(Boolean);
   return {
     identity: env[ENV.identity] || 'unknown',
-    listen: { host: env[ENV.listen] || '0.0.0.0', port: int(env, ENV.port, SUPERVISE_PORT, 0, 65535) },
+    listen: { host: env[ENV.listen] || INSIDE, port: int(env, ENV.port, SUPERVISE_PORT, 0, 65535) },
     allowedHosts: [...new Set([...hosts, 'localhost', '127.0.0.1', '[::1]'])],
     queueDir: join(dir, SERVICE_FILES.supervise.queue),
     auditLog: join(dir, SERVICE_FILES.supervise.audit),

@@ -14,8 +14,7 @@ import './node18.js';
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { drain, readBounded } from '../bounded-body.js';
-import { refuseOutside } from '../net-scope.js';
-import type { AddressInfo } from 'node:net';
+import { INSIDE, listenScoped, refuseOutside } from '../net-scope.js';
 import { WebStandardStreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js';
 import { isInitializeRequest } from '@modelcontextprotocol/sdk/types.js';
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
@@ -199,14 +198,12 @@ export function startHttpServer(config: SuperviseConfig, makeServer: () => McpSe
   server.timeout = 0;
   server.requestTimeout = 60_000;
 
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(config.listen.port, config.listen.host, () => {
-      server.off('error', reject);
-      const port = (server.address() as AddressInfo).port;
-      resolve({
+  // `inside`: the agent's side and loopback only (net-scope.ts).
+  return listenScoped(server, config.listen.host, config.listen.port).then((bound) => {
+      const port = bound.port;
+      return {
         port,
-        url: `http://${config.listen.host === '0.0.0.0' ? '127.0.0.1' : config.listen.host}:${port}${MCP_PATH}`,
+        url: `http://${config.listen.host === '0.0.0.0' || config.listen.host === INSIDE ? '127.0.0.1' : config.listen.host}:${port}${MCP_PATH}`,
         server,
         sessionCount: () => sessions.size,
         close: async () => {
@@ -214,9 +211,8 @@ export function startHttpServer(config: SuperviseConfig, makeServer: () => McpSe
           sessions.clear();
           await Promise.all(all.map((s) => s.transport.close().catch(() => undefined)));
           server.closeAllConnections();
-          await new Promise<void>((r) => server.close(() => r()));
+          await bound.close();
         },
-      });
-    });
+      };
   });
 }
