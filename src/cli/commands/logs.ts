@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { auditOrigin, auditWindow, BottleError, followAudit, parseSince, readArchived, readAudit, resolveIdentity, visible, visibleJson, type AuditEntry } from '../../index.js';
 import type { CliContext } from '../context.js';
-import type { Colors } from '../output.js';
+import { type Colors, printJsonLine } from '../output.js';
 
 interface LogsFlags {
   follow?: boolean;
@@ -28,8 +28,7 @@ export function registerLogs(program: Command, ctx: () => CliContext): void {
       const identity = await resolveIdentity(c.settings, identityArg, { archived: true });
       const origin = await auditOrigin(c.settings.home, identity);
       if (origin === undefined) throw new BottleError('not-found', `no log for ${identity}: its state is gone and nothing was archived`, { fix: 'BOT_BOTTLE_ARCHIVE_DAYS=0 keeps no archive; see `bot-bottle list`' });
-      // JSON lines with C1, bidi and invisible characters as \u escapes (JSON.stringify leaves them raw): the same value to a parser.
-      const print = (e: AuditEntry) => process.stdout.write((flags.json ? visibleJson(e) : formatEntry(e, c.c)) + '\n');
+      const print = (e: AuditEntry) => (flags.json ? printJsonLine(e) : process.stdout.write(formatEntry(e, c.c) + '\n'));
       if (origin === 'archive') {
         const a = await readArchived(c.settings.home, identity);
         process.stderr.write(c.e.dim(`${identity} was removed${a.archived_at ? ` at ${a.archived_at}` : ''}; its archived log:`) + '\n');
