@@ -14,7 +14,7 @@ import type { Container } from 'dockerode';
 import { BottleError } from '../../errors.js';
 import type { Progress } from '../../progress.js';
 
-export const READY_DEADLINE_MS = 180_000;
+export const READY_DEADLINE_MS = 300_000;
 /** A wait longer than this is reported, then again at every further interval. */
 const REPORT_AFTER_MS = 5_000;
 /** Re-read even without a file event: a watch can miss an event (some bind mounts, runtimes). */
