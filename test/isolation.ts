@@ -114,7 +114,8 @@ runtime:
       const bBundle = await ipsOf(`bot-bottle-${b}-bundle`);
       const bAgent = await backend.agentAddresses(b);
       // A listener in b's agent (perl is in every Debian image), and b reaching its own bundle, are the controls.
-      await agentSh(h, b, `nohup perl -MIO::Socket::INET -e '$s=IO::Socket::INET->new(LocalPort=>9090,Listen=>5,ReuseAddr=>1) or die; while($c=$s->accept){print $c "b\\n"; close $c}' >/dev/null 2>&1 & sleep 0.5`);
+      // Perl takes seconds to listen under software emulation with half a CPU: wait for the port, not for a time.
+      await agentSh(h, b, `nohup perl -MIO::Socket::INET -e '$s=IO::Socket::INET->new(LocalPort=>9090,Listen=>5,ReuseAddr=>1) or die; while($c=$s->accept){print $c "b\\n"; close $c}' >/dev/null 2>&1 & for i in $(seq 120); do ${tcp('127.0.0.1', 9090)} && break; sleep 0.5; done`);
       assert.equal((await agentSh(h, b, `${tcp('127.0.0.1', 9090)} && echo ok`)).stdout.trim(), 'ok', 'listener in b runs');
       assert.equal((await agentSh(h, b, `${tcp('bundle', 7070)} && echo ok`)).stdout.trim(), 'ok', 'b reaches its own bundle');
       for (const ip of bBundle) assert.equal((await agentSh(h, a, `${tcp(ip, 7070)} && echo reached || echo blocked`)).stdout.trim(), 'blocked', `b's bundle ${ip}`);
