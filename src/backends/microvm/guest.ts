@@ -23,7 +23,14 @@ import { type Accel, consoleLog, type GuestForward, runningPid, startQemu, stopQ
 /** Root file system size as the guest sees it (sparse: only used blocks take host space). */
 const ROOT_DISK_MIB = 8 * 1024;
 const WORKSPACE_DISK_MIB = 32 * 1024;
-const READY_TIMEOUT_MS = 180_000;
+/**
+ * Bounds only a guest that neither answers nor powers off (a hung boot): under
+ * software emulation on a loaded machine (several guests booting on two busy
+ * cores) a healthy boot has taken over three minutes, and a start must not
+ * fail for being slow. Long waits are reported.
+ */
+const READY_TIMEOUT_MS = 600_000;
+const REPORT_EVERY_MS = 30_000;
 /** Unix socket paths are limited to 108 bytes. */
 const MAX_SOCKET_PATH = 100;
 
@@ -142,8 +149,13 @@ export async function bootGuest(o: BootOptions): Promise<{ kernelRelease: string
   // A guest whose init gave up powers off: stop waiting as soon as QEMU is gone.
   const ac = new AbortController();
   const watch = (async () => {
+    let reportAt = started + REPORT_EVERY_MS;
     while (!ac.signal.aborted) {
       await new Promise((r) => setTimeout(r, 500));
+      if (!ac.signal.aborted && Date.now() >= reportAt) {
+        o.progress.step(`still waiting for the micro-VM ${o.name} to boot (${Math.round((Date.now() - started) / 1000)} s)`);
+        reportAt += REPORT_EVERY_MS;
+      }
       if (!ac.signal.aborted && (await runningPid(o.files.runDir, o.name)) === undefined) return 'exited' as const;
     }
     return 'ready' as const;
