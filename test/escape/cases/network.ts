@@ -37,9 +37,14 @@ async function tcpFromAgent(w: World, targets: readonly string[], port: number, 
   return stopped(`${targets.length} address(es) of ${what} unreachable on :${port}`);
 }
 
-/** A listener in the neighbour's agent on 9090 (perl is in every Debian image). */
+/**
+ * A listener in the neighbour's agent on 9090 (perl is in every Debian image).
+ * Waits for the port, not for a time: perl takes seconds to listen in a
+ * micro-VM guest under software emulation.
+ */
 async function neighbourListener(w: World): Promise<void> {
-  const start = await run(['exec', w.other, '--', 'bash', '-c', `nohup perl -MIO::Socket::INET -e '$s=IO::Socket::INET->new(LocalPort=>9090,Listen=>5,ReuseAddr=>1) or die; while($c=$s->accept){print $c "n\\n"; close $c}' >/dev/null 2>&1 & sleep 0.5; ${tcp('127.0.0.1', 9090)}`], { env: w.h.env });
+  const listening = `for i in $(seq 120); do [ "$(${tcp('127.0.0.1', 9090)})" = reached ] && break; sleep 0.5; done; ${tcp('127.0.0.1', 9090)}`;
+  const start = await run(['exec', w.other, '--', 'bash', '-c', `nohup perl -MIO::Socket::INET -e '$s=IO::Socket::INET->new(LocalPort=>9090,Listen=>5,ReuseAddr=>1) or die; while($c=$s->accept){print $c "n\\n"; close $c}' >/dev/null 2>&1 & ${listening}`], { env: w.h.env });
   if (start.stdout.trim() !== 'reached') throw new Error(`control: the neighbour's listener did not start (${start.stderr.trim()})`);
 }
 
