@@ -102,7 +102,9 @@ async function codexAuth(ctx: ProviderContext): Promise<CodexAuth> {
     return { agentAuthFile: undefined, routes: [providerRoute(OPENAI_API_HOST, undefined)], tokens: {}, agentEnv: {}, describe: 'none (log in inside the bottle)' };
   }
   return {
-    agentAuthFile: undefined,
+    // `codex exec` reads the key from CODEX_API_KEY, but the interactive TUI only from its auth file
+    // (without one it stops at the sign-in screen): both hold the placeholder.
+    agentAuthFile: JSON.stringify({ auth_mode: 'apikey', OPENAI_API_KEY: PLACEHOLDER, tokens: null, last_refresh: new Date().toISOString() }, null, 2) + '\n',
     routes: [providerRoute(OPENAI_API_HOST, bearer)],
     tokens: { [ref]: token.value },
     agentEnv: { CODEX_API_KEY: PLACEHOLDER },
