@@ -99,6 +99,9 @@ function claudeState(ctx: ProviderContext, kind: ClaudeCredential | undefined): 
   return {
     hasCompletedOnboarding: true,
     bypassPermissionsModeAccepted: true,
+    // The one-time "make auto mode your default?" offer would stand in front of the first prompt, and
+    // accepting it would put a classifier in place of the bottle's own permission system.
+    hasSeenAutoDefaultNudge: true,
     autoUpdates: false,
     theme: 'dark',
     ...(kind === 'api-key' ? { customApiKeyResponses: { approved: [PLACEHOLDER.slice(-20)], rejected: [] } } : {}),
