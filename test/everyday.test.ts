@@ -9,10 +9,12 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { planBottle, readSettings } from '../src/index.js';
 import { BottleState } from '../src/bottle/state.js';
-import { ProposalQueue } from '../src/sidecars/supervise/queue.js';
+import { MAX_PENDING, ProposalQueue } from '../src/sidecars/supervise/queue.js';
+import { homeId, LABEL_HOME } from '../src/backends/docker/engine.js';
 import { agentSh, docker, labelled, makeHome, run, SHELL_AGENT, SHELL_BOTTLE, startDetached, type TestHome } from './helpers.js';
 
-const managed = async () => (await docker(['ps', '-a', '-q', '--filter', 'label=bot-bottle.managed=true'])).split('\n').filter(Boolean).length;
+/** This home's containers (another test or bottle on the engine is not ours to count). */
+const managed = async (home: string) => (await docker(['ps', '-a', '-q', '--filter', `label=${LABEL_HOME}=${homeId(home)}`])).split('\n').filter(Boolean).length;
 const stateDirs = (home: string) => (existsSync(join(home, 'state')) ? readdirSync(join(home, 'state')) : []);
 const jsonLines = (text: string): unknown[] => text.split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as unknown);
 
@@ -99,16 +101,17 @@ describe('everyday use', () => {
     const id = await startDetached(h, 'worker');
     // What the bundle's sidecars do: raise into the bottle's queue.
     const queue = new ProposalQueue(new BottleState(h.home, id).proposalsDir);
-    for (let i = 0; i < 25; i++) {
+    // As many as a bottle may have pending (the queue's cap).
+    for (let i = 0; i < MAX_PENDING; i++) {
       await queue.raise({ kind: 'egress-route', bottle: id, raised_by: 'agent', request: { host: `h${i}.test`, port: 443, paths: ['/'], methods: ['GET'] }, summary: `h${i}.test`, why: 'many', needs_reason: false });
     }
     const many = JSON.parse((await run(['proposals', '--json'], { env: h.env })).stdout) as { id: string; identity: string; created_at: string }[];
-    assert.equal(many.length, 25);
+    assert.equal(many.length, MAX_PENDING);
     assert.ok(many.every((p) => p.identity === id && typeof p.created_at === 'string'));
-    assert.equal((await run(['proposals', '-q'], { env: h.env })).stdout.trim().split('\n').length, 25);
+    assert.equal((await run(['proposals', '-q'], { env: h.env })).stdout.trim().split('\n').length, MAX_PENDING);
     assert.equal((await run(['stop', id], { env: h.env })).code, 0);
     assert.deepEqual(JSON.parse((await run(['proposals', '--json'], { env: h.env })).stdout), [], 'a removed bottle has nothing pending');
-    assert.equal(readdirSync(join(h.home, 'archive', id, 'supervise', 'queue')).length, 25, 'its proposals are archived');
+    assert.equal(readdirSync(join(h.home, 'archive', id, 'supervise', 'queue')).length, MAX_PENDING, 'its proposals are archived');
   });
 
   it('--dry-run, validate and the library plan with no terminal and unset variables: the needs are reported, nothing is created', async () => {
@@ -131,7 +134,7 @@ git-gate:
 `,
     );
     h.writeAgent('needy-agent', SHELL_AGENT('needy'));
-    const before = await managed();
+    const before = await managed(h.home);
     const expected = [
       { key: 'env.TYPED', source: 'typed_at_launch', from: 'Type it', available: null, required: true },
       { key: 'env.FORWARDED', source: 'host_variable', from: 'EVERYDAY_UNSET_VAR', available: false, required: true },
@@ -160,7 +163,7 @@ git-gate:
     const lib = await planBottle(settings, { agent: 'needy-agent', bottles: [], backend: 'docker', copyCwd: undefined, label: undefined, color: undefined, identity: undefined, headless: true, prompt: undefined });
     assert.deepEqual(lib.needs, expected);
 
-    assert.equal(await managed(), before, 'no container');
+    assert.equal(await managed(h.home), before, 'no container');
     assert.deepEqual(stateDirs(h.home), [], 'no state');
     const launch = await run(['start', 'needy-agent', '--detach'], { env: h.env, cwd: h.cwd });
     assert.equal(launch.code, 2, 'a real launch still needs them');
