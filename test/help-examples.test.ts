@@ -181,6 +181,10 @@ describe('every --help example runs', () => {
     for (const line of ['bot-bottle start claude-dev --headless --prompt "fix the failing test" --output-format json', 'bot-bottle start claude-dev --cwd . --label "bug 123" --color cyan']) {
       await example(line, { as: `${line} --dry-run` });
     }
+    // A guest boot is the micro-VM tests' work (tens of seconds under emulation): planned here.
+    const vm = 'bot-bottle start dev --backend microvm --detach';
+    const planned = await example(`${vm}   # the agent in a micro-VM with its own kernel`, { as: `${vm} --dry-run` });
+    assert.match(planned.stdout, /microvm/, planned.stdout);
   });
 
   it('a bottle\'s life: start, exec, list, ask, logs, commit, preserve, resume, remove', async () => {

@@ -42,7 +42,7 @@ export function registerStart(program: Command, ctx: () => CliContext): void {
     .option('--detach', 'return once the bottle is ready; it runs until `bot-bottle stop`')
     .option('--json', 'print one JSON object on stdout (with a session: at its end, with the exit code; the agent\'s output goes to stderr)')
     .option('--verbose', 'show image build output')
-    .addHelpText('after', '\nExit code: with a session, the agent\'s own (see the README for the rest).\n\nExamples:\n  bot-bottle start dev --detach --json\n  bot-bottle start dev --headless --prompt "ls -la /workspace"\n  bot-bottle start claude-dev --headless --prompt "fix the failing test" --output-format json\n  bot-bottle start claude-dev --cwd . --label "bug 123" --color cyan\n  bot-bottle start dev --dry-run\n  bot-bottle start dev --backend microvm --detach   (the agent in a micro-VM with its own kernel)\n')
+    .addHelpText('after', '\nExit code: with a session, the agent\'s own (see the README for the rest).\n\nExamples:\n  bot-bottle start dev --detach --json\n  bot-bottle start dev --headless --prompt "ls -la /workspace"\n  bot-bottle start claude-dev --headless --prompt "fix the failing test" --output-format json\n  bot-bottle start claude-dev --cwd . --label "bug 123" --color cyan\n  bot-bottle start dev --dry-run\n  bot-bottle start dev --backend microvm --detach   # the agent in a micro-VM with its own kernel\n')
     .action(async (agentArg: string | undefined, flags: StartFlags) => {
       const c = ctx();
       if (flags.detach && flags.prompt !== undefined) {
