@@ -26,33 +26,11 @@ export interface EgressPlacement {
   readonly workers?: number;
 }
 
-/** The config file as written: what parseEgressConfig accepts, defaults left to it. */
-export type EgressConfigFile = Pick<EgressConfig, 'identity' | 'listen' | 'routes' | 'hosts' | 'caCerts' | 'caDir'> & {
-  readonly caCertOut: string;
-  readonly tokensFile: string;
-  readonly knownSecretsFile: string;
-  readonly auditLog: string;
-  readonly policyFile?: string;
-  readonly proposalsDir: string;
-  readonly workers?: number;
-};
+/** The config file as written: the placement and the bottle's routes, defaults left to parseEgressConfig. */
+export type EgressConfigFile = EgressPlacement & Pick<EgressConfig, 'routes' | 'hosts'>;
 
 export function egressConfigFile(bottle: Bottle, at: EgressPlacement): EgressConfigFile {
-  return {
-    identity: at.identity,
-    listen: at.listen,
-    routes: bottle.egress.routes,
-    hosts: bottle.egress.hosts,
-    caCerts: at.caCerts,
-    caDir: at.caDir,
-    caCertOut: at.caCertOut,
-    tokensFile: at.tokensFile,
-    knownSecretsFile: at.knownSecretsFile,
-    auditLog: at.auditLog,
-    ...(at.policyFile === undefined ? {} : { policyFile: at.policyFile }),
-    proposalsDir: at.proposalsDir,
-    ...(at.workers === undefined ? {} : { workers: at.workers }),
-  };
+  return { ...at, routes: bottle.egress.routes, hosts: bottle.egress.hosts };
 }
 
 /**
