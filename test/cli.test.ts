@@ -8,7 +8,7 @@ import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
-import { CLI, makeHome, ROOT, run, SHELL_AGENT, SHELL_BOTTLE, type TestHome } from './helpers.js';
+import { CLI, ROOT, run, type TestHome, workerHome } from './helpers.js';
 
 const execFileP = promisify(execFile);
 const ESC = '\x1b[';
@@ -29,9 +29,7 @@ describe('command-line manners', () => {
   let h: TestHome;
   let bin: string;
   before(() => {
-    h = makeHome();
-    h.writeBottle('plain', SHELL_BOTTLE);
-    h.writeAgent('worker', SHELL_AGENT('plain'));
+    h = workerHome();
     bin = join(h.cwd, 'bin');
     mkdirSync(bin, { recursive: true });
     writeFileSync(join(bin, 'bot-bottle'), `#!/bin/sh\nexec '${process.execPath}' '${CLI}' "$@"\n`);

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { BottleError, readSettings, start } from '../src/index.js';
 import { homeId, LABEL_HOME } from '../src/backends/docker/engine.js';
-import { docker, makeHome, run, SHELL_AGENT, SHELL_BOTTLE, type TestHome } from './helpers.js';
+import { docker, run, SHELL_AGENT, type TestHome, workerHome } from './helpers.js';
 
 // Counted in this test's own home: other suites share the engine.
 const homeFilter = (home: string) => `label=${LABEL_HOME}=${homeId(home)}`;
@@ -22,9 +22,7 @@ function assertOneLineError(stderr: string): void {
 describe('user-facing errors', () => {
   let h: TestHome;
   before(() => {
-    h = makeHome();
-    h.writeBottle('plain', SHELL_BOTTLE);
-    h.writeAgent('worker', SHELL_AGENT('plain'));
+    h = workerHome();
   });
   after(async () => h.cleanup());
 

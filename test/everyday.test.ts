@@ -11,7 +11,7 @@ import { planBottle, readSettings } from '../src/index.js';
 import { BottleState } from '../src/bottle/state.js';
 import { MAX_PENDING, ProposalQueue } from '../src/sidecars/supervise/queue.js';
 import { homeId, LABEL_HOME } from '../src/backends/docker/engine.js';
-import { agentSh, docker, labelled, makeHome, run, SHELL_AGENT, SHELL_BOTTLE, startDetached, type TestHome } from './helpers.js';
+import { agentSh, docker, labelled, run, SHELL_AGENT, startDetached, type TestHome, workerHome } from './helpers.js';
 
 /** This home's containers (another test or bottle on the engine is not ours to count). */
 const managed = async (home: string) => (await docker(['ps', '-a', '-q', '--filter', `label=${LABEL_HOME}=${homeId(home)}`])).split('\n').filter(Boolean).length;
@@ -24,9 +24,7 @@ const denied = (n: number) => `for i in $(seq 1 ${n}); do curl -s -o /dev/null -
 describe('everyday use', () => {
   let h: TestHome;
   before(() => {
-    h = makeHome();
-    h.writeBottle('plain', SHELL_BOTTLE);
-    h.writeAgent('worker', SHELL_AGENT('plain'));
+    h = workerHome();
   });
   after(async () => h.cleanup());
 

@@ -94,6 +94,14 @@ async function assertNothingLeft(home: string): Promise<void> {
   if (left.length > 0) throw new Error(`stop and cleanup left engine resources behind: ${left.join(', ')}`);
 }
 
+/** A home with the `plain` shell bottle and its `worker` agent: what most lifecycle tests start. */
+export function workerHome(extraEnv: NodeJS.ProcessEnv = {}): TestHome {
+  const h = makeHome(extraEnv);
+  h.writeBottle('plain', SHELL_BOTTLE);
+  h.writeAgent('worker', SHELL_AGENT('plain'));
+  return h;
+}
+
 export interface RunResult {
   readonly code: number | null;
   readonly signal: NodeJS.Signals | null;

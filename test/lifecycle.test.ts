@@ -3,14 +3,12 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { agentSh, docker, labelled, startAttached, makeHome, run, SHELL_AGENT, SHELL_BOTTLE, startDetached, type TestHome } from './helpers.js';
+import { agentSh, docker, labelled, startAttached, makeHome, run, startDetached, type TestHome, workerHome } from './helpers.js';
 
 describe('bottle lifecycle', () => {
   let h: TestHome;
   before(() => {
-    h = makeHome({ TEST_FORWARDED_SECRET: 's3cr3t-value-for-forwarding' });
-    h.writeBottle('plain', SHELL_BOTTLE);
-    h.writeAgent('worker', SHELL_AGENT('plain'));
+    h = workerHome({ TEST_FORWARDED_SECRET: 's3cr3t-value-for-forwarding' });
   });
   after(async () => h.cleanup());
 
