@@ -1,5 +1,8 @@
 /**
- * The escape suite on the micro-VM backend under `npm test`: a representative
+ * Run by hand (`node --import tsx --test test/escape/microvm-subset.ts`), not
+ * under `npm test`: with two guests under software emulation one boot stalled
+ * past 200 s on a loaded machine, which would fail CI on a slow box. The
+ * escape suite on the micro-VM backend: a representative
  * subset (every network case but the full port scan, every confinement and
  * token case, and one of each other kind of attack that touches the backend), because two guests under software
  * emulation make the whole suite too slow for CI. The full suite on this
