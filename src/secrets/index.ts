@@ -13,3 +13,4 @@ export { redact } from './redact.js';
 export { RULES, RULE_PACKS, type Rule, type RulePack } from './rules.js';
 export { isBinary, binaryStrings, inflateSniff } from './decoders.js';
 export { scanRange, unquoteGitPath, type GitFinding, type GitRange, type GitScanOptions } from './git.js';
+export { inboundFindings, inboundWarnings, type InboundFinding } from './inbound.js';

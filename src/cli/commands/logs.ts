@@ -62,6 +62,19 @@ export function formatEntry(e: AuditEntry, c: Colors): string {
       : e.source === 'git-gate'
         ? `${s('op')} ${s('repo')} ${s('refs')} ${s('commits_scanned') ? s('commits_scanned') + ' commits' : ''}`
         : `${s('id')} ${s('kind')} ${s('summary')}`;
-  const why = [s('reason'), s('rule'), s('note')].filter(Boolean).join(' · ');
+  const why = [s('reason'), s('rule'), s('note'), inboundSummary(e)].filter(Boolean).join(' · ');
   return `${c.dim(visible(String(e.time)))}  ${visible(String(e.source)).padEnd(9)} ${paint(verdict.padEnd(10))} ${what}${why ? c.dim('  ' + why) : ''}`;
+}
+
+/** A fetch's prompt-injection findings (upstream's text, hostile: every field made visible). */
+function inboundSummary(e: AuditEntry): string {
+  const hits = Array.isArray(e.inbound) ? (e.inbound as unknown[]) : [];
+  if (hits.length === 0) return typeof e.inbound_error === 'string' ? `inbound scan failed: ${visible(e.inbound_error)}` : '';
+  const str = (o: unknown, k: string): string => {
+    const v = o !== null && typeof o === 'object' ? (o as Record<string, unknown>)[k] : undefined;
+    return typeof v === 'string' || typeof v === 'number' ? visible(String(v)) : '';
+  };
+  const shown = hits.slice(0, 5).map((h) => `${str(h, 'rule')} ${str(h, 'commit').slice(0, 10)} ${str(h, 'path')}:${str(h, 'line')} "${str(h, 'excerpt')}"`);
+  const more = hits.length > shown.length ? `; ${hits.length - shown.length} more (--json)` : '';
+  return `inbound: ${hits.length} prompt-injection finding(s)${e.inbound_truncated === true ? ' (scan cut short)' : ''}: ${shown.join('; ')}${more}`;
 }

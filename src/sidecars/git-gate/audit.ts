@@ -4,6 +4,7 @@
  * line and commit: never the value, not even redacted.
  */
 import { appendFile } from 'node:fs/promises';
+import type { InboundHit } from './inbound.js';
 
 export interface AuditFinding {
   readonly commit: string;
@@ -31,6 +32,11 @@ export interface AuditRecord {
   readonly upstream_ms?: number;
   readonly proposal?: string;
   readonly reason?: string;
+  /** Fetch: prompt-injection heuristics over what upstream gained (reported, not blocking). */
+  readonly inbound?: readonly InboundHit[];
+  readonly inbound_commits?: number;
+  readonly inbound_truncated?: boolean;
+  readonly inbound_error?: string;
 }
 
 export async function appendAudit(path: string | undefined, rec: AuditRecord): Promise<void> {

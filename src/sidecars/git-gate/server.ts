@@ -12,9 +12,10 @@ import { join } from 'node:path';
 import { appendAudit, type AuditRecord } from './audit.js';
 import { runHttpBackend, signalAllBackends } from './cgi.js';
 import type { GitGateConfig } from './config.js';
-import { baseGitEnv } from './git.js';
+import { baseGitEnv, runGit } from './git.js';
 import { HOOK_REPO_ENV, HOOK_REPORT_ENV, type HookReport } from './hook.js';
-import { ensureMirror, installHook, projectRoot, refreshMirror, reportsDir, type RefreshResult } from './mirror.js';
+import { scanFetched, type InboundScan } from './inbound.js';
+import { ensureMirror, installHook, mirrorPath, projectRoot, refreshMirror, reportsDir, type RefreshResult } from './mirror.js';
 import { GIT_GATE_CONFIG_ENV } from './config.js';
 import { listenScoped } from '../net-scope.js';
 
@@ -90,6 +91,36 @@ export async function startGate(cfg: GitGateConfig, hookArgv: readonly string[])
     }
   };
 
+  /**
+   * Per repo, the ref tips whose history the inbound heuristics have seen (or
+   * the agent itself pushed). In memory: after a restart the next fetch looks
+   * again, within the same budget.
+   */
+  const inboundSeen = new Map<string, Set<string>>();
+  /** Scan what the mirror gained since the last look; never throws (a failed scan is reported, not served around). */
+  const scanInbound = async (name: string): Promise<InboundScan | { error: string }> => {
+    try {
+      const env = baseGitEnv(cfg);
+      const refs = await runGit(['-C', mirrorPath(cfg, name), 'for-each-ref', '--format=%(objectname)', 'refs/heads', 'refs/tags'], { env, timeoutMs: 10_000 });
+      if (refs.code !== 0) return { error: `cannot list refs: ${refs.stderr.trim().split('\n').pop() ?? ''}` };
+      const seen = inboundSeen.get(name) ?? new Set<string>();
+      const tips = [...new Set(refs.stdout.split('\n').filter(Boolean))].filter((t) => !seen.has(t));
+      if (tips.length === 0) return { hits: [], commits: 0, truncated: false };
+      const before = [...seen];
+      // Marked before scanning: a concurrent fetch does not scan the same commits again.
+      inboundSeen.set(name, new Set([...seen, ...tips]));
+      return await scanFetched(mirrorPath(cfg, name), tips, before, env);
+    } catch (e) {
+      return { error: e instanceof Error ? e.message : String(e) };
+    }
+  };
+  const inboundFields = (s: InboundScan | { error: string }): Partial<AuditRecord> =>
+    'error' in s
+      ? { inbound_error: s.error }
+      : s.commits === 0
+        ? {}
+        : { inbound: s.hits, inbound_commits: s.commits, ...(s.truncated ? { inbound_truncated: true } : {}) };
+
   const audit = (rec: Omit<AuditRecord, 'time'>) => appendAudit(cfg.auditLog, { time: new Date().toISOString(), ...rec });
 
   async function advertise(req: IncomingMessage, res: ServerResponse, name: string, service: string, query: string): Promise<void> {
@@ -113,9 +144,14 @@ export async function startGate(cfg: GitGateConfig, hookArgv: readonly string[])
       await audit({ repo: name, op, refs: [], commits_scanned: 0, findings: [], verdict: 'refused:upstream-unreachable', ms: Date.now() - t0, reason: r.reason ?? '' });
       return;
     }
+    // What this fetch can bring the agent, scanned while the advertisement is served (reported, never blocking).
+    const inbound = op === 'fetch' ? scanInbound(name) : undefined;
     const cgi = await runHttpBackend(req, res, { projectRoot: projectRoot(cfg), pathInfo: `/${name}.git/info/refs`, query, env: cgiEnv(name) });
     if (op === 'fetch') {
-      await audit({ repo: name, op, refs: [], commits_scanned: 0, findings: [], verdict: cgi.status === 200 ? 'served' : `error:${cgi.status}`, ms: Date.now() - t0, upstream_ms: r.ms });
+      const fields = inbound ? inboundFields(await inbound) : {};
+      const n = fields.inbound?.length ?? 0;
+      if (n > 0) log(`[git-gate] ${name}: fetch: ${n} prompt-injection finding(s) in what upstream sent (see bot-bottle logs)`);
+      await audit({ repo: name, op, refs: [], commits_scanned: 0, findings: [], verdict: cgi.status === 200 ? 'served' : `error:${cgi.status}`, ms: Date.now() - t0, upstream_ms: r.ms, ...fields });
     }
   }
 
@@ -150,6 +186,12 @@ export async function startGate(cfg: GitGateConfig, hookArgv: readonly string[])
         // upstream so it cannot keep a ref upstream never took.
         const again = await refreshMirror(cfg, name, cfg.repos[name]);
         if (!again.ok) log(`[git-gate] ${name}: resync after push failed: ${again.reason ?? ''}`);
+      }
+      // The agent's own commits are not news to it: a later fetch does not scan them as inbound.
+      if (report && report.verdict.startsWith('forwarded')) {
+        const seen = inboundSeen.get(name) ?? new Set<string>();
+        for (const u of report.refs) if (!/^0+$/.test(u.new)) seen.add(u.new);
+        inboundSeen.set(name, seen);
       }
       log(`[git-gate] ${name}: push ${verdict} (${report?.refs.map((u) => u.ref).join(' ') ?? ''}; ${report?.commits_scanned ?? 0} commits, ${report?.findings.length ?? 0} findings, ${Date.now() - t0} ms)`);
       await audit({
