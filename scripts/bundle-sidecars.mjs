@@ -1,5 +1,5 @@
 // Bundle each sidecar entry into one ESM file for the sidecar bundle image:
-// the bundle runs Debian's Node 18 with no node_modules, so dependencies are
+// the bundle runs the pinned Node LTS (images/node) with no node_modules, so dependencies are
 // inlined here, at package build time, never fetched inside an image build.
 import { build } from 'esbuild';
 import { existsSync } from 'node:fs';
@@ -20,7 +20,7 @@ await build({
   outdir: 'dist/bundle',
   bundle: true,
   platform: 'node',
-  target: 'node18',
+  target: 'node22',
   format: 'esm',
   sourcemap: 'linked',
   legalComments: 'linked',

@@ -3,7 +3,7 @@
  * - the CLI's `proposals`, `approve`, `reject` against a home with queues
  *   (the pending proposal survives the CLI: every command is a new process);
  * - the real thing in containers: the bundled server (`supervise.js`) in the
- *   bundle image on Node 18, `bottle-ask` in the agent image on the same
+ *   bundle image (pinned Node LTS), `bottle-ask` in the agent image on the same
  *   internal network, the queue folder bind-mounted from the host, where the
  *   human's decision is written. Everything created carries `bb-test=1`.
  */

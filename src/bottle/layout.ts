@@ -4,7 +4,7 @@
  * is mounted in the bundle at `bundleServiceDir(name)`, so the file names in
  * SERVICE_FILES hold on both sides of the mount.
  *
- * Constants only: sidecars read them inside the bundle (Node 18, no packages).
+ * Constants only: sidecars read them inside the bundle (no packages).
  */
 
 export const BUNDLE_CODE_DIR = '/opt/bot-bottle';

@@ -15,3 +15,20 @@ export const VERSIONS = {
   /** `@openai/codex` (likewise). */
   codex: '0.171.0',
 } as const;
+
+/**
+ * End of life of each Node.js major (nodejs.org/en/about/previous-releases):
+ * after it a release gets no security fixes. `doctor` checks the bundle's
+ * Node (and the host's) against it.
+ */
+export const NODE_END_OF_LIFE: Readonly<Record<number, string>> = {
+  18: '2025-04-30',
+  20: '2026-04-30',
+  22: '2027-04-30',
+  24: '2028-04-30',
+};
+
+/** The end-of-life date of a `major.minor.patch` version, if known. */
+export function nodeEndOfLife(version: string): string | undefined {
+  return NODE_END_OF_LIFE[Number(version.replace(/^v/, '').split('.')[0])];
+}

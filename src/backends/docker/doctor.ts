@@ -4,6 +4,7 @@ import { connect } from 'node:net';
 import type { DoctorCheck } from '../../bottle/backend.js';
 import { homeDirs } from '../../bottle/state.js';
 import type { Settings } from '../../settings.js';
+import { bundleVersionsCheck, hostNodeCheck } from './doctor-bundle.js';
 import { connectEngine, describeEngineError, ensureEngineCommand, isNotFound, LABEL_MANAGED } from './engine.js';
 
 export async function dockerDoctor(settings: Settings, opts: { network: boolean } = { network: true }): Promise<DoctorCheck[]> {
@@ -38,7 +39,9 @@ export async function dockerDoctor(settings: Settings, opts: { network: boolean 
     }
     const ours = await engine.listImages({ filters: JSON.stringify({ label: [`${LABEL_MANAGED}=true`] }) });
     checks.push(ok('bot-bottle images', `${ours.length} cached`));
+    checks.push(await bundleVersionsCheck(engine, settings.home));
   }
+  checks.push(hostNodeCheck());
   if (opts.network) {
     const reachable = await tcpReachable('registry-1.docker.io', 443, 3000);
     // Not a gap: every image can be built locally (the base image from the Debian mirror).

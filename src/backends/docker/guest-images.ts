@@ -15,6 +15,7 @@ import type { Settings } from '../../settings.js';
 import { BASE_IMAGE, ensureBaseImage } from './base-image.js';
 import { connectEngine, type Engine, engineFailure, labels } from './engine.js';
 import { ensureImage } from './images.js';
+import { runOnce } from './run-once.js';
 
 export class DockerGuestImages implements GuestImages {
   private engine: Engine | undefined;
@@ -92,24 +93,8 @@ export class DockerGuestImages implements GuestImages {
     await ensureBaseImage(engine, this.settings, progress);
     const caOpts = this.settings.hostCaBundle ? { hostCaBundle: this.settings.hostCaBundle } : {};
     const image = await ensureImage(engine, { repository, dockerfile: 'Dockerfile', context: [{ at: '.', from: join(packageRoot(), 'images', dir) }] }, progress, caOpts);
-    const c = await engine.createContainer({ Image: image, Cmd: ['cat', path], Entrypoint: [], Labels: labels(undefined, 'probe'), HostConfig: { NetworkMode: 'none' } });
-    try {
-      const stream = await c.attach({ stream: true, stdout: true, stderr: true });
-      const out: Buffer[] = [];
-      const err: Buffer[] = [];
-      const o = new PassThrough();
-      const e = new PassThrough();
-      o.on('data', (b: Buffer) => out.push(b));
-      e.on('data', (b: Buffer) => err.push(b));
-      engine.modem.demuxStream(stream, o, e);
-      const ended = new Promise<void>((r) => stream.on('end', r));
-      await c.start();
-      const result = (await c.wait()) as { StatusCode?: number };
-      await ended;
-      if (result.StatusCode !== 0) throw new BottleError('image-build', `reading ${path} from ${image} failed: ${Buffer.concat(err).toString('utf8').trim()}`);
-      return { image, content: Buffer.concat(out) };
-    } finally {
-      await c.remove({ force: true }).catch(() => undefined);
-    }
+    const r = await runOnce(engine, { Image: image, Cmd: ['cat', path], Entrypoint: [], Labels: labels(undefined, 'probe'), HostConfig: { NetworkMode: 'none' } });
+    if (r.code !== 0) throw new BottleError('image-build', `reading ${path} from ${image} failed: ${r.stderr.toString('utf8').trim()}`);
+    return { image, content: r.stdout };
   }
 }

@@ -52,6 +52,12 @@ export interface ImageRecipe {
   buildArgs?: Record<string, string>;
   /** Extra labels for the image. */
   labels?: Record<string, string>;
+  /**
+   * Images this one builds FROM through a build arg (`ARG NODE_IMAGE` /
+   * `FROM ${NODE_IMAGE}`): each is ensured first and its tag passed as that
+   * arg, so a rebuilt base yields a new tag here too.
+   */
+  bases?: Readonly<Record<string, ImageRecipe>>;
 }
 
 export interface EnsureImageOptions {
@@ -68,6 +74,8 @@ export interface EnsureImageOptions {
    * history or our hash.
    */
   network?: { readonly mode: string; readonly proxy: string };
+  /** Older tags younger than this survive a build (default PRUNE_GRACE_MS; see pruneOlder). */
+  pruneGraceMs?: number;
 }
 
 export const LABEL_RECIPE = 'bot-bottle.recipe';
@@ -84,7 +92,10 @@ const BUILD_LOCK_WAIT_MS = 30 * 60_000;
  * Warm: one list call, nothing built. Cold: build (serialised across
  * processes per tag), then prune older tags of the repository.
  */
-export async function ensureImage(engine: Engine, recipe: ImageRecipe, progress: Progress, opts: EnsureImageOptions = {}): Promise<string> {
+export async function ensureImage(engine: Engine, withBases: ImageRecipe, progress: Progress, opts: EnsureImageOptions = {}): Promise<string> {
+  // `opts.network` confines this image's own build (an agent's Dockerfile), not the bases it names.
+  const baseOpts: EnsureImageOptions = { ...opts, network: undefined };
+  const recipe = await withBaseTags(withBases, (base) => ensureImage(engine, base, progress, baseOpts));
   const files = await collectContext(recipe, opts);
   const froms = parseFromRefs(await dockerfileText(recipe, files), recipe.buildArgs ?? {});
   const listed = await listCandidates(engine, froms, recipe.repository);
@@ -98,7 +109,7 @@ export async function ensureImage(engine: Engine, recipe: ImageRecipe, progress:
     async () => {
       if (await imageExists(engine, tag)) return;
       await build(engine, recipe, files, tag, hash, progress, opts.noCache === true, opts.network);
-      await pruneOlder(engine, recipe.repository, tag, progress);
+      await pruneOlder(engine, recipe.repository, tag, progress, opts.pruneGraceMs ?? PRUNE_GRACE_MS);
     },
     { progress, what: tag, maxWaitMs: BUILD_LOCK_WAIT_MS },
   );
@@ -109,7 +120,8 @@ export async function ensureImage(engine: Engine, recipe: ImageRecipe, progress:
  * The 16-hex content hash `ensureImage` tags with (inspects the FROM images;
  * a missing base is reported as an error rather than made).
  */
-export async function recipeHash(engine: Engine, recipe: ImageRecipe, opts: EnsureImageOptions = {}): Promise<string> {
+export async function recipeHash(engine: Engine, withBases: ImageRecipe, opts: EnsureImageOptions = {}): Promise<string> {
+  const recipe = await withBaseTags(withBases, (base) => recipeHash(engine, base, opts).then((h) => `${base.repository}:${h}`));
   const files = await collectContext(recipe, opts);
   const froms = parseFromRefs(await dockerfileText(recipe, files), recipe.buildArgs ?? {});
   const listed = await listCandidates(engine, froms, undefined);
@@ -120,6 +132,14 @@ export async function recipeHash(engine: Engine, recipe: ImageRecipe, opts: Ensu
     bases.push([ref, id]);
   }
   return hashContext(recipe, files, bases);
+}
+
+/** The recipe with each base's tag (from `tagOf`) as its build arg. */
+async function withBaseTags(recipe: ImageRecipe, tagOf: (base: ImageRecipe) => Promise<string>): Promise<ImageRecipe> {
+  const bases = Object.entries(recipe.bases ?? {});
+  if (bases.length === 0) return recipe;
+  const tags = await Promise.all(bases.map(async ([arg, base]) => [arg, await tagOf(base)] as const));
+  return { ...recipe, buildArgs: { ...recipe.buildArgs, ...Object.fromEntries(tags) } };
 }
 
 /**
@@ -298,6 +318,8 @@ interface ListedImage {
   RepoTags?: string[] | null;
   RepoDigests?: string[] | null;
   Labels?: Record<string, string> | null;
+  /** Seconds since the epoch. */
+  Created?: number;
 }
 
 /** One call: the base images and all tags of `repository`. */
@@ -450,10 +472,19 @@ async function removeQuietly(engine: Engine, ref: string): Promise<void> {
 }
 
 /** Untag older images of `repository` we built; images in use (or with children) stay. Best effort. */
-async function pruneOlder(engine: Engine, repository: string, keep: string, progress: Progress): Promise<void> {
+/**
+ * Older images of a repository are removed only once they are an hour old:
+ * two bot-bottle versions (or checkouts) on one engine each build their own
+ * tag, and neither may delete the image the other just ensured and is about
+ * to start. Images in use by a container are never removed (the engine refuses).
+ */
+const PRUNE_GRACE_MS = 60 * 60_000;
+
+async function pruneOlder(engine: Engine, repository: string, keep: string, progress: Progress, graceMs: number): Promise<void> {
   try {
     const imgs = (await engine.listImages({ filters: { label: [`${LABEL_RECIPE}=${repository}`, `${LABEL_MANAGED}=true`] } })) as ListedImage[];
     for (const img of imgs) {
+      if ((img.Created ?? 0) * 1000 > Date.now() - graceMs) continue;
       for (const t of img.RepoTags ?? []) {
         if (t === keep || !t.startsWith(`${repository}:`)) continue;
         try {

@@ -14,6 +14,8 @@ import { packageRoot } from '../../paths.js';
 import type { ImageSpec } from '../../bottle/provider.js';
 import type { AgentTree } from '../../bottle/tree.js';
 import type { ImageRecipe } from './images.js';
+import { specRecipe } from './image-spec.js';
+import { nodeImage } from '../../providers/images.js';
 import { type BottleNames, bottleNames } from './names.js';
 
 /**
@@ -84,6 +86,8 @@ export function bundleImageRecipe(repository = 'bot-bottle/bundle', labels?: Rec
       { at: 'bundle', from: join(root, 'dist', 'bundle') },
       { at: 'package.json', content: '{"type":"module","private":true}\n' },
     ],
+    // The sidecars run on the pinned Node LTS of the agent images' build stage, not on Debian's (end-of-life) nodejs.
+    bases: { NODE_IMAGE: specRecipe(nodeImage()) },
     ...(labels ? { labels } : {}),
   };
 }

@@ -14,7 +14,7 @@ import { dirname, join } from 'node:path';
 import { createSecureContext, type SecureContext } from 'node:tls';
 import * as x509 from '@peculiar/x509';
 
-// Node 18 has no globalThis.crypto by default; hand the library Node's webcrypto.
+// Hand the library Node's own webcrypto rather than whatever global a bundle's environment has.
 x509.cryptoProvider.set(webcrypto as unknown as Parameters<typeof x509.cryptoProvider.set>[0]);
 
 type CryptoKey = webcrypto.CryptoKey;

@@ -1,6 +1,6 @@
 /**
  * The egress proxy's config: plain JSON written by the host (or by
- * `bot-bottle egress serve`), read inside the bundle on Node 18 and validated
+ * `bot-bottle egress serve`), read inside the bundle and validated
  * by hand, strictly: an unknown key is an error, because a typo in a security
  * setting must not silently become a default. Every error is one line.
  *

@@ -1,6 +1,6 @@
 /**
  * The git-gate's config: plain JSON written by the host-side prepare, read in
- * the bundle (Node 18) by the server and by every pre-receive hook process.
+ * the bundle by the server and by every pre-receive hook process.
  * Validated by hand and strictly (an unknown key is an error: a typo in a
  * security setting must not silently become a default). It holds no secret:
  * credentials are files in the bundle's tmpfs, named here.

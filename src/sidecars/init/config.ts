@@ -1,6 +1,6 @@
 /**
  * The bundle config: which sidecar processes the init runs. It is written by
- * the host and read inside the bundle on Debian's Node 18, so it is validated
+ * the host and read inside the bundle on the bundle's Node, so it is validated
  * by hand (no zod in the bundle) and strictly: an unknown key is an error,
  * because a typo in a security setting must not silently become a default.
  */

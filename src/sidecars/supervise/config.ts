@@ -1,6 +1,6 @@
 /**
  * The supervise server's settings, from its environment (set by `prepare`).
- * Read inside the bundle on Node 18; every value has a default that matches
+ * Read inside the bundle by the bundle's Node; every value has a default that matches
  * the bundle layout, so the server also runs bare for tests.
  */
 import { join } from 'node:path';

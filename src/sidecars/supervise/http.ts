@@ -1,8 +1,7 @@
 /**
  * The MCP endpoint over HTTP: a plain node:http server in front of the SDK's
- * Web-standard Streamable HTTP transport (the SDK's Node wrapper needs a
- * Node 20 dependency; the bundle runs Node 18). This layer owns what must
- * hold before the SDK sees a byte:
+ * Web-standard Streamable HTTP transport. This layer owns what must hold
+ * before the SDK sees a byte:
  * - only `POST|GET|DELETE /mcp`, only with a Host (and Origin, if any) naming
  *   the bundle or loopback, so a page that rebinds a DNS name cannot drive it;
  * - bodies over 1 MiB and bodies that are not JSON get a JSON-RPC error, and
@@ -10,7 +9,6 @@
  * - one transport + McpServer per session, at most maxSessions (the least
  *   recently used idle one is closed to make room).
  */
-import './node18.js';
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { drain, readBounded } from '../bounded-body.js';

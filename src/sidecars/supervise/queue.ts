@@ -4,7 +4,7 @@
  * push with an allow comment). One JSON file per proposal in a folder that
  * the host owns and the bundle has mounted; every write is atomic (temp file
  * + rename), so a reader never sees half a proposal and a crashed CLI loses
- * nothing. Dependency-free: it runs in the bundle (Node 18) and on the host.
+ * nothing. Dependency-free: it runs in the bundle and on the host.
  */
 import { randomBytes } from 'node:crypto';
 import { readdirSync, readFileSync, watch, type FSWatcher } from 'node:fs';

@@ -2,7 +2,7 @@
  * The structured request of each agent-raised proposal kind, how it is
  * validated (the agent's input and a human's edit alike), summarised, and
  * turned into its effect (an egress route, a Dockerfile). Shared by the MCP
- * server in the bundle (Node 18) and the host CLI: no dependencies beyond
+ * server in the bundle and the host CLI: no dependencies beyond
  * the egress config's route parser.
  */
 import type { EgressRoute } from '../../manifest/types.js';

@@ -1,6 +1,6 @@
 /**
  * Bundle entry point of the supervise sidecar (bundled to
- * /opt/bot-bottle/supervise.js, run by the bundle init on Node 18): the MCP
+ * /opt/bot-bottle/supervise.js, run by the bundle init): the MCP
  * server on 0.0.0.0:8765/mcp, plus a reconcile loop that installs approved
  * egress routes nobody was waiting for (a cancelled call, a restart).
  */
