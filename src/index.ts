@@ -10,7 +10,7 @@ export { BACKENDS } from './bottle/spec.js';
 
 // Lifecycle (SPEC §2-3).
 export { start, startHeadless, runSession, endSession, type StartOptions, type Started, type SessionIO, type AskSecret, type HeadlessSpec } from './api/start.js';
-export { list, destroy, resume, freeze, exec, findOrphans, cleanup, type BottleListing, type BottleStatus, type CleanupReport } from './api/manage.js';
+export { list, destroy, resume, freeze, exec, findOrphans, cleanup, type BottleListing, type BottleStatus, type CleanupReport, type Frozen } from './api/manage.js';
 export { rebuildAndResume } from './api/capability.js';
 export { doctor } from './api/doctor.js';
 export { exportBottle, type ExportOptions, type ExportResult } from './api/export.js';

@@ -114,7 +114,8 @@ describe('bottle lifecycle', () => {
     assert.equal((await agentSh(h, id, 'echo installed > /home/agent/tool-marker')).code, 0);
     const committed = await run(['commit', id, '--json'], { env: h.env });
     assert.equal(committed.code, 0, committed.stderr);
-    const image = (JSON.parse(committed.stdout) as { image: string }).image;
+    const { image, running } = JSON.parse(committed.stdout) as { image: string; running: boolean };
+    assert.equal(running, true, 'a commit does not stop the bottle, and says so');
     try {
       assert.equal((await run(['stop', id, '--preserve'], { env: h.env })).code, 0);
       const resumed = await run(['resume', id, '--detach'], { env: h.env });

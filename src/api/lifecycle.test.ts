@@ -228,7 +228,8 @@ describe('api lifecycle against a fake backend', () => {
   it('commit snapshots and preserves; the next resume boots from the snapshot', async () => {
     const { settings, engine, home } = setup();
     const { identity } = await start(settings, spec(), { detach: true });
-    const tag = await freeze(settings, identity);
+    const { image: tag, running } = await freeze(settings, identity);
+    assert.equal(running, true);
     assert.match(tag, new RegExp(`^bot-bottle/bottle-${identity}:commit-\\d+$`));
     const state = new BottleState(home, identity);
     assert.equal(readFileSync(state.committedImageFile, 'utf8'), `${tag}\n`);

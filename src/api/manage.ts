@@ -143,12 +143,20 @@ export async function exec(settings: Settings, identity: string, argv: readonly 
 }
 
 /** `commit`: snapshot the agent; the next resume boots from it. Preserves the bottle. Returns the image tag. */
-export async function freeze(settings: Settings, identity: string): Promise<string> {
+export interface Frozen {
+  /** The snapshot `resume` boots from. */
+  readonly image: string;
+  /** Whether the bottle is still up: it keeps running until `stop --preserve` (or its session ends). */
+  readonly running: boolean;
+}
+
+export async function freeze(settings: Settings, identity: string): Promise<Frozen> {
   const state = new BottleState(settings.home, identity);
   const meta = await state.readMetadata();
   const tag = perBottleImageTag(identity).replace(/:latest$/, `:commit-${Date.now()}`);
   await getBackend(settings, meta.backend).commit(identity, tag);
   await state.writeCommittedImage(tag);
   await state.markPreserved('commit');
-  return tag;
+  const status = (await list(settings)).find((b) => b.identity === identity)?.status;
+  return { image: tag, running: status === 'running' || status === 'detached' };
 }

@@ -168,14 +168,16 @@ export function registerManage(program: Command, ctx: () => CliContext): void {
     .command('commit')
     .description('snapshot the agent container as an image; the bottle is preserved and the next `resume` boots from it')
     .argument('<identity>', 'bottle identity or a unique prefix')
-    .option('--json', 'print a JSON object: {"identity", "image", "preserved"}')
+    .option('--json', 'print a JSON object: {"identity", "image", "preserved", "running"}')
     .addHelpText('after', '\nExample:\n  bot-bottle commit dev-k3x9q2\n')
     .action(async (identityArg: string, flags: { json?: boolean }) => {
       const c = ctx();
       const identity = await resolveIdentity(c.settings, identityArg);
-      const tag = await freeze(c.settings, identity);
-      if (flags.json) printJson({ identity, image: tag, preserved: true });
-      else process.stdout.write(`committed ${identity} as ${tag}; it is preserved and resumes from this image\n`);
+      const { image, running } = await freeze(c.settings, identity);
+      if (flags.json) return printJson({ identity, image, preserved: true, running });
+      // A running bottle is not stopped by a commit: say how to keep it, since a plain `stop` removes it.
+      const next = running ? `; it keeps running: \`bot-bottle stop --preserve ${identity}\` keeps it, then \`bot-bottle resume ${identity}\` boots from this image` : `; it is preserved and \`bot-bottle resume ${identity}\` boots from this image`;
+      process.stdout.write(`committed ${identity} as ${image}${next}\n`);
     });
 }
 
