@@ -165,16 +165,7 @@ export const superviseCases: EscapeCase[] = [
     attack: 'file 40 proposals at once (with nearly 4 KB of why each, just under its limit) to bury the one that matters',
     expect: 'stopped',
     async run(w) {
-      const why = 'x'.repeat(3900);
-      await w.sh(`for i in $(seq 1 40); do nohup bottle-ask request-egress --host flood-$i.test --why "flood $i ${why}" > /tmp/flood-$i.out 2>&1 & done; echo started`);
-      let pending = 0;
-      for (let i = 0, stable = 0; i < 150 && stable < 10; i++) {
-        await new Promise((resolve) => setTimeout(resolve, 300));
-        const list = await run(['proposals', '--json', '--all'], { env: w.h.env });
-        const n = (JSON.parse(list.stdout || '[]') as { bottle: string; summary: string; state: string }[]).filter((x) => x.bottle === w.id && x.state === 'pending' && /flood-/.test(x.summary)).length;
-        stable = n === pending ? stable + 1 : 0;
-        pending = n;
-      }
+      const pending = await flood(w, 40);
       const refused = (await w.sh('grep -l "pending" /tmp/flood-*.out 2>/dev/null | wc -l')).stdout.trim();
       if (pending > 32) return escaped(`${pending} of 40 flood proposals are pending for one bottle`);
       if (Number(refused) > 0) return stopped(`${pending} pending; ${refused} caller(s) told the queue is full`);
@@ -188,6 +179,8 @@ export const superviseCases: EscapeCase[] = [
     attack: 'make `proposals --json` longer than a pipe holds, so a script reading it slowly gets invalid JSON',
     expect: 'stopped',
     async run(w) {
+      // Its own material: 20 pending proposals of ~4 KB each (the queue's cap) fill a 64 KiB pipe, whatever ran before.
+      await flood(w, 20);
       const r = await new Promise<string>((resolve) => {
         const child = spawn('bash', ['-c', `${process.execPath} ${CLI} proposals --json | (sleep 2; cat)`], { env: w.h.env, cwd: ROOT });
         let out = '';
@@ -204,3 +197,18 @@ export const superviseCases: EscapeCase[] = [
     },
   },
 ];
+
+/** File `n` proposals at once, each with nearly 4 KB of why; resolves to how many of them are pending once the count settles. */
+async function flood(w: World, n: number): Promise<number> {
+  const why = 'x'.repeat(3900);
+  await w.sh(`for i in $(seq 1 ${n}); do nohup bottle-ask request-egress --host flood-$i.test --why "flood $i ${why}" > /tmp/flood-$i.out 2>&1 & done; echo started`);
+  let pending = 0;
+  for (let i = 0, stable = 0; i < 150 && stable < 10; i++) {
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const list = await run(['proposals', '--json', '--all'], { env: w.h.env });
+    const count = (JSON.parse(list.stdout || '[]') as { bottle: string; summary: string; state: string }[]).filter((x) => x.bottle === w.id && x.state === 'pending' && /flood-/.test(x.summary)).length;
+    stable = count === pending ? stable + 1 : 0;
+    pending = count;
+  }
+  return pending;
+}
