@@ -234,6 +234,19 @@ export async function scanRange(repoPath: string, range: GitRange, opts: GitScan
   const metadata = opts.scanMetadata !== false;
   // Names, emails and paths never carry a credential legitimately: the strict (egress) rules apply.
   const metaOpts: ScanOptions = { ...scanOpts, mode: 'egress' };
+  // A commit's paths are scanned as one text, a path a line (one call, not one per file): nothing joins lines of it.
+  const pathOpts: ScanOptions = { ...metaOpts, joinContinuations: false };
+  // Tags are listed while the range streams (one process less on the critical path).
+  const tagList =
+    opts.scanTags !== false
+      ? gitText(
+          repoPath,
+          // for-each-ref spells bytes %01 and newlines %0a
+          ['for-each-ref', `--format=${START.replace('\x01', '%01')}%(objecttype) %(*objectname) %(refname:strip=2)%0a%(contents)%0a${END.replace('\x01', '%01')}`, 'refs/tags'],
+          'tags',
+        )
+      : undefined;
+  tagList?.catch(() => undefined);
 
   const listed = typeof range !== 'string';
   if (listed && range.length === 0) return [];
@@ -258,6 +271,7 @@ export async function scanRange(repoPath: string, range: GitRange, opts: GitScan
   let oids: string[] = [];
   let newLine = 0;
   let added: LineText = { numbers: [], lines: [] };
+  let paths: string[] = [];
 
   const emitFor = (c: string, p: string) => (line: number, rule: string, redacted: string, allowed: boolean, via: string | undefined) => {
     const f: GitFinding = { commit: c, path: p, line, rule, redacted };
@@ -269,6 +283,14 @@ export async function scanRange(repoPath: string, range: GitRange, opts: GitScan
     if (added.lines.length > 0) scanLines(added, scanOpts, emitFor(commit, path));
     added = { numbers: [], lines: [] };
   };
+  const flushPaths = () => {
+    if (paths.length === 0) return;
+    const these = paths;
+    paths = [];
+    scanLines({ lines: these, numbers: these.map((_, i) => i) }, pathOpts, (i, rule, redacted, allowed, via) =>
+      emitFor(commit, `<path:${these[i] ?? ''}>`)(0, rule, redacted, allowed, via),
+    );
+  };
   const flushMessage = () => {
     while (msg.length > 0 && msg[msg.length - 1] === '') msg.pop();
     scanLines({ lines: msg, numbers: msg.map((_, i) => i + 1) }, scanOpts, emitFor(commit, '<commit-message>'));
@@ -278,6 +300,7 @@ export async function scanRange(repoPath: string, range: GitRange, opts: GitScan
   const onLine = (line: string) => {
     if (line.startsWith(START)) {
       flushFile();
+      flushPaths();
       commit = line.slice(START.length).split(' ')[0] ?? '';
       order.set(commit, order.size);
       state = 'msg';
@@ -301,7 +324,7 @@ export async function scanRange(repoPath: string, range: GitRange, opts: GitScan
     if (line.startsWith('diff --git ') || line.startsWith('diff --cc ') || line.startsWith('diff --combined ')) {
       flushFile();
       path = pathOfDiffHeader(line);
-      if (metadata) scanLines({ lines: [path], numbers: [0] }, metaOpts, emitFor(commit, `<path:${path}>`));
+      if (metadata) paths.push(path);
       oids = [];
       state = 'header';
       return;
@@ -386,6 +409,7 @@ export async function scanRange(repoPath: string, range: GitRange, opts: GitScan
         if (rest) onLine(rest);
         if (state === 'msg') flushMessage();
         flushFile();
+        flushPaths();
         resolve();
       } catch (e) {
         reject(e instanceof Error ? e : new Error(String(e)));
@@ -447,13 +471,8 @@ export async function scanRange(repoPath: string, range: GitRange, opts: GitScan
   }
 
   // Annotated tags pointing into the range (or named).
-  if (opts.scanTags !== false && (order.size > 0 || (opts.tags?.length ?? 0) > 0)) {
-    const out = await gitText(
-      repoPath,
-      // for-each-ref spells bytes %01 and newlines %0a
-      ['for-each-ref', `--format=${START.replace('\x01', '%01')}%(objecttype) %(*objectname) %(refname:strip=2)%0a%(contents)%0a${END.replace('\x01', '%01')}`, 'refs/tags'],
-      'tags',
-    );
+  if (tagList && (order.size > 0 || (opts.tags?.length ?? 0) > 0)) {
+    const out = await tagList;
     const named = new Set(opts.tags ?? []);
     let tag: { name: string; target: string; lines: string[] } | undefined;
     for (const line of out.split('\n')) {
