@@ -298,6 +298,20 @@ export async function scanRange(repoPath: string, range: GitRange, opts: GitScan
   };
 
   const onLine = (line: string) => {
+    // Most lines are hunk lines of a one-parent diff: decided by their first character, before any other test.
+    if (state === 'hunk' && parents === 1) {
+      const c = line.charCodeAt(0);
+      if (c === 43 /* + */) {
+        added.numbers.push(newLine++);
+        added.lines.push(line.slice(1));
+        return;
+      }
+      if (c === 32 /* space */) {
+        newLine++;
+        return;
+      }
+      if (c === 45 /* - */) return;
+    }
     if (line.startsWith(START)) {
       flushFile();
       flushPaths();
