@@ -1,4 +1,5 @@
-import { readSettings, stderrProgress, type Progress, type Settings } from '../index.js';
+import { stderrProgress, type Progress } from '../progress.js';
+import { readSettings, type Settings } from '../settings.js';
 import { colorFor, colors, type Colors } from './output.js';
 
 export interface CliContext {

@@ -14,7 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { getRequestListener } from '@hono/node-server';
 import { Hono, type Context } from 'hono';
 import { streamSSE, type SSEStreamingApi } from 'hono/streaming';
-import { z } from 'zod';
+import * as z from 'zod';
 import {
   BottleError,
   decideProposal,
@@ -33,6 +33,7 @@ import {
 import { cookieName, originsOf, sameOrigin, tokenGate, type Origins } from './guard.js';
 import { Hub, errorText } from './hub.js';
 import { hostPort, type ListenAddress } from './listen.js';
+import { packageRoot } from '../paths.js';
 import { dashboardToken } from './token.js';
 import { wireProposal } from './views.js';
 import { API, LOG_KEEP, type ServerEvent, type WireLogEntry } from './wire.js';
@@ -300,8 +301,9 @@ const TYPES: Readonly<Record<string, string>> = {
  * ever reaches the file system.
  */
 function loadAssets(): Map<string, Asset> {
+  // Beside this module in dist/; from src/ (tests) or the bundled CLI's chunks, the package's.
   const here = dirname(fileURLToPath(import.meta.url));
-  const dir = [join(here, 'static'), join(here, '..', '..', 'dist', 'dashboard', 'static')].find((d) => existsSync(join(d, 'index.html')));
+  const dir = [join(here, 'static'), join(packageRoot(), 'dist', 'dashboard', 'static')].find((d) => existsSync(join(d, 'index.html')));
   if (dir === undefined) throw new BottleError('state', 'the dashboard page is missing from this installation', { fix: 'npm run build' });
   const out = new Map<string, Asset>();
   for (const name of ['index.html', 'app.js', 'app.css', 'icon.svg']) {

@@ -3,7 +3,7 @@
  * `file:line: key.path: what is wrong`, with a hint for typos. Expected types
  * are described from the schema itself so the wording stays in step with it.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { ManifestError } from '../errors.js';
 import type { FrontMatter, KeyPath } from './frontmatter.js';
 import { closest, hintFor } from './hint.js';

@@ -4,7 +4,7 @@
  * after `extends` and merging (see `bottle-file.ts`, `merge.ts`), because a
  * default written here would override a base bottle's explicit value.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { checkEnvSource } from './env.js';
 import {
   MANIFEST_NAME,

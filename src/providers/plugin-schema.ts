@@ -3,7 +3,7 @@
  * matter (this schema, strict like every manifest) and a Markdown body for
  * the plugin's documentation. The schema is the documentation.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { hostNameProblem } from '../manifest/rules.js';
 
 export const PLUGIN_FILE = 'plugin.md';

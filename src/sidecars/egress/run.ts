@@ -13,7 +13,9 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { availableParallelism, cpus } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { packageRoot } from '../../paths.js';
 import { loadOrCreateCa, writeCaCert, type CaMaterial } from './certs.js';
 import { EGRESS_CONFIG_ENV, loadEgressConfig, type EgressConfig } from './config.js';
 import { EgressProxy } from './proxy.js';
@@ -64,7 +66,9 @@ export function cpuCount(): number {
 function defaultEntry(): string {
   const here = import.meta.url;
   const ext = here.endsWith('.ts') ? '.ts' : '.js';
-  return fileURLToPath(new URL(`./serve${ext}`, here));
+  const beside = fileURLToPath(new URL(`./serve${ext}`, here));
+  // In the bundled CLI (scripts/bundle-cli.mjs) this module is a chunk of its own: the entry is the package's.
+  return existsSync(beside) ? beside : join(packageRoot(), 'dist', 'sidecars', 'egress', 'serve.js');
 }
 
 /** Start the primary: CA, listen, children. */
