@@ -1,10 +1,10 @@
 // The `bot-bottle` command as a few ES modules instead of ~1,000 files: Node
 // resolves, reads and compiles each file of an unbundled import graph one by
 // one, which was most of the CLI's start-up (`--help` ~0.7 s, against 0.04 s
-// for a bare `node`). Overwrites tsc's dist/cli/main.js and scan-main.js
-// (bin.js imports them); the library entry (dist/index.js) stays tsc's output.
-// Chunks are split so that `scan` and `--help` load no engine client and the
-// sidecar code the CLI runs in-process (`egress serve`) loads only there.
+// for a bare `node`). Overwrites tsc's dist/cli/main.js (bin.js imports it);
+// the library entry (dist/index.js) stays tsc's output. Chunks are split at
+// main.ts's per-command dynamic imports, so a command loads its own code and
+// what it calls, and the proxy (`egress serve`) loads only there.
 import { build } from 'esbuild';
 import { createRequire } from 'node:module';
 import { rmSync } from 'node:fs';
@@ -65,7 +65,8 @@ const ownModulesArePure = {
 
 const result = await build({
   metafile: process.env.BB_METAFILE !== undefined,
-  entryPoints: { main: 'src/cli/main.ts', 'scan-main': 'src/cli/scan-main.ts' },
+  // scan has its own single-file bundle (scripts/bundle-scan.mjs).
+  entryPoints: { main: 'src/cli/main.ts' },
   outdir: 'dist/cli',
   chunkNames: 'chunks/[name]-[hash]',
   bundle: true,
