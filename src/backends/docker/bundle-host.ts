@@ -74,6 +74,6 @@ export class DockerBundleHost implements BundleHost {
   }
 
   async demoGitUpstream(alias: string, progress: Progress): Promise<GitUpstream> {
-    return startGitUpstream(alias, progress, await this.connect());
+    return startGitUpstream(alias, progress, await this.connect(), this.settings.home);
   }
 }

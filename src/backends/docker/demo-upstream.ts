@@ -21,7 +21,8 @@ const execFileP = promisify(execFile);
 
 export type { GitUpstream } from '../../bottle/backend.js';
 
-export async function startGitUpstream(alias: string, progress: Progress, connected?: Engine): Promise<GitUpstream> {
+/** `home` labels the container, so the home's leftovers (tests, `docker ps --filter label=…`) include it. */
+export async function startGitUpstream(alias: string, progress: Progress, connected?: Engine, home?: string): Promise<GitUpstream> {
   const engine = connected ?? (await connectEngine());
   const image = await ensureImage(engine, { repository: 'bot-bottle/ssh-upstream', dockerfile: 'Dockerfile', context: [{ at: '.', from: join(packageRoot(), 'images', 'ssh-upstream') }] }, progress);
   const dir = await mkdtemp(join(tmpdir(), 'bot-bottle-upstream-'));
@@ -30,7 +31,7 @@ export async function startGitUpstream(alias: string, progress: Progress, connec
   const pub = (await readFile(`${identityFile}.pub`, 'utf8')).trim();
   const container = await engine.createContainer({
     Image: image,
-    Labels: labels(undefined, 'fixture'),
+    Labels: labels(undefined, 'fixture', home),
     Env: [`AUTHORIZED_KEY=${pub}`],
     HostConfig: { NetworkMode: 'bridge', AutoRemove: false },
   });

@@ -101,7 +101,7 @@ export class DockerBackend implements Backend<DockerPlan, DockerBuild> {
   }
 
   async demoGitUpstream(alias: string, progress: Progress): Promise<GitUpstream> {
-    return startGitUpstream(alias, progress, await this.connect());
+    return startGitUpstream(alias, progress, await this.connect(), this.settings.home);
   }
 }
 
