@@ -9,6 +9,7 @@ import { spawn } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { homeId, LABEL_HOME } from '../src/backends/docker/engine.js';
 import { docker, labelled, makeHome, CLI, ROOT, run, type TestHome } from './helpers.js';
 
 const README = readFileSync(join(ROOT, 'README.md'), 'utf8');
@@ -20,24 +21,15 @@ function documentedCode(words: RegExp): number {
   return Number(row[1]);
 }
 
-/** Running git upstream fixtures (the demo's SSH server), by id. */
-async function fixtures(): Promise<Set<string>> {
-  return new Set((await docker(['ps', '-a', '-q', '--no-trunc', '--filter', 'label=bot-bottle.kind=fixture'])).split('\n').filter(Boolean));
+/** The demo's home: a temporary folder under TMPDIR, there while it runs. */
+function demoHome(tmp: string): string | undefined {
+  const name = readdirSync(tmp).find((n) => n.startsWith('bot-bottle-demo-'));
+  return name === undefined ? undefined : join(tmp, name);
 }
 
-/**
- * Fixtures made while the demo ran that are still there after it exited. Fixtures
- * carry no home, so another run on this machine could make one meanwhile: only
- * those created before the demo exited count.
- */
-async function leftFixtures(before: ReadonlySet<string>, exitedAt: number): Promise<string[]> {
-  const left: string[] = [];
-  for (const id of await fixtures()) {
-    if (before.has(id)) continue;
-    const created = await docker(['inspect', '--format', '{{.Created}}', id]).catch(() => '');
-    if (created && Date.parse(created) <= exitedAt) left.push(id);
-  }
-  return left;
+/** Git upstream fixtures (the demo's SSH server) labelled with `home`, by id: other runs on this engine never count. */
+async function homeFixtures(home: string): Promise<string[]> {
+  return (await docker(['ps', '-a', '-q', '--filter', 'label=bot-bottle.kind=fixture', '--filter', `label=${LABEL_HOME}=${homeId(home)}`])).split('\n').filter(Boolean);
 }
 
 describe('demo, failing', () => {
@@ -54,25 +46,26 @@ describe('demo, failing', () => {
 
   it('exits with the documented code when an outcome is not as expected, and leaves no bottle behind', async () => {
     const code = documentedCode(/`demo` outcome/);
-    const fixturesBefore = await fixtures();
     const child = spawn(process.execPath, [CLI, 'demo', '--json'], { env: h.env, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     let err = '';
     let identity = '';
     let killed: Promise<string> | undefined;
+    let home: string | undefined;
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
     child.stderr.on('data', (d: Buffer) => {
       err += d.toString();
       const m = /bottle (demo-[a-z0-9]+) ready/.exec(err);
       if (m?.[1] && !identity) {
         identity = m[1];
+        home = demoHome(tmp);
         // The sidecars die as the checks begin: the proxy and the git-gate with them.
         killed = docker(['kill', `bot-bottle-${identity}-bundle`]).catch((e: Error) => e.message);
       }
     });
     const exit = await new Promise<number | null>((resolve) => child.on('close', (c) => resolve(c)));
-    const exitedAt = Date.now();
     assert.ok(identity, `the demo started a bottle: ${err}`);
+    assert.ok(home, 'the demo made its home under TMPDIR');
     await killed;
 
     assert.equal(exit, code, `exit code (stderr: ${err})`);
@@ -83,8 +76,7 @@ describe('demo, failing', () => {
     assert.doesNotMatch(err, /internal error|\n\s+at .*\.js:\d+/, 'no stack trace');
 
     for (const kind of ['ps', 'network', 'volume'] as const) assert.deepEqual(await labelled(kind, identity), [], `no ${kind} of ${identity} left`);
-    const leftover = await leftFixtures(fixturesBefore, exitedAt);
-    assert.deepEqual(leftover, [], 'the demo git upstream is removed');
+    assert.deepEqual(await homeFixtures(home), [], 'the demo git upstream is removed');
     const list = await run(['list', '--json'], { env: h.env });
     assert.deepEqual(JSON.parse(list.stdout), [], 'nothing in the home either');
     assert.deepEqual(readdirSync(tmp), [], 'its temporary home and keys are removed');
@@ -92,7 +84,7 @@ describe('demo, failing', () => {
 
   it('removes everything when interrupted (Ctrl-C) while it checks, and exits with the documented code', async () => {
     const code = documentedCode(/interrupted/);
-    const fixturesBefore = await fixtures();
+    let home: string | undefined;
     const child = spawn(process.execPath, [CLI, 'demo'], { env: h.env, stdio: ['ignore', 'pipe', 'pipe'] });
     let err = '';
     let identity = '';
@@ -102,27 +94,26 @@ describe('demo, failing', () => {
       const m = /bottle (demo-[a-z0-9]+) ready/.exec(err);
       if (m?.[1] && !identity) {
         identity = m[1];
+        home = demoHome(tmp);
         child.kill('SIGINT');
       }
     });
     const exit = await new Promise<number | null>((resolve) => child.on('close', (c) => resolve(c)));
-    const exitedAt = Date.now();
     assert.ok(identity, `the demo started a bottle: ${err}`);
+    assert.ok(home, 'the demo made its home under TMPDIR');
     assert.equal(exit, code, err);
     assert.match(err, /SIGINT: removing the demo bottle/);
     for (const kind of ['ps', 'network', 'volume'] as const) assert.deepEqual(await labelled(kind, identity), [], `no ${kind} of ${identity} left`);
-    assert.deepEqual(await leftFixtures(fixturesBefore, exitedAt), [], 'the demo git upstream is removed');
+    assert.deepEqual(await homeFixtures(home), [], 'the demo git upstream is removed');
     assert.deepEqual(readdirSync(tmp), [], 'its temporary home and keys are removed');
   });
 
   it('exits with the documented code when the engine is unreachable, having created nothing', async () => {
     const code = documentedCode(/engine is unreachable/);
-    const fixturesBefore = await fixtures();
     const r = await run(['demo'], { env: { ...h.env, DOCKER_HOST: `unix://${join(h.cwd, 'no-engine.sock')}` }, timeoutMs: 120_000 });
     assert.equal(r.code, code, r.stderr);
     assert.equal(r.stderr.split('\n').filter((l) => l.startsWith('error:')).length, 1, r.stderr);
     assert.match(r.stderr, /fix:/);
-    assert.deepEqual(await leftFixtures(fixturesBefore, Date.now()), []);
     assert.deepEqual(readdirSync(tmp), [], 'its temporary home is removed');
   });
 });
