@@ -25,6 +25,9 @@ await build({
   sourcemap: 'linked',
   legalComments: 'linked',
   logLevel: 'warning',
+  // ASCII output: V8 keeps a script with any character above U+00FF as two bytes per
+  // character, which doubled supervise.js (an em dash in a dependency) in every heap.
+  charset: 'ascii',
   // Some CommonJS deps call require(); give the ESM bundle one.
   banner: { js: "import { createRequire as __bbCreateRequire } from 'node:module'; const require = __bbCreateRequire(import.meta.url);" },
 });
