@@ -10,6 +10,8 @@
 # upstream CA; DLP on, the default), bundles `bot-bottle egress serve` and the proxy entry
 # with esbuild (the code the sidecar bundle ships), starts it, runs the harness against
 # it, and stops it by PID. Environment: EGRESS_PORT=18090, UPSTREAM_PORT=18443,
+# EGRESS_NODE (the node binary that runs the proxy, default `node`; give the bundle's Node 22, copied
+# out of the bot-bottle/node image, for figures that reflect the bundle),
 # EGRESS_NODE_FLAGS (default --max-semi-space-size=2), WORKERS (default 1),
 # RUNS=3 (MODE=all), TARGETS="squid mitmproxy proxy" (MODE=all), and every run.sh variable.
 set -euo pipefail
@@ -70,7 +72,8 @@ TS
   --banner:js="import { createRequire as __bbRequire } from 'node:module'; const require = __bbRequire(import.meta.url);")
 
 # Small V8 young generation: the proxy allocates fast and short-lived; this keeps RSS down.
-BOT_BOTTLE_HOME=$WORK/home node ${EGRESS_NODE_FLAGS---max-semi-space-size=2} "$WORK/dist/egress-cli.js" egress serve --bottle bench --listen "127.0.0.1:$PORT" \
+log "proxy runs on $(${EGRESS_NODE:-node} --version) ${EGRESS_NODE_FLAGS---max-semi-space-size=2}"
+BOT_BOTTLE_HOME=$WORK/home ${EGRESS_NODE:-node} ${EGRESS_NODE_FLAGS---max-semi-space-size=2} "$WORK/dist/egress-cli.js" egress serve --bottle bench --listen "127.0.0.1:$PORT" \
   --ca-out "$WORK/ca.pem" --audit "$WORK/audit.jsonl" ${WORKERS:+--workers "$WORKERS"} >"$WORK/serve.log" 2>&1 &
 PID=$!
 for _ in $(seq 1 100); do [[ -s $WORK/ca.pem ]] && (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null && break; kill -0 "$PID" 2>/dev/null || break; sleep 0.1; done
