@@ -7,12 +7,13 @@
 # It copies the harness to $BENCH_DIR (default /tmp/proxy-bench; run its ./setup.sh once
 # for squid and mitmproxy), writes a bench bottle in a temporary BOT_BOTTLE_HOME (a route
 # for upstream.test:18443, egress.hosts upstream.test -> 127.0.0.1, ca_certs the harness's
-# upstream CA; DLP on, the default), bundles `bot-bottle egress serve` and the proxy entry
-# with esbuild (the code the sidecar bundle ships), starts it, runs the harness against
+# upstream CA; DLP on, the default), writes the proxy config a bottle's bundle would get
+# (bench/proxy/egress-config.ts), starts the shipped sidecar entry dist/bundle/egress.js on it
+# (run `npm run build` after changing the proxy), runs the harness against
 # it, and stops it by PID. Environment: EGRESS_PORT=18090, UPSTREAM_PORT=18443,
 # EGRESS_NODE (the node binary that runs the proxy, default `node`; give the bundle's Node 22, copied
 # out of the bot-bottle/node image, for figures that reflect the bundle),
-# EGRESS_NODE_FLAGS (default --max-semi-space-size=2), WORKERS (default 1),
+# EGRESS_NODE_FLAGS (default --max-semi-space-size=1, as in the bundle), WORKERS (default 1),
 # RUNS=3 (MODE=all), TARGETS="squid mitmproxy proxy" (MODE=all), and every run.sh variable.
 set -euo pipefail
 REPO=$(cd "$(dirname "$0")/../.." && pwd)
@@ -57,24 +58,13 @@ egress:
 The proxy benchmark's bottle: one route, DLP on (the default: outbound, block).
 MD
 
-# `bot-bottle egress serve` as a single command, plus the proxy entry its workers run.
-cat > "$WORK/egress-cli.ts" <<TS
-import { Command } from 'commander';
-import { registerEgress } from '$REPO/src/cli/commands/egress.ts';
-import { readSettings } from '$REPO/src/settings.ts';
-const program = new Command('bot-bottle');
-// The command uses only the settings of the CLI context.
-registerEgress(program, () => ({ settings: readSettings() }) as never);
-await program.parseAsync(process.argv);
-TS
-(cd "$REPO" && NODE_PATH=$REPO/node_modules npx esbuild "$WORK/egress-cli.ts" src/sidecars/egress/serve.ts --bundle --platform=node --format=esm \
-  --target=node18 --outdir="$WORK/dist" --entry-names="[name]" --log-level=warning --external:dockerode \
-  --banner:js="import { createRequire as __bbRequire } from 'node:module'; const require = __bbRequire(import.meta.url);")
-
-# Small V8 young generation: the proxy allocates fast and short-lived; this keeps RSS down.
-log "proxy runs on $(${EGRESS_NODE:-node} --version) ${EGRESS_NODE_FLAGS---max-semi-space-size=2}"
-BOT_BOTTLE_HOME=$WORK/home ${EGRESS_NODE:-node} ${EGRESS_NODE_FLAGS---max-semi-space-size=2} "$WORK/dist/egress-cli.js" egress serve --bottle bench --listen "127.0.0.1:$PORT" \
-  --ca-out "$WORK/ca.pem" --audit "$WORK/audit.jsonl" ${WORKERS:+--workers "$WORKERS"} >"$WORK/serve.log" 2>&1 &
+# The proxy as the bundle runs it: the shipped sidecar entry (scripts/bundle-sidecars.mjs,
+# dist/bundle/egress.js) in a process of its own, on the config a bottle's bundle gets.
+[[ -f $REPO/dist/bundle/egress.js ]] || (cd "$REPO" && node scripts/bundle-sidecars.mjs)
+CONFIG=$(cd "$REPO" && BOT_BOTTLE_HOME=$WORK/home node --import tsx bench/proxy/egress-config.ts bench "$WORK/egress" "127.0.0.1:$PORT" "$WORK/ca.pem" "$WORK/audit.jsonl")
+# The flags the bundle runs sidecars with (SIDECAR_NODE_FLAGS, src/bottle/layout.ts).
+log "proxy runs on $(${EGRESS_NODE:-node} --version) ${EGRESS_NODE_FLAGS---max-semi-space-size=1}"
+BOT_BOTTLE_EGRESS_CONFIG=$CONFIG ${EGRESS_NODE:-node} ${EGRESS_NODE_FLAGS---max-semi-space-size=1} "$REPO/dist/bundle/egress.js" >"$WORK/serve.log" 2>&1 &
 PID=$!
 for _ in $(seq 1 100); do [[ -s $WORK/ca.pem ]] && (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null && break; kill -0 "$PID" 2>/dev/null || break; sleep 0.1; done
 kill -0 "$PID" 2>/dev/null || { log "egress serve did not start:"; cat "$WORK/serve.log" >&2; exit 70; }
