@@ -6,7 +6,7 @@
  * sidecars: it has no manifest section and no plan.
  */
 import { join } from 'node:path';
-import { BUNDLE_HEARTBEAT_PORT, bundleEntry, inBundle } from './layout.js';
+import { BUNDLE_HEARTBEAT_PORT, sidecarCommand, inBundle } from './layout.js';
 import type { BundleServiceSpec } from './sidecar.js';
 import type { BottleState } from './state.js';
 
@@ -26,7 +26,7 @@ export function relayPorts(services: readonly BundleServiceSpec[]): number[] {
 export function relayService(ports: readonly number[]): BundleServiceSpec {
   return {
     name: 'vm-relay',
-    command: ['node', bundleEntry('vm-relay')],
+    command: sidecarCommand('vm-relay'),
     env: { [RELAY_ENV.dir]: inBundle('bundle', 'relay'), [RELAY_ENV.ports]: ports.join(',') },
     restart: 'always',
   };

@@ -6,7 +6,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { BottleError, errnoCode } from '../../errors.js';
-import { AGENT, BUNDLE_EGRESS_CA_DIR, BUNDLE_HOST, bundleEntry, bundleSecret, inBundle, SERVICE_FILES } from '../../bottle/layout.js';
+import { AGENT, BUNDLE_EGRESS_CA_DIR, BUNDLE_HOST, sidecarCommand, bundleSecret, inBundle, SERVICE_FILES } from '../../bottle/layout.js';
 import type { SidecarPlan, SidecarPrepareInput, StateFile } from '../../bottle/sidecar.js';
 import { egressConfigFile, egressKnownSecrets, egressTokens } from './config-file.js';
 import { INSIDE } from '../net-scope.js';
@@ -57,7 +57,7 @@ export async function prepare(input: SidecarPrepareInput): Promise<SidecarPlan> 
     services: [
       {
         name: 'egress',
-        command: ['node', bundleEntry('egress')],
+        command: sidecarCommand('egress'),
         env: { BOT_BOTTLE_EGRESS_CONFIG: inBundle('egress', 'config') },
         restart: 'always',
         readyProbe: { tcpPort: EGRESS_PORT },

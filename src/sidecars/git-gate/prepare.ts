@@ -7,7 +7,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { BottleError } from '../../errors.js';
-import { AGENT, BUNDLE_HOST, BUNDLE_SECRETS_DIR, bundleEntry, inBundle, SERVICE_FILES } from '../../bottle/layout.js';
+import { AGENT, BUNDLE_HOST, BUNDLE_SECRETS_DIR, sidecarCommand, inBundle, SERVICE_FILES } from '../../bottle/layout.js';
 import type { GitUser } from '../../manifest/types.js';
 import { idleSidecar, type SidecarPlan, type SidecarPrepareInput } from '../../bottle/sidecar.js';
 import { DEFAULT_HOLD_TIMEOUT_MS, GIT_GATE_CONFIG_ENV, GIT_GATE_PORT, KNOWN_SECRETS_SECRET, secretNames, type GateRepo } from './config.js';
@@ -133,7 +133,7 @@ export async function prepareGitGate(input: SidecarPrepareInput, opts: GitGateOp
     services: [
       {
         name: 'git-gate',
-        command: ['node', bundleEntry('git-gate')],
+        command: sidecarCommand('git-gate'),
         env: { [GIT_GATE_CONFIG_ENV]: inBundle('git-gate', 'config') },
         restart: 'always',
         readyProbe: { tcpPort: GIT_GATE_PORT },

@@ -6,7 +6,7 @@
  * Dockerfile the agent image was built from (the base of capability
  * proposals). No secrets; writes nothing.
  */
-import { BUNDLE_HOST, bundleEntry, bundleServiceDir, inBundle, SERVICE_FILES } from '../../bottle/layout.js';
+import { BUNDLE_HOST, sidecarCommand, bundleServiceDir, inBundle, SERVICE_FILES } from '../../bottle/layout.js';
 import { idleSidecar, type SidecarPlan, type SidecarPrepareInput } from '../../bottle/sidecar.js';
 import { ENV, MCP_PATH, SUPERVISE_PORT } from './config.js';
 
@@ -27,7 +27,7 @@ export function prepare(input: SidecarPrepareInput): Promise<SidecarPlan> {
     services: [
       {
         name: 'supervise',
-        command: ['node', bundleEntry('supervise')],
+        command: sidecarCommand('supervise'),
         env,
         restart: 'always',
         readyProbe: { tcpPort: SUPERVISE_PORT },
