@@ -28,6 +28,9 @@ await build({
   // ASCII output: V8 keeps a script with any character above U+00FF as two bytes per
   // character, which doubled supervise.js (an em dash in a dependency) in every heap.
   charset: 'ascii',
+  // Whitespace only (names stay, the .map files still map): V8 keeps every script's
+  // source and its line-end table in the heap of each process that loads it.
+  minifyWhitespace: true,
   // Some CommonJS deps call require(); give the ESM bundle one.
   banner: { js: "import { createRequire as __bbCreateRequire } from 'node:module'; const require = __bbCreateRequire(import.meta.url);" },
 });
