@@ -18,6 +18,8 @@ export interface ImageRunConfig {
 }
 
 export interface GuestImages {
+  /** Does the engine still hold this image (id, short id or reference)? */
+  imageExists(image: string): Promise<boolean>;
   /** The run settings of an image. */
   imageConfig(image: string): Promise<ImageRunConfig>;
   /**

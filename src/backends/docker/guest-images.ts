@@ -13,7 +13,7 @@ import { packageRoot } from '../../paths.js';
 import type { Progress } from '../../progress.js';
 import type { Settings } from '../../settings.js';
 import { BASE_IMAGE, ensureBaseImage } from './base-image.js';
-import { connectEngine, type Engine, engineFailure, labels } from './engine.js';
+import { connectEngine, type Engine, engineFailure, isNotFound, labels } from './engine.js';
 import { ensureImage } from './images.js';
 import { runOnce } from './run-once.js';
 
@@ -24,6 +24,17 @@ export class DockerGuestImages implements GuestImages {
   private async connect(): Promise<Engine> {
     this.engine ??= await connectEngine();
     return this.engine;
+  }
+
+  async imageExists(image: string): Promise<boolean> {
+    const engine = await this.connect();
+    try {
+      await engine.getImage(image).inspect();
+      return true;
+    } catch (e) {
+      if (isNotFound(e)) return false;
+      throw engineFailure(`inspecting ${image}`, e);
+    }
   }
 
   async imageConfig(image: string): Promise<ImageRunConfig> {

@@ -220,7 +220,7 @@ export async function guestPing(runDir: string, timeoutMs: number): Promise<stri
         sock?.destroy();
       }
     }
-    throw new BottleError('launch', `the guest did not answer on its exec channel within ${Math.round(timeoutMs / 1000)} s`, { fix: 'see the console log in the bottle state folder (microvm/console.log)' });
+    throw new BottleError('launch', `the guest did not answer on its exec channel within ${Math.round(timeoutMs / 1000)} s`, { fix: "read the guest's console log (kept under the home's cache/microvm/boot-logs/)" });
   } finally {
     await release();
   }

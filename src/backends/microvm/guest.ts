@@ -9,7 +9,7 @@
  */
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { chmod, mkdir, rename, rm, writeFile, readFile } from 'node:fs/promises';
+import { chmod, copyFile, mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { GuestImages } from '../../bottle/guest-images.js';
 import { withLock } from '../../bottle/lock.js';
@@ -17,6 +17,7 @@ import { BottleError } from '../../errors.js';
 import type { Progress } from '../../progress.js';
 import { guestPing, LANES } from './channel.js';
 import { runTool } from './debian.js';
+import { DISK_SUFFIX, type DiskRecord, recordDiskUse, repositoryOf } from './disks.js';
 import { ensureInitramfs, ensureKernel, microvmCacheDir } from './kit.js';
 import { type Accel, consoleLog, type GuestForward, runningPid, startQemu, stopQemu } from './qemu.js';
 
@@ -37,16 +38,23 @@ const MAX_SOCKET_PATH = 100;
 export const GUESTD_PATH = '/bot-bottle-guestd';
 
 /** The agent image as a cached read-only disk, made once per image id. */
-export async function ensureRootDisk(home: string, images: GuestImages, image: string, progress: Progress): Promise<{ path: string; imageId: string }> {
+export async function ensureRootDisk(home: string, images: GuestImages, image: string, progress: Progress): Promise<{ path: string; imageId: string; record: DiskRecord }> {
   const config = await images.imageConfig(image);
-  const dir = join(microvmCacheDir(home), 'disks');
-  const path = join(dir, `${config.id.replace(/^sha256:/, '').slice(0, 32)}.ext4`);
-  if (existsSync(path)) return { path, imageId: config.id };
-  await mkdir(dir, { recursive: true });
-  await withLock(`microvm-disk-${createHash('sha256').update(path).digest('hex').slice(0, 16)}`, async () => {
-    if (!existsSync(path)) await images.exportDisk(image, path, ROOT_DISK_MIB, progress);
-  }, { progress, what: `the micro-VM disk of ${image}` });
-  return { path, imageId: config.id };
+  const dir = rootDiskDir(home);
+  const path = join(dir, `${config.id.replace(/^sha256:/, '').slice(0, 32)}${DISK_SUFFIX}`);
+  const record: DiskRecord = { image_id: config.id, repository: repositoryOf(image) };
+  if (!existsSync(path)) {
+    await mkdir(dir, { recursive: true });
+    await withLock(`microvm-disk-${createHash('sha256').update(path).digest('hex').slice(0, 16)}`, async () => {
+      if (!existsSync(path)) await images.exportDisk(image, path, ROOT_DISK_MIB, progress);
+    }, { progress, what: `the micro-VM disk of ${image}` });
+  }
+  await recordDiskUse(path, record);
+  return { path, imageId: config.id, record };
+}
+
+export function rootDiskDir(home: string): string {
+  return join(microvmCacheDir(home), 'disks');
 }
 
 /** guestd, compiled in an image build (cached by content) and cached here by that image. */
@@ -165,14 +173,44 @@ export async function bootGuest(o: BootOptions): Promise<{ kernelRelease: string
     if (result === 'exited' || result === 'ready') throw new BottleError('launch', 'the micro-VM powered off during boot');
     return { kernelRelease: result, readyMs: Date.now() - started };
   } catch (e) {
-    const log = (await readFile(consoleLog(o.files.runDir), 'utf8').catch(() => '')).trim().split('\n');
-    const why = log.find((l) => l.includes('bot-bottle-init:')) ?? log.slice(-1)[0] ?? '';
     await stopQemu(o.files.runDir, o.name);
-    if (e instanceof BottleError && why) throw new BottleError('launch', `${e.message}; guest console: ${why.trim()}`, { fix: `see ${consoleLog(o.files.runDir)}` });
+    // The bottle's state (and the run folder with it) goes once the start fails: the log goes to the cache.
+    const kept = await keepBootLog(o.home, o.name, consoleLog(o.files.runDir)).catch(() => undefined);
+    const log = (kept ? await readFile(kept, 'utf8').catch(() => '') : '').trim().split('\n');
+    const why = log.find((l) => l.includes('bot-bottle-init:')) ?? log.slice(-1)[0] ?? '';
+    if (e instanceof BottleError) {
+      throw new BottleError('launch', `${e.message}${why ? `; guest console: ${why.trim()}` : ''}`, {
+        fix: kept ? `read the guest's console log: ${kept}` : 'the guest wrote no console log; check `bot-bottle doctor`',
+      });
+    }
     throw e;
   } finally {
     ac.abort();
   }
+}
+
+/** Failed boots whose console logs are kept (the newest; older ones are removed). */
+export const KEPT_BOOT_LOGS = 20;
+
+export function bootLogDir(home: string): string {
+  return join(microvmCacheDir(home), 'boot-logs');
+}
+
+/**
+ * Copy a failed boot's console log out of the bottle's run folder (removed
+ * with the bottle) into the cache, and drop all but the newest few.
+ * Resolves to the kept file, or undefined when the guest wrote nothing.
+ */
+export async function keepBootLog(home: string, name: string, log: string, now = new Date()): Promise<string | undefined> {
+  if (!existsSync(log)) return undefined;
+  const dir = bootLogDir(home);
+  await mkdir(dir, { recursive: true, mode: 0o700 });
+  const kept = join(dir, `${now.toISOString().replace(/[:.]/g, '-')}-${name}.log`);
+  await copyFile(log, kept);
+  await chmod(kept, 0o600);
+  const logs = (await readdir(dir)).filter((f) => f.endsWith('.log')).sort();
+  await Promise.all(logs.slice(0, Math.max(0, logs.length - KEPT_BOOT_LOGS)).map((f) => rm(join(dir, f), { force: true })));
+  return kept;
 }
 
 export { runningPid, stopQemu };

@@ -19,7 +19,8 @@ import { hostRelaySocket } from '../../bottle/vm-relay.js';
 import { type AccelVerdict, chooseAccel } from './accel.js';
 import { AGENT_OWNER, execInGuest, guestOutput, powerOff, removeGuestFiles, runningGuest, runStep, type GuestRecord, vmFiles, vmName, writeRecord } from './bottle.js';
 import { microvmDoctor } from './doctor.js';
-import { bootGuest, ensureGuestd, ensureRootDisk, prepareDisks } from './guest.js';
+import { type DiskRecord, pruneRootDisks } from './disks.js';
+import { bootGuest, ensureGuestd, ensureRootDisk, prepareDisks, rootDiskDir } from './guest.js';
 import { type MicrovmPlan, prepareMicrovmPlan } from './plan.js';
 
 /** What build made: the bundle image, the guest's root disk and image settings, guestd, the accelerator. */
@@ -52,9 +53,22 @@ export class MicrovmBackend implements Backend<MicrovmPlan, MicrovmBuild> {
       chooseAccel(home, progress, { mirror: this.settings.debianMirror }),
     ]);
     const [root, image] = await Promise.all([ensureRootDisk(home, this.images, agent, progress), this.images.imageConfig(agent)]);
+    await this.pruneDisks(root, progress);
     // Last: on a shared engine a newer build of the bundle recipe prunes older tags, so keep the gap to launch short.
     const bundleImage = await this.bundles.buildBundleImage(progress);
     return { bundleImage, rootDisk: root.path, image, guestd, accel };
+  }
+
+  /** Best effort: a disk that cannot be pruned now is pruned at a later start. */
+  private async pruneDisks(current: { path: string; record: DiskRecord }, progress: Progress): Promise<void> {
+    const home = this.settings.home;
+    try {
+      const overlays = (await listStateIdentities(home)).map((id) => vmFiles(new BottleState(home, id)).overlay);
+      const removed = await pruneRootDisks({ dir: rootDiskDir(home), current, overlays, imageExists: (id) => this.images.imageExists(id) });
+      for (const disk of removed) progress.detail(`removed the micro-VM disk of an image no bottle uses any more: ${disk}`);
+    } catch (e) {
+      progress.detail(`could not prune old micro-VM disks: ${e instanceof Error ? e.message : String(e)}`);
+    }
   }
 
   async launch(plan: MicrovmPlan, built: MicrovmBuild, env: ResolvedEnv, progress: Progress): Promise<void> {
