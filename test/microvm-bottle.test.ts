@@ -7,10 +7,10 @@
  * all (software emulation is slow here).
  */
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { release } from 'node:os';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { release, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
 import { agentSh, CLI, labelled, makeHome, run, waitUntil, type TestHome } from './helpers.js';
 
@@ -119,13 +119,28 @@ describe('a bottle on the microvm backend', () => {
   });
 
   it('stop --preserve powers the guest off and keeps the workspace; resume boots a new guest with it', async () => {
-    assert.equal((await agentSh(h, id, 'echo kept-work > /workspace/note && sync')).code, 0);
+    const work = await agentSh(h, id, 'cd /workspace && echo kept-work > note && git init -q && git add note && git -c user.name=A -c user.email=a@bot-bottle.invalid commit -qm "kept in the guest" && sync');
+    assert.equal(work.code, 0, work.stderr);
     const stopped = await run(['stop', id, '--preserve'], { env: h.env });
     assert.equal(stopped.code, 0, stopped.stderr);
     assert.deepEqual(processesMentioning(`bot-bottle-${id}`), [], 'no QEMU left');
     assert.deepEqual(await labelled('ps', id), []);
     const listed = JSON.parse((await run(['list', '--json'], { env: h.env })).stdout) as { identity: string; status: string }[];
     assert.equal(listed.find((b) => b.identity === id)?.status, 'preserved');
+    // export reads the kept workspace disk in a throwaway sandbox: no guest boots for it, and the disk is not written.
+    const disk = join(h.home, 'state', id, 'agent', 'vm', 'workspace.ext4');
+    const diskBefore = statSync(disk).mtimeMs;
+    const into = mkdtempSync(join(tmpdir(), 'bb-mvm-export-'));
+    try {
+      const exported = await run(['export', id, into, '--branch', 'kept', '--json'], { env: h.env });
+      assert.equal(exported.code, 0, exported.stderr);
+      assert.equal((JSON.parse(exported.stdout) as { commits: number }).commits, 1);
+      assert.equal(execFileSync('git', ['-C', into, 'log', '-1', '--format=%s', 'kept'], { encoding: 'utf8' }).trim(), 'kept in the guest');
+    } finally {
+      rmSync(into, { recursive: true, force: true });
+    }
+    assert.deepEqual(processesMentioning(`bot-bottle-${id}`), [], 'no guest booted to read it');
+    assert.equal(statSync(disk).mtimeMs, diskBefore, 'the kept disk was not written');
 
     // Resumed as an attached session whose CLI then dies: a resumed bottle stays preserved (its work is never cleanup's to take).
     const resumed = await killedSession(['resume', id, '--prompt', 'cat /workspace/note; sleep 600'], 'kept-work');

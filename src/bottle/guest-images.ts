@@ -6,6 +6,7 @@
  * another.
  */
 import type { Progress } from '../progress.js';
+import type { ExecIO } from './backend.js';
 
 export interface ImageRunConfig {
   /** Engine image id (content address): disks are cached by it. */
@@ -27,6 +28,12 @@ export interface GuestImages {
    * `sizeMiB` big), ownership and modes kept, readable by the invoking user.
    */
   exportDisk(image: string, outFile: string, sizeMiB: number, progress: Progress): Promise<void>;
+  /**
+   * Run a command over the files of an ext4 disk (a micro-VM's kept
+   * workspace) at the agent's workspace path, in a throwaway sandbox of our
+   * own: read-only disk, never mounted on the host, no network.
+   */
+  execOverDisk(disk: string, argv: readonly string[], io: ExecIO): Promise<number>;
   /** Build (cached by content) the image of `images/<dir>/` and read one file out of it. */
   readBuiltFile(dir: string, repository: string, path: string, progress: Progress): Promise<{ image: string; content: Buffer }>;
 }

@@ -7,6 +7,7 @@
  */
 import { basename, dirname, join } from 'node:path';
 import { PassThrough } from 'node:stream';
+import type { ExecIO } from '../../bottle/backend.js';
 import type { GuestImages, ImageRunConfig } from '../../bottle/guest-images.js';
 import { BottleError } from '../../errors.js';
 import { packageRoot } from '../../paths.js';
@@ -16,6 +17,7 @@ import { BASE_IMAGE, ensureBaseImage } from './base-image.js';
 import { connectEngine, type Engine, engineFailure, isNotFound, labels } from './engine.js';
 import { ensureImage } from './images.js';
 import { runOnce } from './run-once.js';
+import { execOverWorkspaceDisk } from './workspace-exec.js';
 
 export class DockerGuestImages implements GuestImages {
   private engine: Engine | undefined;
@@ -97,6 +99,10 @@ export class DockerGuestImages implements GuestImages {
     } finally {
       await Promise.all([source.remove({ force: true }), tool.remove({ force: true })].map((p) => p.catch(() => undefined)));
     }
+  }
+
+  async execOverDisk(disk: string, argv: readonly string[], io: ExecIO): Promise<number> {
+    return execOverWorkspaceDisk(await this.connect(), this.settings, disk, argv, io);
   }
 
   async readBuiltFile(dir: string, repository: string, path: string, progress: Progress): Promise<{ image: string; content: Buffer }> {

@@ -29,14 +29,59 @@ export async function execOnKeptWorkspace(engine: Engine, settings: Settings, id
     }
     throw engineFailure('reading the workspace volume', e);
   }
+  return runThrowaway(engine, settings, { cmd: [...argv], mounts: [{ Type: 'volume', Source: volume, Target: AGENT.workspace, ReadOnly: true }], tmpfs: {} }, io);
+}
+
+/** Where the disk is bound in the throwaway container (read-only, as a file). */
+const DISK_IN_CONTAINER = '/run/bot-bottle-workspace.ext4';
+
+/**
+ * The same over a micro-VM's kept workspace disk (ext4): the disk is bound
+ * read-only as a plain file, never mounted as a file system (on the host or
+ * in the container); debugfs copies its tree into a tmpfs at the workspace
+ * path, owned by the agent's uid, and the command runs there. What the
+ * command changes dies with the container; the disk is never written.
+ */
+export async function execOverWorkspaceDisk(engine: Engine, settings: Settings, disk: string, argv: readonly string[], io: ExecIO): Promise<number> {
+  const copy = [
+    `[ -r "$0" ] || { echo "cannot read the kept workspace disk" >&2; exit 125; }`,
+    `debugfs -R "rdump / ${AGENT.workspace}" "$0" 2>/tmp/debugfs.err`,
+    // debugfs reports a disk it cannot open and carries on: that is a failure here. (Its chown warnings are not.)
+    `if grep -q -e "while trying to open" -e "not open" /tmp/debugfs.err; then tail -n 2 /tmp/debugfs.err >&2; exit 125; fi`,
+    `rm -f /tmp/debugfs.err`,
+    'exec "$@"',
+  ].join('\n');
+  return runThrowaway(
+    engine,
+    settings,
+    {
+      cmd: ['sh', '-c', copy, DISK_IN_CONTAINER, ...argv],
+      mounts: [{ Type: 'bind', Source: disk, Target: DISK_IN_CONTAINER, ReadOnly: true }],
+      tmpfs: { [AGENT.workspace]: `rw,nosuid,nodev,noexec,size=8g,mode=0755,uid=${AGENT_UID},gid=${AGENT_UID}` },
+    },
+    io,
+  );
+}
+
+/** The agent's uid and gid in every agent image (the files' owner, so git trusts the repository). */
+const AGENT_UID = 1000;
+
+interface Throwaway {
+  readonly cmd: string[];
+  readonly mounts: { Type: 'volume' | 'bind'; Source: string; Target: string; ReadOnly: boolean }[];
+  readonly tmpfs: Record<string, string>;
+}
+
+/** A container of our bundle image: no network, no capabilities, read-only root, the agent's uid; removed afterwards. */
+async function runThrowaway(engine: Engine, settings: Settings, t: Throwaway, io: ExecIO): Promise<number> {
   const image = await ensureImage(engine, bundleImageRecipe(), silentProgress, settings.hostCaBundle ? { hostCaBundle: settings.hostCaBundle } : {});
   const { runtime } = await chooseRuntime(engine, homeDirs(settings.home).runtimeProbe, image, silentProgress);
   const container = await engine.createContainer({
     Image: image,
     Labels: labels(undefined, 'probe', settings.home),
     Entrypoint: [],
-    Cmd: [...argv],
-    User: '1000:1000',
+    Cmd: t.cmd,
+    User: `${AGENT_UID}:${AGENT_UID}`,
     Env: ['HOME=/tmp'],
     WorkingDir: AGENT.workspace,
     AttachStdout: true,
@@ -47,8 +92,8 @@ export async function execOnKeptWorkspace(engine: Engine, settings: Settings, id
       NetworkMode: 'none',
       Runtime: runtime,
       ReadonlyRootfs: true,
-      Tmpfs: { '/tmp': 'rw,nosuid,nodev,noexec,size=2g' },
-      Mounts: [{ Type: 'volume', Source: volume, Target: AGENT.workspace, ReadOnly: true }],
+      Tmpfs: { '/tmp': 'rw,nosuid,nodev,noexec,size=2g', ...t.tmpfs },
+      Mounts: t.mounts,
       PidsLimit: 256,
     },
   });

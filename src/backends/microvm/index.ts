@@ -130,6 +130,19 @@ export class MicrovmBackend implements Backend<MicrovmPlan, MicrovmBuild> {
     return execInGuest(new BottleState(this.settings.home, identity), argv, io);
   }
 
+  /** `export` of a preserved bottle: its kept workspace disk, read in a throwaway sandbox (no guest boots). */
+  async execOnKeptWorkspace(identity: string, argv: readonly string[], io: ExecIO): Promise<number> {
+    const state = new BottleState(this.settings.home, identity);
+    if (await runningGuest(state)) {
+      throw new BottleError('usage', `the micro-VM of ${identity} is running: its workspace is read through the bottle`, { fix: `bot-bottle exec ${identity} -- …` });
+    }
+    const disk = vmFiles(state).workspace;
+    if (!existsSync(disk)) {
+      throw new BottleError('not-found', `${identity} is not running and kept no workspace`, { fix: 'only a bottle stopped with `stop --preserve` keeps its workspace; see `bot-bottle list`' });
+    }
+    return this.images.execOverDisk(disk, argv, io);
+  }
+
   async teardown(identity: string, opts: { keepWorkspace: boolean }): Promise<void> {
     const state = new BottleState(this.settings.home, identity);
     await powerOff(state);
