@@ -30,7 +30,7 @@ void test('a failed boot keeps the console log its error names, and nothing runs
     writeFileSync(notAFileSystem, Buffer.alloc(16 * 1024 * 1024));
     await prepareDisks(files, notAFileSystem, { keep: false, owner: '1000:1000' });
     const err = await bootGuest({
-      home, name, hostname: 'fail-test', accel: accel.accel, memoryMiB: 256, cpus: 1, guestd, files, owner: '1000:1000',
+      home, name, hostname: 'fail-test', accel: accel.accel, memoryMiB: 512, cpus: 1, guestd, files, owner: '1000:1000',
       limits: { pids: 64, memoryBytes: undefined, nanoCpus: undefined }, forwards: [], progress: silentProgress,
     }).then(
       () => undefined,

@@ -14,6 +14,13 @@ export interface Limits {
 
 export interface EscapeBackend {
   readonly name: string;
+  /**
+   * Multiplies the suite's in-agent timeouts (curl --max-time, TCP probes):
+   * a software-emulated guest answers several times slower than a container,
+   * and a probe whose timeout expires before a real answer would read as
+   * "stopped" (or a request's answer as missing). 1 on Docker.
+   */
+  readonly timeScale: number;
   /** Extra `bot-bottle start` arguments that select this backend. */
   readonly startArgs: readonly string[];
   /** Everything the engine (or hypervisor) shows about the agent: must hold no secret. */

@@ -30,6 +30,8 @@ export interface HttpAnswer {
 export interface World {
   readonly backend: EscapeBackend;
   readonly h: TestHome;
+  /** `seconds` scaled for this backend's speed (see EscapeBackend.timeScale): for timeouts inside the agent. */
+  secs(seconds: number): number;
   /** The attacker's bottle. */
   readonly id: string;
   /** A neighbour bottle of the same home. */
@@ -181,15 +183,20 @@ export async function makeWorld(backend: EscapeBackend): Promise<World> {
       echoToken,
       known,
       url,
+      secs: (seconds) => seconds * backend.timeScale,
       sh,
       neighbourSh: (script, input) => run(['exec', other, '--', 'bash', '-c', script], { env: h.env, ...(input === undefined ? {} : { input }) }),
       async curl(args) {
-        const r = await sh(`curl -sS --max-time 15 -o /tmp/esc-body -D /tmp/esc-head -w '%{http_code} %{http_connect}\\n' ${args} 2>/tmp/esc-err; echo ===; cat /tmp/esc-head 2>/dev/null; echo ===; cat /tmp/esc-body 2>/dev/null; rm -f /tmp/esc-body /tmp/esc-head`);
-        const [codes = '', headers = '', ...body] = r.stdout.split('===\n');
+        const r = await sh(`curl -sS --max-time ${15 * backend.timeScale} -o /tmp/esc-body -D /tmp/esc-head -w '%{http_code} %{http_connect}\\n' ${args} 2>/tmp/esc-err; echo ===; cat /tmp/esc-head 2>/dev/null; echo ===; cat /tmp/esc-body 2>/dev/null; echo ===; cat /tmp/esc-err 2>/dev/null; rm -f /tmp/esc-body /tmp/esc-head /tmp/esc-err`);
+        const parts = r.stdout.split('===\n');
+        const [codes = '', headers = ''] = parts;
+        const error = (parts.length > 3 ? (parts[parts.length - 1] ?? '') : '').trim();
+        const body = parts.slice(2, Math.max(3, parts.length - 1)).join('===\n');
         const [code, connect] = codes.trim().split(' ').map(Number);
-        const status = code !== undefined && code > 0 ? code : (connect ?? 0);
-        const reason = /^x-bot-bottle-reason:\s*(\S+)/im.exec(headers)?.[1] ?? '';
-        return { status, reason, headers, body: body.join('===\n') };
+        // No final answer: a refused CONNECT is the proxy's answer; an accepted CONNECT (200) then nothing is no answer at all (0), not a 200.
+        const status = code !== undefined && code > 0 ? code : connect !== undefined && connect !== 200 ? connect : 0;
+        const reason = /^x-bot-bottle-reason:\s*(\S+)/im.exec(headers)?.[1] ?? (status === 0 && error ? `(no answer: ${error.split('\n')[0]})` : '');
+        return { status, reason, headers, body };
       },
       raw: (host, bytes, opts = '') => sh(`python3 /home/agent/raw.py ${host} ${up.port} ${opts}`, bytes),
       marker: fakeAwsKey,

@@ -21,7 +21,7 @@ import { AGENT_OWNER, execInGuest, guestOutput, powerOff, removeGuestFiles, runn
 import { microvmDoctor } from './doctor.js';
 import { type DiskRecord, pruneRootDisks } from './disks.js';
 import { bootGuest, ensureGuestd, ensureRootDisk, prepareDisks, rootDiskDir } from './guest.js';
-import { type MicrovmPlan, prepareMicrovmPlan } from './plan.js';
+import { guestVcpus, type MicrovmPlan, prepareMicrovmPlan } from './plan.js';
 
 /** What build made: the bundle image, the guest's root disk and image settings, guestd, the accelerator. */
 export interface MicrovmBuild {
@@ -100,7 +100,7 @@ export class MicrovmBackend implements Backend<MicrovmPlan, MicrovmBuild> {
           hostname: identity.slice(0, 63),
           accel: built.accel.accel,
           memoryMiB: plan.guest.memoryMiB,
-          cpus: plan.guest.cpus,
+          cpus: guestVcpus(plan.guest, built.accel.accel),
           guestd: built.guestd,
           files,
           owner: AGENT_OWNER,

@@ -4,6 +4,7 @@ import { cpioArchive } from './cpio.js';
 import { arMembers, parsePackages, releaseHash } from './debian.js';
 import { moduleDepends } from './kit.js';
 import { FrameReader, frame, openPayload } from './channel.js';
+import { guestSize, guestVcpus } from './plan.js';
 import { qemuArgs } from './qemu.js';
 
 // The kernel unpacking these archives is tested by every guest boot (test/microvm-*.test.ts).
@@ -79,4 +80,11 @@ void test('the guest network forwards only the listed ports, restricted, with co
   assert.ok(!net.includes('hostfwd'));
   assert.ok(args.includes('path=/run/a,,b/exec0.sock') || args.some((a) => a.includes('/run/a,,b/exec0.sock')));
   assert.equal(args[args.indexOf('-accel') + 1], 'tcg');
+});
+
+void test('a software-emulated guest gets one vCPU (they share one host thread); KVM gets what the limits ask', () => {
+  const size = guestSize({ nanoCpus: 3e9, memoryBytes: undefined, pids: 100 });
+  assert.equal(size.cpus, 3);
+  assert.equal(guestVcpus(size, 'tcg'), 1);
+  assert.equal(guestVcpus(size, 'kvm'), 3);
 });

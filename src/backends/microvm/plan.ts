@@ -10,7 +10,7 @@ import type { AgentTree } from '../../bottle/tree.js';
 import type { AgentFile, BundleServiceSpec, PreparedSidecar } from '../../bottle/sidecar.js';
 import type { BottleState } from '../../bottle/state.js';
 import { relayPorts, relayService } from '../../bottle/vm-relay.js';
-import { BUNDLE_GUEST_ADDR } from './qemu.js';
+import { type Accel, BUNDLE_GUEST_ADDR } from './qemu.js';
 
 const MiB = 1024 * 1024;
 /** Guest RAM beyond the agent's memory limit: the guest kernel, guestd and page cache. */
@@ -55,6 +55,18 @@ export function guestSize(limits: Limits): GuestSize {
   const cpus = limits.nanoCpus === undefined ? DEFAULT_CPUS : Math.max(1, Math.ceil(limits.nanoCpus / 1e9));
   const memoryMiB = limits.memoryBytes === undefined ? DEFAULT_GUEST_MIB : Math.ceil(limits.memoryBytes / MiB) + GUEST_OVERHEAD_MIB;
   return { cpus, memoryMiB };
+}
+
+/**
+ * The vCPUs QEMU gets. Software emulation here counts instructions
+ * (`-icount`, see qemu.ts), and with it QEMU runs every vCPU on one host
+ * thread in turn: a second vCPU adds no parallelism, only interrupts between
+ * vCPUs that wait for the other's time slice (an exec took ~50 s on a 2-vCPU
+ * guest against ~10 s on a 1-vCPU one, side by side here). The agent's CPU
+ * limit still applies inside the guest.
+ */
+export function guestVcpus(size: GuestSize, accel: Accel): number {
+  return accel === 'tcg' ? 1 : size.cpus;
 }
 
 export function prepareMicrovmPlan(input: PrepareInput): MicrovmPlan {

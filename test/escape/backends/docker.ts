@@ -19,6 +19,7 @@ async function limitsOf(ctr: string): Promise<Limits> {
 
 export const dockerBackend: EscapeBackend = {
   name: 'docker',
+  timeScale: 1,
   startArgs: ['--backend', 'docker'],
   describeAgent: (id) => docker(['inspect', agentCtr(id)]),
   describeBundle: (id) => docker(['inspect', bundleCtr(id)]),

@@ -16,7 +16,7 @@ export const confinementCases: EscapeCase[] = [
     expect: 'stopped',
     async run(w) {
       const addrs = await w.backend.hostAddresses();
-      const r = await w.sh(`ls -l /var/run/docker.sock /run/docker.sock /run/containerd/containerd.sock 2>/dev/null; ${addrs.map((ip) => `${tcp(ip, 2375)}; ${tcp(ip, 2376)}`).join('; ')}`);
+      const r = await w.sh(`ls -l /var/run/docker.sock /run/docker.sock /run/containerd/containerd.sock 2>/dev/null; ${addrs.map((ip) => `${tcp(ip, 2375, w.secs(3))}; ${tcp(ip, 2376, w.secs(3))}`).join('; ')}`);
       return /docker\.sock|containerd\.sock|reached/.test(r.stdout) ? escaped(r.stdout.trim().split('\n')[0] ?? '') : stopped('no engine socket, no engine port');
     },
   },

@@ -90,7 +90,7 @@ export const gitGateCases: EscapeCase[] = [
     async run(w) {
       const before = await freshClone(w);
       const r = await w.sh(
-        `cd ${REPO}; echo bypass >> b.txt; git add b.txt; git commit -qm bypass; GIT_CONFIG_NOSYSTEM=1 GIT_CONFIG_GLOBAL=/dev/null GIT_SSH_COMMAND='ssh -o StrictHostKeyChecking=no -o ConnectTimeout=5' timeout 20 git push ${w.git.url} main 2>&1`,
+        `cd ${REPO}; echo bypass >> b.txt; git add b.txt; git commit -qm bypass; GIT_CONFIG_NOSYSTEM=1 GIT_CONFIG_GLOBAL=/dev/null GIT_SSH_COMMAND='ssh -o StrictHostKeyChecking=no -o ConnectTimeout=${w.secs(5)}' timeout ${w.secs(20)} git push ${w.git.url} main 2>&1`,
       );
       if ((await w.git.head('main')) !== before) return escaped('the push reached the upstream without the gate');
       return r.code === 0 ? escaped('git push exited 0') : stopped((r.stdout.trim().split('\n').pop() ?? '').slice(0, 100));

