@@ -22,7 +22,6 @@ void test('a failed boot keeps the console log its error names, and nothing runs
   shareMicrovmCache(home);
   const name = `bot-bottle-test-fail-${process.pid}`;
   const files = guestFiles(join(home, 'vm'));
-  let kept: string | undefined;
   try {
     const settings = readSettings({ ...process.env, BOT_BOTTLE_HOME: home });
     const [guestd, accel] = await Promise.all([ensureGuestd(home, new DockerGuestImages(settings), silentProgress), chooseAccel(home, silentProgress)]);
@@ -41,13 +40,14 @@ void test('a failed boot keeps the console log its error names, and nothing runs
     assert.equal(await runningPid(files.runDir, name), undefined);
     // The run folder goes with the bottle; the log the error names does not.
     rmSync(files.runDir, { recursive: true, force: true });
-    kept = /read the guest's console log: (\S+)$/.exec(err.fix ?? '')?.[1];
+    const kept = /read the guest's console log: (\S+)$/.exec(err.fix ?? '')?.[1];
     assert.ok(kept, `the error names no kept log: ${err.fix}`);
     assert.equal(dirname(kept), bootLogDir(home));
     assert.match(readFileSync(kept, 'utf8'), /bot-bottle-init: cannot mount the root file system/);
     assert.equal(statSync(kept).mode & 0o777, 0o600);
   } finally {
-    if (kept) rmSync(kept, { force: true });
+    // This guest's kept log, also when the error did not name it (the boot-log folder is the shared cache's).
+    for (const f of (existsSync(bootLogDir(home)) ? readdirSync(bootLogDir(home)) : []).filter((n) => n.endsWith(`-${name}.log`))) rmSync(join(bootLogDir(home), f), { force: true });
     rmSync(home, { recursive: true, force: true });
   }
 });
