@@ -45,6 +45,7 @@ const DISK_IN_CONTAINER = '/run/bot-bottle-workspace.ext4';
 export async function execOverWorkspaceDisk(engine: Engine, settings: Settings, disk: string, argv: readonly string[], io: ExecIO): Promise<number> {
   const copy = [
     `[ -r "$0" ] || { echo "cannot read the kept workspace disk" >&2; exit 125; }`,
+    `command -v debugfs >/dev/null || { echo "the bundle image has no debugfs (e2fsprogs) to read the disk with" >&2; exit 125; }`,
     `debugfs -R "rdump / ${AGENT.workspace}" "$0" 2>/tmp/debugfs.err`,
     // debugfs reports a disk it cannot open and carries on: that is a failure here. (Its chown warnings are not.)
     `if grep -q -e "while trying to open" -e "not open" /tmp/debugfs.err; then tail -n 2 /tmp/debugfs.err >&2; exit 125; fi`,
