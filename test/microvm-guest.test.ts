@@ -5,9 +5,9 @@
  * bundle, CLI) are in microvm-bottle.test.ts.
  */
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
-import type { AddressInfo, Server as NetServer } from 'node:net';
+import { connect, type AddressInfo, type Server as NetServer } from 'node:net';
 import { release, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
@@ -17,7 +17,7 @@ import { connectEngine } from '../src/backends/docker/engine.js';
 import { DockerGuestImages } from '../src/backends/docker/guest-images.js';
 import { agentShellRecipe, ensureImage } from '../src/backends/docker/images.js';
 import { chooseAccel } from '../src/backends/microvm/accel.js';
-import { guestExec } from '../src/backends/microvm/channel.js';
+import { frame, guestExec, laneSocket, openPayload } from '../src/backends/microvm/channel.js';
 import { bootGuest, ensureGuestd, ensureRootDisk, guestFiles, prepareDisks } from '../src/backends/microvm/guest.js';
 import { isOurQemu, runningPid, stopQemu } from '../src/backends/microvm/qemu.js';
 import { readSettings } from '../src/settings.js';
@@ -125,6 +125,32 @@ void test('the only network path is the forwarded port; no host, no DNS, no inte
   const routes = await sh('ip route');
   assert.doesNotMatch(routes.out, /default/);
 });
+
+void test('a client that vanishes mid-command does not wedge its lane (a killed CLI)', async () => {
+  // Lane 0 by hand, as a CLI that is then killed holds it: its lock, a long command opened; then the
+  // connection drops (under load the guest may see the hang-up only after the next client opens the lane).
+  const lock = join(runDir, 'exec0.lock');
+  writeFileSync(lock, String(process.pid), { flag: 'wx', mode: 0o600 });
+  const s = connect(laneSocket(runDir, 0));
+  await new Promise<void>((r, j) => s.once('connect', r).once('error', j));
+  s.write(frame('O', openPayload({ argv: ['sleep', '607'], env: { PATH: '/usr/bin:/bin' }, user: 'agent', workdir: '/' }, undefined)));
+  s.write(frame('C'));
+  await waitFor(async () => (await sh('ps -eo args')).out.includes('sleep 607'));
+  s.destroy();
+  rmSync(lock);
+  // The next exec takes lane 0 (the first free one) and runs; the orphaned command is gone.
+  const again = await sh('echo again');
+  assert.deepEqual([again.code, again.out], [0, 'again\n'], again.err);
+  await waitFor(async () => !(await sh('ps -eo args')).out.includes('sleep 607'));
+});
+
+async function waitFor(check: () => Promise<boolean>): Promise<void> {
+  for (let i = 0; i < 120; i++) {
+    if (await check()) return;
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  assert.fail('timed out waiting');
+}
 
 void test('QEMU is tracked by pid file and command line; stop leaves nothing running', async () => {
   const pid = await runningPid(runDir, NAME);

@@ -13,7 +13,8 @@
  *   'o' stdout bytes       'e' stderr bytes       'x' exit status (i32)
  *   'E' error text         'p' pong (kernel release)
  * A host that disconnects mid-command hangs it up: the command's process
- * group gets SIGHUP, then SIGKILL. As PID 1, guestd also reaps orphans.
+ * group gets SIGHUP, then SIGKILL (also when the hang-up went unseen and the
+ * next client opens a command on the lane). As PID 1, guestd also reaps orphans.
  * Every command runs as Docker runs the agent's: in the agent's cgroup (the
  * bottle's limits, set up by the init), with no capabilities at all (empty
  * bounding, ambient, permitted and effective sets, even for root) and
@@ -222,8 +223,20 @@ static void set_nonblock(int fd) {
 
 static void open_session(struct lane *l, char *p, uint32_t n) {
   if (l->s.pid) {
-    send_frame(l, 'E', "a command is already running on this lane", 41);
-    return;
+    /* One host client holds a lane at a time (the host locks it, taking a
+       lock over only from a dead client), so an open on a busy lane means the
+       last client went away unseen: a guest busy under software emulation
+       can miss the hang-up when the next client connects before guestd
+       polls. Hang the old command up as a hang-up would (its unsent output
+       goes with it) instead of wedging the lane for good. */
+    if (l->s.pid > 0 && !l->s.exited) {
+      kill(-l->s.pid, SIGHUP);
+      kill(-l->s.pid, SIGCONT);
+      usleep(50000);
+      kill(-l->s.pid, SIGKILL);
+    }
+    end_session(l);
+    l->tx.len = 0;
   }
   const char *user = "root", *dir = "/";
   int tty = 0;
