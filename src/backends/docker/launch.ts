@@ -108,46 +108,47 @@ export async function startBundle(engine: Engine, p: BundleParts, image: string,
   });
 
   mark('networks created');
-  // The health report and the trust files the running sidecars write (the
-  // egress CA) are outputs of this launch: ones left by an earlier run of this
-  // bottle (resume) must not be read as this bundle's.
-  await Promise.all([healthFile, ...p.outputs].map((f) => rm(f, { force: true })));
-  const bundle = await engine.createContainer({
-    name: names.bundle,
-    Image: image,
-    Labels: labels(identity, 'bundle', p.home, p.backend),
-    Env: [
-      `BOT_BOTTLE_BUNDLE_CONFIG=${inBundle('bundle', 'config')}`,
-      `BOT_BOTTLE_HEALTH_FILE=${inBundle('bundle', 'health')}`,
-      `BOT_BOTTLE_HEARTBEAT_PORT=${BUNDLE_HEARTBEAT_PORT}`,
-      `${BUNDLE_SECRETS_STDIN_ENV}=1`,
-    ],
-    // The secrets arrive on the init's stdin (see writeBundleSecrets).
-    OpenStdin: true,
-    StdinOnce: true,
-    AttachStdin: true,
-    ...(bundleUser ? { User: bundleUser } : {}),
-    HostConfig: {
-      ...HARDENING,
-      NetworkMode: names.internalNetwork,
-      ReadonlyRootfs: true,
-      // /tmp holds mirrors, minted certificates and the secrets: memory only.
-      Tmpfs: { '/tmp': 'rw,nosuid,nodev,size=512m' },
-      Binds: [
-        `${bundleDir}:${BUNDLE_RUN_DIR}:rw`,
-        ...p.sidecarMounts.map((m) => `${m.hostDir}:${m.bundleDir}:rw`),
-        // ssh refuses to run for a uid with no passwd entry: give the invoking user's uid one.
-        ...(bundleUser ? [`${await passwdFor(p.state.file('bundle', 'passwd'), bundleUser)}:/etc/passwd:ro`] : []),
-      ],
-      // Limits of its own (bundleLimits, in the plan's description too): the init reports a sidecar killed for memory as that.
-      PidsLimit: limits.pids,
-      ...(limits.memoryBytes ? { Memory: limits.memoryBytes, MemorySwap: limits.memoryBytes } : {}),
-      ...(limits.nanoCpus ? { NanoCpus: limits.nanoCpus } : {}),
-    },
-    NetworkingConfig: { EndpointsConfig: { [names.internalNetwork]: { Aliases: [BUNDLE_HOST] } } },
-  });
-  // The bundle boots (its sidecars take the longest) while the caller starts its agent.
+  // The bundle is created and boots (its sidecars take the longest) while the
+  // caller creates and starts its agent: the networks are all the agent needs.
   const up = (async () => {
+    // The health report and the trust files the running sidecars write (the
+    // egress CA) are outputs of this launch: ones left by an earlier run of this
+    // bottle (resume) must not be read as this bundle's.
+    await Promise.all([healthFile, ...p.outputs].map((f) => rm(f, { force: true })));
+    const bundle = await engine.createContainer({
+      name: names.bundle,
+      Image: image,
+      Labels: labels(identity, 'bundle', p.home, p.backend),
+      Env: [
+        `BOT_BOTTLE_BUNDLE_CONFIG=${inBundle('bundle', 'config')}`,
+        `BOT_BOTTLE_HEALTH_FILE=${inBundle('bundle', 'health')}`,
+        `BOT_BOTTLE_HEARTBEAT_PORT=${BUNDLE_HEARTBEAT_PORT}`,
+        `${BUNDLE_SECRETS_STDIN_ENV}=1`,
+      ],
+      // The secrets arrive on the init's stdin (see writeBundleSecrets).
+      OpenStdin: true,
+      StdinOnce: true,
+      AttachStdin: true,
+      ...(bundleUser ? { User: bundleUser } : {}),
+      HostConfig: {
+        ...HARDENING,
+        NetworkMode: names.internalNetwork,
+        ReadonlyRootfs: true,
+        // /tmp holds mirrors, minted certificates and the secrets: memory only.
+        Tmpfs: { '/tmp': 'rw,nosuid,nodev,size=512m' },
+        Binds: [
+          `${bundleDir}:${BUNDLE_RUN_DIR}:rw`,
+          ...p.sidecarMounts.map((m) => `${m.hostDir}:${m.bundleDir}:rw`),
+          // ssh refuses to run for a uid with no passwd entry: give the invoking user's uid one.
+          ...(bundleUser ? [`${await passwdFor(p.state.file('bundle', 'passwd'), bundleUser)}:/etc/passwd:ro`] : []),
+        ],
+        // Limits of its own (bundleLimits, in the plan's description too): the init reports a sidecar killed for memory as that.
+        PidsLimit: limits.pids,
+        ...(limits.memoryBytes ? { Memory: limits.memoryBytes, MemorySwap: limits.memoryBytes } : {}),
+        ...(limits.nanoCpus ? { NanoCpus: limits.nanoCpus } : {}),
+      },
+      NetworkingConfig: { EndpointsConfig: { [names.internalNetwork]: { Aliases: [BUNDLE_HOST] } } },
+    });
     await engine.getNetwork(names.egressNetwork).connect({ Container: bundle.id });
     const stdin = await bundle.attach({ stream: true, stdin: true, stdout: false, stderr: false, hijack: true });
     await bundle.start();
@@ -179,12 +180,23 @@ export async function launchBundle(engine: Engine, p: BundleParts, image: string
 }
 
 async function createAndStart(engine: Engine, plan: DockerPlan, built: DockerBuild, env: ResolvedEnv, progress: Progress): Promise<void> {
-  const { names, identity } = plan;
+  const { identity } = plan;
   progress.step(plan.resuming ? `resuming bottle ${identity} with its workspace` : `creating bottle ${identity}`);
-  const mark = (what: string) => progress.detail(what);
   const parts: BundleParts = { ...plan, outputs: plan.agentTrust.map((t) => t.hostFile) };
   const { up } = await startBundle(engine, parts, built.bundleImage, progress, plan.resuming ? Promise.resolve() : createWorkspaceVolume(engine, plan));
 
+  try {
+    await startAgent(engine, plan, built, env, up, progress);
+  } catch (e) {
+    // Whatever failed, the bundle's creation may still be under way: let it end, so the teardown that follows finds it.
+    await up.then((w) => w.close(), () => undefined);
+    throw e;
+  }
+}
+
+async function startAgent(engine: Engine, plan: DockerPlan, built: DockerBuild, env: ResolvedEnv, up: Promise<BundleWatch>, progress: Progress): Promise<void> {
+  const { names, identity } = plan;
+  const mark = (what: string) => progress.detail(what);
   const agent = await engine.createContainer({
     name: names.agent,
     Image: built.agentImage,
