@@ -74,6 +74,21 @@ export function agentTrust(sidecars: readonly PreparedSidecar[]): TrustFile[] {
   );
 }
 
+/**
+ * What an agent-proposed Dockerfile's build may reach (an approved capability
+ * change: its RUN steps are the agent's code): the bottle's routes (host:port)
+ * and its egress.hosts; the backend adds the package mirror. Every backend
+ * that builds such an image confines it to this.
+ */
+export interface ProposedBuildEgress {
+  readonly routes: readonly { readonly host: string; readonly port: number }[];
+  readonly hosts: Readonly<Record<string, string>>;
+}
+
+export function proposedBuildEgress(input: PrepareInput): ProposedBuildEgress {
+  return { routes: input.bottle.egress.routes.map((r) => ({ host: r.host, port: r.port })), hosts: input.bottle.egress.hosts };
+}
+
 export interface Limits {
   readonly nanoCpus: number | undefined;
   readonly memoryBytes: number | undefined;

@@ -5,6 +5,7 @@
  * container beside it. Implemented by the Docker backend; the backend
  * registry hands it over, so no backend imports another.
  */
+import type { ProposedBuildEgress } from './agent-setup.js';
 import type { AgentImage, GitUpstream, RunningBottle } from './backend.js';
 import type { Progress } from '../progress.js';
 import type { BundleServiceSpec } from './sidecar.js';
@@ -26,8 +27,12 @@ export interface BundleLaunch {
 }
 
 export interface BundleHost {
-  /** Build (cached by content) the agent image from the recipe every backend shares; resolves to its reference. */
-  buildAgentImage(agent: AgentImage, progress: Progress): Promise<string>;
+  /**
+   * Build (cached by content) the agent image from the recipe every backend
+   * shares; resolves to its reference. An agent-proposed Dockerfile builds
+   * with no more network than `scope.egress` and the package mirror.
+   */
+  buildAgentImage(agent: AgentImage, scope: { readonly identity: string; readonly egress: ProposedBuildEgress }, progress: Progress): Promise<string>;
   /** Build (cached by content) the bundle image; resolves to its reference. */
   buildBundleImage(progress: Progress): Promise<string>;
   /**

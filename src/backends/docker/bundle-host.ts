@@ -9,10 +9,11 @@ import type { BundleHost, BundleLaunch } from '../../bottle/bundle-host.js';
 import type { BackendName } from '../../bottle/spec.js';
 import type { Progress } from '../../progress.js';
 import type { Settings } from '../../settings.js';
+import type { ProposedBuildEgress } from '../../bottle/agent-setup.js';
+import { ensureAgentImage } from './agent-image.js';
 import { ensureBaseImage } from './base-image.js';
 import { connectEngine, type Engine, engineFailure } from './engine.js';
 import { ensureImage } from './images.js';
-import { ensureImageSpec } from './image-spec.js';
 import { launchBundle } from './launch.js';
 import { listLabelled } from './list.js';
 import { bottleNames } from './names.js';
@@ -28,12 +29,10 @@ export class DockerBundleHost implements BundleHost {
     return this.engine;
   }
 
-  async buildAgentImage(agentImage: AgentImage, progress: Progress): Promise<string> {
-    const image = dockerAgentImage(agentImage);
-    if (image.kind === 'tag') return image.tag;
+  async buildAgentImage(agentImage: AgentImage, scope: { identity: string; egress: ProposedBuildEgress }, progress: Progress): Promise<string> {
     const engine = await this.connect();
     await ensureBaseImage(engine, this.settings, progress);
-    return ensureImageSpec(engine, image.spec, progress, this.caOpts());
+    return ensureAgentImage(engine, this.settings, dockerAgentImage(agentImage), { ...scope, bundleImage: () => this.buildBundleImage(progress) }, progress, this.caOpts());
   }
 
   async buildBundleImage(progress: Progress): Promise<string> {

@@ -5,13 +5,12 @@ import { homeDirs } from '../../bottle/state.js';
 import type { ResolvedEnv } from '../../manifest/types.js';
 import type { Progress } from '../../progress.js';
 import type { Settings } from '../../settings.js';
-import { ensureBaseImage, findDebianMirror } from './base-image.js';
-import { withBuildNetwork } from './build-network.js';
+import { ensureAgentImage } from './agent-image.js';
+import { ensureBaseImage } from './base-image.js';
 import { connectEngine, type Engine, engineFailure, LABEL_MANAGED } from './engine.js';
 import { listLabelled } from './list.js';
 import { execIn } from './exec.js';
 import { ensureImage } from './images.js';
-import { ensureImageSpec } from './image-spec.js';
 import { type DockerBuild, launchBottle } from './launch.js';
 import { bottleNames } from './names.js';
 import { type DockerPlan, prepareDockerPlan } from './plan.js';
@@ -40,22 +39,11 @@ export class DockerBackend implements Backend<DockerPlan, DockerBuild> {
     const caOpts = this.settings.hostCaBundle ? { hostCaBundle: this.settings.hostCaBundle } : {};
     await ensureBaseImage(engine, this.settings, progress);
     // The workspace (`--cwd`) is not an image layer: launch writes it into the workspace volume.
-    const image = plan.agentImage;
-    let agent: string;
-    let bundle: string;
-    if (image.kind === 'spec' && image.proposed) {
-      // An agent wrote this Dockerfile: its RUN steps get the bottle's routes and the package mirror, nothing more.
-      bundle = await ensureImage(engine, plan.bundleImage, progress, caOpts);
-      const mirrors = [this.settings.debianMirror ?? (await findDebianMirror())];
-      agent = await withBuildNetwork(engine, { identity: plan.identity, home: this.settings.home, bundleImage: bundle, egress: { ...plan.buildEgress, mirrors } }, progress, (network) =>
-        ensureImageSpec(engine, image.spec, progress, { ...caOpts, network }),
-      );
-    } else {
-      [agent, bundle] = await Promise.all([
-        image.kind === 'tag' ? Promise.resolve(image.tag) : ensureImageSpec(engine, image.spec, progress, caOpts),
-        ensureImage(engine, plan.bundleImage, progress, caOpts),
-      ]);
-    }
+    const bundleImage = once(() => ensureImage(engine, plan.bundleImage, progress, caOpts));
+    const [agent, bundle] = await Promise.all([
+      ensureAgentImage(engine, this.settings, plan.agentImage, { identity: plan.identity, egress: plan.buildEgress, bundleImage }, progress, caOpts),
+      bundleImage(),
+    ]);
     const { runtime } = await chooseRuntime(engine, homeDirs(this.settings.home).runtimeProbe, agent, progress);
     progress.detail(`images ready (${agent}, ${bundle}), runtime ${runtime}`);
     return { agentImage: agent, bundleImage: bundle, runtime };
@@ -108,4 +96,10 @@ export class DockerBackend implements Backend<DockerPlan, DockerBuild> {
 function splitTag(tag: string): [string, string] {
   const i = tag.lastIndexOf(':');
   return i > tag.lastIndexOf('/') ? [tag.slice(0, i), tag.slice(i + 1)] : [tag, 'latest'];
+}
+
+/** The first call's promise, for every caller. */
+function once<T>(fn: () => Promise<T>): () => Promise<T> {
+  let p: Promise<T> | undefined;
+  return () => (p ??= fn());
 }

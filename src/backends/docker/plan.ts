@@ -7,7 +7,7 @@
 import { join } from 'node:path';
 import { availableParallelism } from 'node:os';
 import type { AgentImage, Plan, PrepareInput } from '../../bottle/backend.js';
-import { agentEnv, agentFiles, agentLimits, agentTrees, agentTrust, type Limits, type TrustFile } from '../../bottle/agent-setup.js';
+import { agentEnv, agentFiles, agentLimits, agentTrees, agentTrust, type Limits, type ProposedBuildEgress, proposedBuildEgress, type TrustFile } from '../../bottle/agent-setup.js';
 import type { AgentFile, BundleServiceSpec, PreparedSidecar } from '../../bottle/sidecar.js';
 import type { BottleState } from '../../bottle/state.js';
 import { packageRoot } from '../../paths.js';
@@ -44,8 +44,8 @@ export interface DockerPlan extends Plan {
   readonly agentImage:
     | { readonly kind: 'spec'; readonly spec: ImageSpec; readonly source: string; readonly proposed: boolean }
     | { readonly kind: 'tag'; readonly tag: string; readonly source: string };
-  /** What a proposed Dockerfile's build may reach: the bottle's routes (host:port) and its egress.hosts. */
-  readonly buildEgress: { readonly routes: readonly { readonly host: string; readonly port: number }[]; readonly hosts: Readonly<Record<string, string>> };
+  /** What a proposed Dockerfile's build may reach. */
+  readonly buildEgress: ProposedBuildEgress;
   readonly provider: string;
   /** `--cwd`: host folder layered into the workspace. */
   readonly copyCwd: string | undefined;
@@ -103,7 +103,7 @@ export function prepareDockerPlan(input: PrepareInput): DockerPlan {
     home: settings.home,
     state,
     agentImage,
-    buildEgress: { routes: bottle.egress.routes.map((r) => ({ host: r.host, port: r.port })), hosts: bottle.egress.hosts },
+    buildEgress: proposedBuildEgress(input),
     provider: input.agentImage.provider,
     agentTrees: agentTrees(input),
     copyCwd: spec.copyCwd,

@@ -48,7 +48,7 @@ export class MicrovmBackend implements Backend<MicrovmPlan, MicrovmBuild> {
   async build(plan: MicrovmPlan, progress: Progress): Promise<MicrovmBuild> {
     const home = this.settings.home;
     const [agent, guestd, accel] = await Promise.all([
-      this.bundles.buildAgentImage(plan.agentImage, progress),
+      this.bundles.buildAgentImage(plan.agentImage, { identity: plan.identity, egress: plan.buildEgress }, progress),
       ensureGuestd(home, this.images, progress),
       chooseAccel(home, progress, { mirror: this.settings.debianMirror }),
     ]);

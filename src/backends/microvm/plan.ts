@@ -5,7 +5,7 @@
  * guest's only way to its bundle. Pure: nothing created, nothing written.
  */
 import type { AgentImage, Plan, PrepareInput } from '../../bottle/backend.js';
-import { agentEnv, agentFiles, agentLimits, agentTrees, agentTrust, type Limits, type TrustFile } from '../../bottle/agent-setup.js';
+import { agentEnv, agentFiles, agentLimits, agentTrees, agentTrust, type Limits, type ProposedBuildEgress, proposedBuildEgress, type TrustFile } from '../../bottle/agent-setup.js';
 import type { AgentTree } from '../../bottle/tree.js';
 import type { AgentFile, BundleServiceSpec, PreparedSidecar } from '../../bottle/sidecar.js';
 import type { BottleState } from '../../bottle/state.js';
@@ -30,6 +30,8 @@ export interface MicrovmPlan extends Plan {
   readonly home: string;
   readonly state: BottleState;
   readonly agentImage: AgentImage;
+  /** What the agent image's build may reach when an agent proposed its Dockerfile. */
+  readonly buildEgress: ProposedBuildEgress;
   /** `--cwd`: the host folder whose working tree is in agentTrees. */
   readonly copyCwd: string | undefined;
   /** Written into the agent once it runs: skills, and the `--cwd` workspace (onto its workspace disk). */
@@ -80,6 +82,7 @@ export function prepareMicrovmPlan(input: PrepareInput): MicrovmPlan {
     home: input.settings.home,
     state,
     agentImage: input.agentImage,
+    buildEgress: proposedBuildEgress(input),
     copyCwd: spec.copyCwd,
     agentTrees: agentTrees(input),
     resuming: input.resuming,
