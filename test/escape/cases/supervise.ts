@@ -165,10 +165,9 @@ export const superviseCases: EscapeCase[] = [
     attack: 'file 40 proposals at once (with nearly 4 KB of why each, just under its limit) to bury the one that matters',
     expect: 'stopped',
     async run(w) {
-      const pending = await flood(w, 40);
-      const refused = (await w.sh('grep -l "pending" /tmp/flood-*.out 2>/dev/null | wc -l')).stdout.trim();
+      const { pending, refused } = await flood(w, 40);
       if (pending > 32) return escaped(`${pending} of 40 flood proposals are pending for one bottle`);
-      if (Number(refused) > 0) return stopped(`${pending} pending; ${refused} caller(s) told the queue is full`);
+      if (refused > 0) return stopped(`${pending} pending; ${refused} caller(s) told the queue is full`);
       const sample = (await w.sh('head -c 300 /tmp/flood-1.out /tmp/flood-40.out 2>&1')).stdout.replace(/x{20,}/g, 'x…');
       return escaped(`${pending} pending but no caller was told why the rest were refused (${sample.trim()})`);
     },
@@ -198,17 +197,34 @@ export const superviseCases: EscapeCase[] = [
   },
 ];
 
-/** File `n` proposals at once, each with nearly 4 KB of why; resolves to how many of them are pending once the count settles. */
-async function flood(w: World, n: number): Promise<number> {
+/**
+ * File `n` proposals at once, each with nearly 4 KB of why; resolves to how
+ * many of them are pending once the count settles. The callers wait for a
+ * decision, so the exec that filed them stays open (a micro-VM guest ends an
+ * exec's background processes with it) until they are killed here.
+ */
+async function flood(w: World, n: number): Promise<{ pending: number; refused: number }> {
   const why = 'x'.repeat(3900);
-  await w.sh(`for i in $(seq 1 ${n}); do nohup bottle-ask request-egress --host flood-$i.test --why "flood $i ${why}" > /tmp/flood-$i.out 2>&1 & done; echo started`);
+  const filing = w.sh(`rm -f /tmp/flood.pids; for i in $(seq 1 ${n}); do bottle-ask request-egress --host flood-$i.test --why "flood $i ${why}" > /tmp/flood-$i.out 2>&1 & echo $! >> /tmp/flood.pids; done; wait`);
   let pending = 0;
-  for (let i = 0, stable = 0; i < 150 && stable < 10; i++) {
-    await new Promise((resolve) => setTimeout(resolve, 300));
-    const list = await run(['proposals', '--json', '--all'], { env: w.h.env });
-    const count = (JSON.parse(list.stdout || '[]') as { bottle: string; summary: string; state: string }[]).filter((x) => x.bottle === w.id && x.state === 'pending' && /flood-/.test(x.summary)).length;
-    stable = count === pending ? stable + 1 : 0;
-    pending = count;
+  let refused = 0;
+  try {
+    // Settled: some are pending and the count held for 3 s (a slow guest may take a while to file the first).
+    for (let i = 0, stable = 0; i < 150 * w.secs(1) && !(pending > 0 && stable >= 10); i++) {
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      const list = await run(['proposals', '--json', '--all'], { env: w.h.env });
+      const count = (JSON.parse(list.stdout || '[]') as { bottle: string; summary: string; state: string }[]).filter((x) => x.bottle === w.id && x.state === 'pending' && /flood-/.test(x.summary)).length;
+      stable = count === pending ? stable + 1 : 0;
+      pending = count;
+    }
+    // The rest are told the queue is full; a slow guest may still be printing that.
+    for (let i = 0; i < 100 * w.secs(1) && pending + refused < n; i++) {
+      refused = Number((await w.sh('grep -l "pending" /tmp/flood-*.out 2>/dev/null | wc -l')).stdout.trim());
+      if (pending + refused < n) await new Promise((resolve) => setTimeout(resolve, 300));
+    }
+  } finally {
+    await w.sh('kill $(cat /tmp/flood.pids) 2>/dev/null; true');
+    await filing.catch(() => undefined);
   }
-  return pending;
+  return { pending, refused };
 }
