@@ -186,11 +186,12 @@ function runOnLane(sock: Socket, cmd: GuestCommand, io: ExecIO): Promise<number>
 }
 
 /** Ask the guest for its kernel release: resolves once guestd answers on any free lane. */
-export async function guestPing(runDir: string, timeoutMs: number): Promise<string> {
+export async function guestPing(runDir: string, timeoutMs: number, signal?: AbortSignal): Promise<string> {
   const { lane, release } = await claimLane(runDir);
   const deadline = Date.now() + timeoutMs;
   try {
-    while (Date.now() < deadline) {
+    // `signal`: the caller stopped waiting (the guest powered off); a pending ping must not hold the process for the rest of timeoutMs.
+    while (Date.now() < deadline && !signal?.aborted) {
       let sock: Socket | undefined;
       try {
         sock = await connectLane(laneSocket(runDir, lane));

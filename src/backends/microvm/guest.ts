@@ -169,7 +169,7 @@ export async function bootGuest(o: BootOptions): Promise<{ kernelRelease: string
     return 'ready' as const;
   })();
   try {
-    const result = await Promise.race([guestPing(o.files.runDir, READY_TIMEOUT_MS), watch]);
+    const result = await Promise.race([guestPing(o.files.runDir, READY_TIMEOUT_MS, ac.signal), watch]);
     if (result === 'exited' || result === 'ready') throw new BottleError('launch', 'the micro-VM powered off during boot');
     return { kernelRelease: result, readyMs: Date.now() - started };
   } catch (e) {
