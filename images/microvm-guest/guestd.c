@@ -131,8 +131,8 @@ static void end_session(struct lane *l) {
   s->in_fd = s->out_fd = s->err_fd = -1;
 }
 
-/* The host went away: hang the command up like a closed terminal. */
-static void hangup(struct lane *l) {
+/* End the lane's command as a closed terminal would, and its session with it. */
+static void hang_up_command(struct lane *l) {
   if (l->s.pid > 0 && !l->s.exited) {
     kill(-l->s.pid, SIGHUP);
     kill(-l->s.pid, SIGCONT);
@@ -140,8 +140,13 @@ static void hangup(struct lane *l) {
     kill(-l->s.pid, SIGKILL);
   }
   end_session(l);
-  l->rx.len = 0;
   l->tx.len = 0;
+}
+
+/* The host went away: hang the command up like a closed terminal. */
+static void hangup(struct lane *l) {
+  hang_up_command(l);
+  l->rx.len = 0;
 }
 
 struct user {
@@ -229,14 +234,7 @@ static void open_session(struct lane *l, char *p, uint32_t n) {
        can miss the hang-up when the next client connects before guestd
        polls. Hang the old command up as a hang-up would (its unsent output
        goes with it) instead of wedging the lane for good. */
-    if (l->s.pid > 0 && !l->s.exited) {
-      kill(-l->s.pid, SIGHUP);
-      kill(-l->s.pid, SIGCONT);
-      usleep(50000);
-      kill(-l->s.pid, SIGKILL);
-    }
-    end_session(l);
-    l->tx.len = 0;
+    hang_up_command(l);
   }
   const char *user = "root", *dir = "/";
   int tty = 0;
