@@ -17,7 +17,8 @@ import { randomBytes } from 'node:crypto';
 import { BottleError } from '../errors.js';
 import { unpack } from './archive.js';
 import { binaryStrings, isBinary } from './decoders.js';
-import { scanText, type ScanOptions } from './scan.js';
+import { AddedLines, scanLines, type EmitFinding, type LineText } from './lines.js';
+import { type ScanOptions } from './scan.js';
 
 export interface GitFinding {
   commit: string;
@@ -45,15 +46,10 @@ export interface GitScanOptions extends ScanOptions {
 /** Either `BASE..HEAD` (any rev-list range), `--all`, or the list of commit ids to scan. */
 export type GitRange = string | readonly string[];
 
-const ALLOW_MARKERS = ['bot-bottle:allow', 'gitleaks:allow'];
 /** Unpacked bytes of one compressed or archived blob, and of all of them in one scan: past it, a finding. */
 const MAX_ARCHIVE_BLOB = 32 << 20;
 const MAX_ARCHIVE_TOTAL = 128 << 20;
 const NULL_OID = /^0+$/;
-
-function hasAllowMarker(line: string): boolean {
-  return ALLOW_MARKERS.some((m) => line.includes(m));
-}
 
 // ---------------------------------------------------------------- git processes
 
@@ -166,47 +162,6 @@ function pathOfDiffHeader(line: string): string {
   return Number.isInteger(half) ? rest.slice(2, half) : rest.slice(2);
 }
 
-interface LineText {
-  /** 1-based line numbers, parallel to `lines`. */
-  numbers: number[];
-  lines: string[];
-}
-
-/** Scan lines (joined by newlines) and attribute each finding to the line where it starts. */
-function scanLines(
-  src: LineText,
-  opts: ScanOptions,
-  emit: (line: number, rule: string, redacted: string, allowed: boolean, via: string | undefined) => void,
-): void {
-  if (src.lines.length === 0) return;
-  const text = src.lines.join('\n');
-  const findings = scanText(text, opts);
-  if (findings.length === 0) return;
-  const starts: number[] = [];
-  let off = 0;
-  for (const l of src.lines) {
-    starts.push(off);
-    off += l.length + 1;
-  }
-  const lineAt = (pos: number): number => {
-    let lo = 0;
-    let hi = starts.length - 1;
-    while (lo < hi) {
-      const mid = (lo + hi + 1) >> 1;
-      if ((starts[mid] ?? 0) <= pos) lo = mid;
-      else hi = mid - 1;
-    }
-    return lo;
-  };
-  for (const f of findings) {
-    const first = lineAt(f.start);
-    const last = lineAt(Math.max(f.start, f.end - 1));
-    let allowed = false;
-    for (let i = first; i <= last; i++) if (hasAllowMarker(src.lines[i] ?? '')) allowed = true;
-    emit(src.numbers[first] ?? 0, f.rule, f.redacted, allowed, f.via);
-  }
-}
-
 // ---------------------------------------------------------------- the scan
 
 interface PendingBlob {
@@ -270,18 +225,18 @@ export async function scanRange(repoPath: string, range: GitRange, opts: GitScan
   let parents = 1;
   let oids: string[] = [];
   let newLine = 0;
-  let added: LineText = { numbers: [], lines: [] };
+  let added = new AddedLines();
   let paths: string[] = [];
 
-  const emitFor = (c: string, p: string) => (line: number, rule: string, redacted: string, allowed: boolean, via: string | undefined) => {
+  const emitFor = (c: string, p: string): EmitFinding => (line, rule, redacted, allowed, via) => {
     const f: GitFinding = { commit: c, path: p, line, rule, redacted };
     if (allowed) f.allowed = true;
     if (via) f.via = via;
     findings.push(f);
   };
   const flushFile = () => {
-    if (added.lines.length > 0) scanLines(added, scanOpts, emitFor(commit, path));
-    added = { numbers: [], lines: [] };
+    if (!added.empty) added.scan(scanOpts, emitFor(commit, path));
+    added = new AddedLines();
   };
   const flushPaths = () => {
     if (paths.length === 0) return;
@@ -298,20 +253,6 @@ export async function scanRange(repoPath: string, range: GitRange, opts: GitScan
   };
 
   const onLine = (line: string) => {
-    // Most lines are hunk lines of a one-parent diff: decided by their first character, before any other test.
-    if (state === 'hunk' && parents === 1) {
-      const c = line.charCodeAt(0);
-      if (c === 43 /* + */) {
-        added.numbers.push(newLine++);
-        added.lines.push(line.slice(1));
-        return;
-      }
-      if (c === 32 /* space */) {
-        newLine++;
-        return;
-      }
-      if (c === 45 /* - */) return;
-    }
     if (line.startsWith(START)) {
       flushFile();
       flushPaths();
@@ -350,18 +291,13 @@ export async function scanRange(repoPath: string, range: GitRange, opts: GitScan
         return;
       }
       if (parents === 1) {
-        if (c === 43 /* + */) {
-          added.numbers.push(newLine++);
-          added.lines.push(line.slice(1));
-        } else if (c === 32 /* space */) newLine++;
+        if (c === 43 /* + */) added.add(line.slice(1), newLine++);
+        else if (c === 32 /* space */) newLine++;
         return;
       }
       const prefix = line.slice(0, parents);
       if (prefix.includes('-')) return;
-      if (prefix.includes('+')) {
-        added.numbers.push(newLine);
-        added.lines.push(line.slice(parents));
-      }
+      if (prefix.includes('+')) added.add(line.slice(parents), newLine);
       newLine++;
       return;
     }
@@ -390,19 +326,58 @@ export async function scanRange(repoPath: string, range: GitRange, opts: GitScan
     // `+N,0`: nothing added; `@@ -1 +0,0 @@` lines start at 0 only when empty.
     state = 'hunk';
   };
+  /**
+   * Whole lines of the stream (`buf` ends with a newline). Most of a push is
+   * runs of `+` lines of one-parent diffs: each run is decoded in one call, its
+   * prefixes dropped by one replace; runs of `-` lines are stepped over.
+   *
+   * Lines are found in a latin1 view of the bytes (one byte a character, so
+   * offsets are byte offsets), and only what is scanned is decoded as UTF-8,
+   * run by run: a run of ASCII then stays a one-byte string even when other
+   * bytes of the same chunk are not ASCII (a two-byte string is slower to scan).
+   */
+  const onBytes = (buf: Buffer) => {
+    const s = buf.toString('latin1');
+    const n = s.length;
+    let pos = 0;
+    while (pos < n) {
+      if (state === 'hunk' && parents === 1) {
+        const c = s.charCodeAt(pos);
+        if (c === 43 /* + */ || c === 45 /* - */) {
+          let end = s.indexOf('\n', pos);
+          let count = 1;
+          while (s.charCodeAt(end + 1) === c) {
+            end = s.indexOf('\n', end + 1);
+            count++;
+          }
+          if (c === 43) {
+            const run = buf.toString('utf8', pos + 1, end);
+            added.add(count === 1 ? run : run.replaceAll('\n+', '\n'), newLine);
+            newLine += count;
+          }
+          pos = end + 1;
+          continue;
+        }
+      }
+      const nl = s.indexOf('\n', pos);
+      onLine(buf.toString('utf8', pos, nl));
+      pos = nl + 1;
+    }
+  };
 
   await new Promise<void>((resolve, reject) => {
     const p = spawn('git', ['-C', repoPath, ...GIT_CONFIG, ...args], { env: gitEnv(), stdio: ['pipe', 'pipe', 'pipe'] });
     const err: Buffer[] = [];
-    let rest = '';
+    // Bytes after the last newline of what has arrived: decoded with the next chunk (a newline never splits a character).
+    let rest: Buffer | undefined;
     let failed: Error | undefined;
-    p.stdout.setEncoding('utf8');
-    p.stdout.on('data', (chunk: string) => {
+    p.stdout.on('data', (chunk: Buffer) => {
       if (failed !== undefined) return;
       try {
-        const parts = (rest + chunk).split('\n');
-        rest = parts.pop() ?? '';
-        for (const l of parts) onLine(l);
+        const buf = rest ? Buffer.concat([rest, chunk]) : chunk;
+        const last = buf.lastIndexOf(10);
+        rest = last + 1 < buf.length ? buf.subarray(last + 1) : undefined;
+        if (last >= 0) onBytes(buf.subarray(0, last + 1));
       } catch (e) {
         failed = e instanceof Error ? e : new Error(String(e));
         p.kill();
@@ -420,7 +395,7 @@ export async function scanRange(repoPath: string, range: GitRange, opts: GitScan
       if (failed !== undefined) return reject(failed);
       if (code !== 0) return reject(gitError(repoPath, `the range ${listed ? '(commit list)' : range}`, Buffer.concat(err).toString('utf8')));
       try {
-        if (rest) onLine(rest);
+        if (rest) onBytes(Buffer.concat([rest, Buffer.from('\n')]));
         if (state === 'msg') flushMessage();
         flushFile();
         flushPaths();
