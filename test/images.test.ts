@@ -184,6 +184,31 @@ void test('a second ensure is a cache hit: one list call, no build, same image',
   assert.equal(afterInfo.Created, before.Created);
 });
 
+void test('with a hash cache, a warm ensure reads no context and lists nothing; a rewritten file or a vanished tag is a miss', async () => {
+  const recipe = await tinyRecipe();
+  const hashCache = join(work, 'cache', 'image-hashes.json');
+  assert.equal(await ensureImage(engine, recipe, recorder(), { hashCache }), tinyTag);
+  const c0 = { build: count('buildImage'), list: count('listImages') };
+  assert.equal(await ensureImage(engine, recipe, recorder(), { hashCache }), tinyTag);
+  assert.deepEqual({ build: count('buildImage'), list: count('listImages') }, c0);
+
+  // The same content written again has a new ctime: hashed again, same tag.
+  await writeFile(join(work, 'tiny-src', 'hello.txt'), 'hello\n');
+  assert.equal(await ensureImage(engine, recipe, recorder(), { hashCache }), tinyTag);
+  assert.equal(count('listImages') - c0.list, 1);
+
+  // An entry naming a tag the engine does not have (pruned, another engine) is not trusted.
+  const entries = JSON.parse(await readFile(hashCache, 'utf8')) as Record<string, { hash: string }>;
+  for (const e of Object.values(entries)) e.hash = '0000000000000000';
+  await writeFile(hashCache, JSON.stringify(entries));
+  assert.equal(await ensureImage(engine, recipe, recorder(), { hashCache }), tinyTag);
+  // Nor is a file that is not the cache's.
+  await writeFile(hashCache, '[not json');
+  assert.equal(await ensureImage(engine, recipe, recorder(), { hashCache }), tinyTag);
+  assert.equal(count('buildImage'), c0.build);
+  assert.equal(count('listImages') - c0.list, 3);
+});
+
 void test('changing one context file (or the CA bundle) changes the tag; the old tag is pruned once past its grace', { timeout: 300_000 }, async () => {
   const recipe = await tinyRecipe();
   const ca = join(work, 'other-ca.crt');

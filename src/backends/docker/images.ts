@@ -5,7 +5,8 @@
  * build args, labels). Its tag is `repository:<hash>` where the hash covers
  * every context file (path, mode, content), the Dockerfile path, build args,
  * labels and the ids of the base images its FROM lines name. A warm start is
- * therefore one `GET /images/json` call and no build; any change to an input
+ * therefore one `GET /images/json` call and no build (with a hash cache,
+ * image-hash-cache.ts, a few image inspects and no file read); any change to an input
  * (or a rebuilt base image) yields a new tag, and older tags of the same
  * repository are pruned after a successful build.
  *
@@ -36,6 +37,7 @@ import type { Settings } from '../../settings.js';
 import { BASE_IMAGE, ensureBaseImage, imageExists, type JsonMessage, readJsonStream, tryPull, withLock } from './base-image.js';
 import { type Engine, engineFailure, isConflict, isNotFound, LABEL_MANAGED, labels } from './engine.js';
 import { type TarEntry, tarStream } from '../../bottle/tar.js';
+import { contextFingerprint, lookupHash, rememberHash } from './image-hash-cache.js';
 
 export interface ImageRecipe {
   /** Repository part of the tag, e.g. 'bot-bottle/agent-shell'. */
@@ -76,6 +78,8 @@ export interface EnsureImageOptions {
   network?: { readonly mode: string; readonly proxy: string };
   /** Older tags younger than this survive a build (default PRUNE_GRACE_MS; see pruneOlder). */
   pruneGraceMs?: number;
+  /** File of the context-hash cache (image-hash-cache.ts): a warm start then reads no context file. */
+  hashCache?: string;
 }
 
 export const LABEL_RECIPE = 'bot-bottle.recipe';
@@ -89,7 +93,8 @@ const BUILD_LOCK_WAIT_MS = 30 * 60_000;
 
 /**
  * Make sure the image for `recipe` exists; returns its tag `repository:hash`.
- * Warm: one list call, nothing built. Cold: build (serialised across
+ * Warm: one list call, nothing built (with opts.hashCache and an unchanged
+ * context: no file read, a few inspects). Cold: build (serialised across
  * processes per tag), then prune older tags of the repository.
  */
 export async function ensureImage(engine: Engine, withBases: ImageRecipe, progress: Progress, opts: EnsureImageOptions = {}): Promise<string> {
@@ -97,11 +102,16 @@ export async function ensureImage(engine: Engine, withBases: ImageRecipe, progre
   const baseOpts: EnsureImageOptions = { ...opts, network: undefined };
   const recipe = await withBaseTags(withBases, (base) => ensureImage(engine, base, progress, baseOpts));
   const files = await collectContext(recipe, opts);
+  const cacheFile = opts.hashCache;
+  const fingerprint = cacheFile === undefined ? undefined : await contextFingerprint(HASH_VERSION, files, hashParams(recipe));
+  const known = cacheFile === undefined || fingerprint === undefined ? undefined : await cachedTag(engine, recipe, cacheFile, fingerprint);
+  if (known !== undefined) return known;
   const froms = parseFromRefs(await dockerfileText(recipe, files), recipe.buildArgs ?? {});
   const listed = await listCandidates(engine, froms, recipe.repository);
   const bases = await resolveBases(engine, froms, listed, progress, opts);
   const hash = await hashContext(recipe, files, bases);
   const tag = `${recipe.repository}:${hash}`;
+  if (cacheFile !== undefined && fingerprint !== undefined) await rememberHash(cacheFile, fingerprint, { hash, bases });
   if (listed.some((img) => img.RepoTags?.includes(tag))) return tag;
 
   await withLock(
@@ -255,11 +265,35 @@ async function hashContext(recipe: ImageRecipe, files: ContextFile[], bases: [st
       h.update(data);
     }
   }
-  field(`dockerfile=${normalizeAt(recipe.dockerfile)}`);
-  field(JSON.stringify(Object.entries(recipe.buildArgs ?? {}).sort(([a], [b]) => (a < b ? -1 : 1))));
-  field(JSON.stringify(Object.entries(recipe.labels ?? {}).sort(([a], [b]) => (a < b ? -1 : 1))));
+  for (const p of hashParams(recipe)) field(p);
   for (const [ref, id] of bases) field(`from ${ref} ${id}`);
   return h.digest('hex').slice(0, 16);
+}
+
+/** The recipe's hash inputs besides its files and bases (the fingerprint covers them too). */
+function hashParams(recipe: ImageRecipe): string[] {
+  return [
+    `dockerfile=${normalizeAt(recipe.dockerfile)}`,
+    JSON.stringify(Object.entries(recipe.buildArgs ?? {}).sort(([a], [b]) => (a < b ? -1 : 1))),
+    JSON.stringify(Object.entries(recipe.labels ?? {}).sort(([a], [b]) => (a < b ? -1 : 1))),
+  ];
+}
+
+/**
+ * The tag a cached hash names, once the engine confirms it: the tag exists and
+ * each base reference still resolves to the id the hash was computed with (a
+ * rebuilt or re-pulled base is a miss). Inspects, all at once: a filtered
+ * image list costs the engine a walk over every image.
+ */
+async function cachedTag(engine: Engine, recipe: ImageRecipe, cacheFile: string, fingerprint: string): Promise<string | undefined> {
+  const cached = await lookupHash(cacheFile, fingerprint);
+  if (cached === undefined) return undefined;
+  const tag = `${recipe.repository}:${cached.hash}`;
+  const checks = await Promise.all([
+    inspectId(engine, tag).then((id) => id !== undefined),
+    ...cached.bases.map(async ([ref, id]) => (await inspectId(engine, ref)) === id),
+  ]);
+  return checks.every(Boolean) ? tag : undefined;
 }
 
 // ---------------------------------------------------------------------------

@@ -1,4 +1,5 @@
 /** The Docker backend: the Backend interface over the Engine API. */
+import { join } from 'node:path';
 import type { Backend, DoctorCheck, ExecIO, GitUpstream, PrepareInput, RunningBottle } from '../../bottle/backend.js';
 import { startGitUpstream } from './demo-upstream.js';
 import { homeDirs } from '../../bottle/state.js';
@@ -14,7 +15,7 @@ import { ensureImage } from './images.js';
 import { type DockerBuild, launchBottle } from './launch.js';
 import { bottleNames } from './names.js';
 import { type DockerPlan, prepareDockerPlan } from './plan.js';
-import { chooseRuntime } from './runtime-probe.js';
+import { chooseRuntime, type EngineRuntimes } from './runtime-probe.js';
 import { teardownBottle } from './teardown.js';
 import { execOnKeptWorkspace } from './workspace-exec.js';
 import { dockerDoctor } from './doctor.js';
@@ -36,15 +37,19 @@ export class DockerBackend implements Backend<DockerPlan, DockerBuild> {
 
   async build(plan: DockerPlan, progress: Progress): Promise<DockerBuild> {
     const engine = await this.connect();
-    const caOpts = this.settings.hostCaBundle ? { hostCaBundle: this.settings.hostCaBundle } : {};
+    const dirs = homeDirs(this.settings.home);
+    const imageOpts = { ...(this.settings.hostCaBundle ? { hostCaBundle: this.settings.hostCaBundle } : {}), hashCache: join(dirs.cache, 'image-hashes.json') };
+    // Asked now, read after the images: one engine round trip off the start's path.
+    const info = engine.info() as Promise<EngineRuntimes>;
+    info.catch(() => undefined);
     await ensureBaseImage(engine, this.settings, progress);
     // The workspace (`--cwd`) is not an image layer: launch writes it into the workspace volume.
-    const bundleImage = once(() => ensureImage(engine, plan.bundleImage, progress, caOpts));
+    const bundleImage = once(() => ensureImage(engine, plan.bundleImage, progress, imageOpts));
     const [agent, bundle] = await Promise.all([
-      ensureAgentImage(engine, this.settings, plan.agentImage, { identity: plan.identity, egress: plan.buildEgress, bundleImage }, progress, caOpts),
+      ensureAgentImage(engine, this.settings, plan.agentImage, { identity: plan.identity, egress: plan.buildEgress, bundleImage }, progress, imageOpts),
       bundleImage(),
     ]);
-    const { runtime } = await chooseRuntime(engine, homeDirs(this.settings.home).runtimeProbe, agent, progress);
+    const { runtime } = await chooseRuntime(engine, dirs.runtimeProbe, agent, progress, info);
     progress.detail(`images ready (${agent}, ${bundle}), runtime ${runtime}`);
     return { agentImage: agent, bundleImage: bundle, runtime };
   }

@@ -18,10 +18,20 @@ interface ProbeCache {
   reason: string;
 }
 
-export async function chooseRuntime(engine: Engine, cacheFile: string, image: string | undefined, progress: Progress): Promise<{ runtime: ContainerRuntime; reason: string }> {
-  const info = (await engine.info()) as { ID?: string; Runtimes?: Record<string, unknown> };
-  const runtimes = Object.keys(info.Runtimes ?? {}).sort();
-  const engineId = info.ID ?? 'unknown';
+/** What the choice reads from the engine's `GET /info`. */
+export type EngineRuntimes = { ID?: string; Runtimes?: Record<string, unknown> };
+
+/** `info`: the engine's answer when the caller asked for it already (alongside other calls). */
+export async function chooseRuntime(
+  engine: Engine,
+  cacheFile: string,
+  image: string | undefined,
+  progress: Progress,
+  info: Promise<EngineRuntimes> = engine.info() as Promise<EngineRuntimes>,
+): Promise<{ runtime: ContainerRuntime; reason: string }> {
+  const { ID, Runtimes } = await info;
+  const runtimes = Object.keys(Runtimes ?? {}).sort();
+  const engineId = ID ?? 'unknown';
   try {
     const cached = JSON.parse(await readFile(cacheFile, 'utf8')) as ProbeCache;
     if (cached.engineId === engineId && cached.runtimes.join(',') === runtimes.join(',')) return cached;
