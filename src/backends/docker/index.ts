@@ -12,7 +12,7 @@ import { connectEngine, type Engine, engineFailure, LABEL_MANAGED } from './engi
 import { listLabelled } from './list.js';
 import { execIn } from './exec.js';
 import { ensureImage } from './images.js';
-import { type DockerBuild, launchBottle } from './launch.js';
+import { abandonLaunch, beginLaunch, type DockerBuild, launchBottle } from './launch.js';
 import { bottleNames } from './names.js';
 import { type DockerPlan, prepareDockerPlan } from './plan.js';
 import { chooseRuntime, type EngineRuntimes } from './runtime-probe.js';
@@ -42,16 +42,24 @@ export class DockerBackend implements Backend<DockerPlan, DockerBuild> {
     // Asked now, read after the images: one engine round trip off the start's path.
     const info = engine.info() as Promise<EngineRuntimes>;
     info.catch(() => undefined);
-    await ensureBaseImage(engine, this.settings, progress);
-    // The workspace (`--cwd`) is not an image layer: launch writes it into the workspace volume.
-    const bundleImage = once(() => ensureImage(engine, plan.bundleImage, progress, imageOpts));
-    const [agent, bundle] = await Promise.all([
-      ensureAgentImage(engine, this.settings, plan.agentImage, { identity: plan.identity, egress: plan.buildEgress, bundleImage }, progress, imageOpts),
-      bundleImage(),
-    ]);
-    const { runtime } = await chooseRuntime(engine, dirs.runtimeProbe, agent, progress, info);
-    progress.detail(`images ready (${agent}, ${bundle}), runtime ${runtime}`);
-    return { agentImage: agent, bundleImage: bundle, runtime };
+    const early = beginLaunch(engine, plan);
+    try {
+      // A proposed image builds on a network labelled with this bottle: the orphan check must not see it.
+      if (plan.agentImage.kind === 'spec' && plan.agentImage.proposed) await early.clear.catch(() => undefined);
+      await ensureBaseImage(engine, this.settings, progress);
+      // The workspace (`--cwd`) is not an image layer: launch writes it into the workspace volume.
+      const bundleImage = once(() => ensureImage(engine, plan.bundleImage, progress, imageOpts));
+      const [agent, bundle] = await Promise.all([
+        ensureAgentImage(engine, this.settings, plan.agentImage, { identity: plan.identity, egress: plan.buildEgress, bundleImage }, progress, imageOpts),
+        bundleImage(),
+      ]);
+      const { runtime } = await chooseRuntime(engine, dirs.runtimeProbe, agent, progress, info);
+      progress.detail(`images ready (${agent}, ${bundle}), runtime ${runtime}`);
+      return { agentImage: agent, bundleImage: bundle, runtime, early };
+    } catch (e) {
+      await abandonLaunch(engine, plan, early);
+      throw e;
+    }
   }
 
   async launch(plan: DockerPlan, built: DockerBuild, env: ResolvedEnv, progress: Progress): Promise<void> {

@@ -34,13 +34,43 @@ export interface DockerBuild {
   readonly agentImage: string;
   readonly bundleImage: string;
   readonly runtime: ContainerRuntime;
+  /** The launch's first resources, begun alongside the images (see beginLaunch). */
+  readonly early?: EarlyLaunch;
+}
+
+/** The orphan check, and once it passed the bottle's networks and workspace volume being created. */
+export interface EarlyLaunch {
+  readonly clear: Promise<void>;
+  readonly made: Promise<void>;
+}
+
+/**
+ * What a launch makes first needs no image: the build starts it, so the
+ * engine creates the networks (hundreds of ms of iptables work) while the
+ * images are checked. A build that then fails calls abandonLaunch.
+ */
+export function beginLaunch(engine: Engine, plan: DockerPlan): EarlyLaunch {
+  const clear = refuseOrphans(engine, plan.identity);
+  const made = clear.then(() => createBundleNetworks(engine, plan, plan.resuming ? Promise.resolve() : createWorkspaceVolume(engine, plan)));
+  clear.catch(() => undefined); // awaited by the launch, or by abandonLaunch
+  made.catch(() => undefined);
+  return { clear, made };
+}
+
+/** The build failed: remove what beginLaunch made (nothing, when the orphan check refused: those are not ours). */
+export async function abandonLaunch(engine: Engine, plan: DockerPlan, early: EarlyLaunch): Promise<void> {
+  if (!(await early.clear.then(() => true, () => false))) return;
+  await early.made.catch(() => undefined);
+  await teardownBottle(engine, plan.identity, { keepWorkspace: plan.resuming }).catch(() => undefined);
 }
 
 export async function launchBottle(engine: Engine, plan: DockerPlan, built: DockerBuild, env: ResolvedEnv, progress: Progress): Promise<void> {
-  await refuseOrphans(engine, plan.identity);
+  const early = built.early ?? beginLaunch(engine, plan);
+  await early.clear; // orphans are refused, not removed
   try {
-    await createAndStart(engine, plan, built, env, progress);
+    await createAndStart(engine, plan, built, env, progress, early.made);
   } catch (e) {
+    await early.made.catch(() => undefined); // a network still being created must exist for the teardown to find it
     await teardownBottle(engine, plan.identity, { keepWorkspace: plan.resuming }).catch(() => undefined);
     throw e instanceof BottleError ? e : engineFailure(`launching ${plan.identity}`, e);
   }
@@ -73,24 +103,12 @@ export interface BundleParts {
 }
 
 /**
- * The bundle's networks (and `alongside`, created with them) and its
- * container, started with its secrets handed over. Resolves to a watch on it
- * (readiness, files its sidecars write); the caller closes it.
+ * The bundle's networks, and `alongside` (created with them). Every creation
+ * has ended when this settles, so a teardown after a failure finds them all.
  */
-export async function startBundle(engine: Engine, p: BundleParts, image: string, progress: Progress, alongside: Promise<void> = Promise.resolve()): Promise<{ up: Promise<BundleWatch> }> {
+export async function createBundleNetworks(engine: Engine, p: Pick<BundleParts, 'names' | 'identity' | 'home' | 'backend'>, alongside: Promise<void> = Promise.resolve()): Promise<void> {
   const { names, identity } = p;
-  const mark = (what: string) => progress.detail(what);
-  const bundleDir = p.state.service('bundle');
-  await mkdir(bundleDir, { recursive: true, mode: 0o700 });
-  const healthFile = p.state.file('bundle', 'health');
-  await writeSecretFile(
-    p.state.file('bundle', 'config'),
-    JSON.stringify({ identity, healthFile: inBundle('bundle', 'health'), services: p.bundleServices }, null, 2) + '\n',
-  );
-  const bundleUser = await bundleUserFor([bundleDir, ...p.sidecarMounts.map((m) => m.hostDir)]);
-  const limits = bundleLimits();
-
-  await Promise.all([
+  const settled = await Promise.allSettled([
     // No route out and, with inhibit_ipv4, no host address on the bridge:
     // the agent cannot reach services listening on the host (HOST-NOTES).
     createBottleNetwork(engine, {
@@ -103,10 +121,32 @@ export async function startBundle(engine: Engine, p: BundleParts, image: string,
     }),
     createBottleNetwork(engine, { Name: names.egressNetwork, Driver: 'bridge', CheckDuplicate: true, Labels: labels(identity, 'network-egress', p.home, p.backend) }),
     alongside,
-  ]).catch((e: unknown) => {
-    throw isConflict(e) ? new BottleError('name-in-use', `an engine resource named for ${identity} already exists`, { fix: 'bot-bottle cleanup --yes' }) : e;
-  });
+  ]);
+  const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed === undefined) return;
+  const e: unknown = failed.reason;
+  throw isConflict(e) ? new BottleError('name-in-use', `an engine resource named for ${identity} already exists`, { fix: 'bot-bottle cleanup --yes' }) : e;
+}
 
+/**
+ * The bundle's container, started with its secrets handed over, once
+ * `networks` (createBundleNetworks, begun by the caller) exist. Resolves to a
+ * watch on it (readiness, files its sidecars write); the caller closes it.
+ */
+export async function startBundle(engine: Engine, p: BundleParts, image: string, progress: Progress, networks: Promise<void>): Promise<{ up: Promise<BundleWatch> }> {
+  const { names, identity } = p;
+  const mark = (what: string) => progress.detail(what);
+  const bundleDir = p.state.service('bundle');
+  await mkdir(bundleDir, { recursive: true, mode: 0o700 });
+  const healthFile = p.state.file('bundle', 'health');
+  await writeSecretFile(
+    p.state.file('bundle', 'config'),
+    JSON.stringify({ identity, healthFile: inBundle('bundle', 'health'), services: p.bundleServices }, null, 2) + '\n',
+  );
+  const bundleUser = await bundleUserFor([bundleDir, ...p.sidecarMounts.map((m) => m.hostDir)]);
+  const limits = bundleLimits();
+
+  await networks;
   mark('networks created');
   // The bundle is created and boots (its sidecars take the longest) while the
   // caller creates and starts its agent: the networks are all the agent needs.
@@ -165,7 +205,7 @@ export async function startBundle(engine: Engine, p: BundleParts, image: string,
 export async function launchBundle(engine: Engine, p: BundleParts, image: string, progress: Progress): Promise<void> {
   await refuseOrphans(engine, p.identity);
   try {
-    const { up } = await startBundle(engine, p, image, progress);
+    const { up } = await startBundle(engine, p, image, progress, createBundleNetworks(engine, p));
     const watch = await up;
     try {
       await watch.ready();
@@ -179,11 +219,11 @@ export async function launchBundle(engine: Engine, p: BundleParts, image: string
   }
 }
 
-async function createAndStart(engine: Engine, plan: DockerPlan, built: DockerBuild, env: ResolvedEnv, progress: Progress): Promise<void> {
+async function createAndStart(engine: Engine, plan: DockerPlan, built: DockerBuild, env: ResolvedEnv, progress: Progress, networks: Promise<void>): Promise<void> {
   const { identity } = plan;
   progress.step(plan.resuming ? `resuming bottle ${identity} with its workspace` : `creating bottle ${identity}`);
   const parts: BundleParts = { ...plan, outputs: plan.agentTrust.map((t) => t.hostFile) };
-  const { up } = await startBundle(engine, parts, built.bundleImage, progress, plan.resuming ? Promise.resolve() : createWorkspaceVolume(engine, plan));
+  const { up } = await startBundle(engine, parts, built.bundleImage, progress, networks);
 
   try {
     await startAgent(engine, plan, built, env, up, progress);
