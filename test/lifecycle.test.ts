@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { homeId, LABEL_HOME } from '../src/backends/docker/engine.js';
 import { agentSh, docker, labelled, startAttached, makeHome, run, startDetached, type TestHome, workerHome } from './helpers.js';
 
 describe('bottle lifecycle', () => {
@@ -154,6 +155,18 @@ describe('bottle lifecycle', () => {
     assert.equal((await run(['resume', id, '--detach'], { env: h.env })).code, 0);
     assert.equal((await agentSh(h, id, 'cat /workspace/w.txt')).stdout, 'work\n');
     assert.equal((await run(['stop', id], { env: h.env })).code, 0);
+  });
+
+  it('a start whose agent image fails to build leaves no network or volume (they are created while the images are checked)', async () => {
+    writeFileSync(join(h.home, 'bottles', 'broken.Dockerfile'), 'FROM debian:bookworm-slim\nRUN echo "E: broken on purpose" && exit 3\n');
+    h.writeBottle('broken', '---\nagent_provider:\n  template: shell\n  dockerfile: broken.Dockerfile\n---\n');
+    h.writeAgent('broken-worker', '---\nbottle: broken\n---\n');
+    const inHome = async (kind: 'network' | 'volume') => (await docker([kind, 'ls', '-q', '--filter', `label=${LABEL_HOME}=${homeId(h.home)}`])).split('\n').filter(Boolean);
+    const before = { networks: await inHome('network'), volumes: await inHome('volume') };
+    const r = await run(['start', 'broken-worker', '--detach'], { env: h.env, cwd: h.cwd });
+    assert.notEqual(r.code, 0);
+    assert.match(r.stderr, /E: broken on purpose/);
+    assert.deepEqual({ networks: await inHome('network'), volumes: await inHome('volume') }, before);
   });
 
   it("another home's cleanup and list never see this home's bottles", async () => {
