@@ -12,6 +12,7 @@ import { after, before, describe, it } from 'node:test';
 import { gzipSync } from 'node:zlib';
 import { hostAddresses } from '../src/demo/run.js';
 import { createCa, LeafMinter } from '../src/sidecars/egress/certs.js';
+import { zstdStored } from './zstd-frame.js';
 import { agentSh, docker, makeHome, run, startDetached, type TestHome, waitUntil } from './helpers.js';
 
 const TOKEN = 'host-only-token-7c1d9e2f4a';
@@ -114,11 +115,15 @@ egress:
     const knownHex = Buffer.from(KNOWN).toString('hex');
     const gz = gzipSync(`{"key":"${aws}"}`).toString('base64');
     assert.equal((await agentSh(h, id, `echo ${gz} | base64 -d > /tmp/body.gz`)).code, 0);
+    // The bundle's Node 22 decodes zstd (Codex sends it): it is scanned, not refused as unreadable.
+    const zst = zstdStored(`{"key":"${aws}"}`).toString('base64');
+    assert.equal((await agentSh(h, id, `echo ${zst} | base64 -d > /tmp/body.zst`)).code, 0);
     const cases: [string, string][] = [
       ['query', `'${url(`/v1/q?k=${aws}`)}'`],
       ['path', `'${url(`/v1/keys/${aws}`)}'`],
       ['multipart', `-F 'file=@-;filename=creds.txt' ${url('/v1/m')} <<< 'aws=${aws}'`],
       ['gzip body', `-X POST -H 'content-type: application/json' -H 'content-encoding: gzip' --data-binary @/tmp/body.gz ${url('/v1/gz')}`],
+      ['zstd body', `-X POST -H 'content-type: application/json' -H 'content-encoding: zstd' --data-binary @/tmp/body.zst ${url('/v1/zst')}`],
       ['header', `-H 'X-Debug: ${aws}' ${url('/v1/h')}`],
       ['cookie', `-b 'session=${aws}' ${url('/v1/c')}`],
       ['json escaped', `-X POST -H 'content-type: application/json' --data-binary '{"k":"\\u0041KIA${aws.slice(4)}"}' ${url('/v1/j')}`],

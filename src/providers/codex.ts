@@ -229,7 +229,8 @@ export function codexConfig(mcpUrl: string | undefined): string {
     'plugins = false',
     'remote_plugin = false',
     'apps = false',
-    // With a ChatGPT sign-in Codex zstd-compresses request bodies, which the egress DLP cannot read (and refuses).
+    // With a ChatGPT sign-in Codex zstd-compresses request bodies. The bundle's DLP decodes zstd (Node 22),
+    // but `egress serve` on a host's Node 20 cannot and refuses them, so compression stays off.
     'enable_request_compression = false',
     '',
     `[projects.${tomlString(WORKSPACE)}]`,

@@ -8,6 +8,7 @@
 import type * as http from 'node:http';
 import type { EgressRoute, RouteDlp } from '../../manifest/types.js';
 import { readBounded } from '../bounded-body.js';
+import { DECODABLE_LIST } from './codings.js';
 import { decodeContent, dlpScanOpts, matchList, redactBody, redactHeaderValue, redactTarget, scanBody, scanHead, type DlpHit, type DlpResult, type ScanOpts } from './dlp.js';
 import type { Exchange } from './exchange.js';
 import { holdForHuman } from './holds.js';
@@ -55,7 +56,7 @@ export function inspectAndForward(upstream: Upstream, ex: Exchange, route: Egres
     const encoding = req.headers['content-encoding'];
     const decoded = decodeContent(body, encoding, cap);
     if (decoded === 'too-large') return ex.deny(413, 'dlp-body-too-large', `the decoded body exceeds ${cap} bytes`);
-    if (decoded === 'unsupported-encoding') return ex.deny(415, 'dlp-unscannable-encoding', `Content-Encoding ${encoding ?? ''} cannot be scanned; send gzip, deflate, br or none`);
+    if (decoded === 'unsupported-encoding') return ex.deny(415, 'dlp-unscannable-encoding', `Content-Encoding ${encoding ?? ''} cannot be scanned; send ${DECODABLE_LIST}`);
     if (decoded === 'corrupt') return ex.deny(400, 'dlp-corrupt-body', `the body does not decode as ${encoding ?? ''}`);
     const bodyScan = scanBody(decoded, req.headers['content-type'], opts);
     const all: DlpResult = { hits: [...headScan.hits, ...bodyScan.hits], warnings: [...headScan.warnings, ...bodyScan.warnings] };

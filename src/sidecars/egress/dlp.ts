@@ -22,8 +22,8 @@
  * Nothing here logs; hits carry the secret (`match`) only for redaction and
  * must never be written anywhere.
  */
-import { brotliDecompressSync, gunzipSync, inflateRawSync, inflateSync } from 'node:zlib';
 import type { RouteDlp } from '../../manifest/types.js';
+import { codingsOf, decodeOnce } from './codings.js';
 import { inflateSniff, knownSecretForms, KnownSecrets, NO_KNOWN, scanText, type RulePack } from '../../secrets/index.js';
 
 export const REDACTED = '[REDACTED]';
@@ -295,35 +295,12 @@ export type DecodeError = 'unsupported-encoding' | 'too-large' | 'corrupt';
 
 /** Undo `Content-Encoding` (possibly stacked, applied in order), bounded by `cap` bytes of output. */
 export function decodeContent(buf: Buffer, contentEncoding: string | undefined, cap: number): Buffer | DecodeError {
-  if (contentEncoding === undefined) return buf;
-  const codings = contentEncoding
-    .split(',')
-    .map((c) => c.trim().toLowerCase())
-    .filter((c) => c !== '' && c !== 'identity');
   let out = buf;
-  for (const c of codings.reverse()) {
-    const opts = { maxOutputLength: cap };
+  for (const c of codingsOf(contentEncoding).reverse()) {
     try {
-      switch (c) {
-        case 'gzip':
-        case 'x-gzip':
-          out = gunzipSync(out, opts);
-          break;
-        case 'deflate':
-          // RFC 9110 says zlib-wrapped; some clients send raw deflate.
-          try {
-            out = inflateSync(out, opts);
-          } catch (e) {
-            if ((e as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') throw e;
-            out = inflateRawSync(out, opts);
-          }
-          break;
-        case 'br':
-          out = brotliDecompressSync(out, opts);
-          break;
-        default:
-          return 'unsupported-encoding';
-      }
+      const decoded = decodeOnce(c, out, cap);
+      if (decoded === undefined) return 'unsupported-encoding';
+      out = decoded;
     } catch (e) {
       return (e as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE' || e instanceof RangeError ? 'too-large' : 'corrupt';
     }

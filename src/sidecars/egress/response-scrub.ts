@@ -11,7 +11,8 @@
  * and sent as identity).
  */
 import { Transform, type TransformCallback } from 'node:stream';
-import { createBrotliDecompress, createGunzip, createInflate, createInflateRaw } from 'node:zlib';
+import { createInflate, createInflateRaw } from 'node:zlib';
+import { codingsOf, DECODABLE_CODINGS, streamDecoder } from './codings.js';
 import { knownSecretForms, type KnownSecrets } from './dlp.js';
 
 const STAR = 0x2a;
@@ -98,17 +99,13 @@ export function scrubberOf(tokens: Iterable<string>, known: KnownSecrets): Scrub
 
 /** The codings a response went through, outermost last; 'unsupported' when one cannot be decoded. */
 export function responseCodings(contentEncoding: string | undefined): string[] | 'unsupported' {
-  if (contentEncoding === undefined) return [];
-  const codings = contentEncoding
-    .split(',')
-    .map((c) => c.trim().toLowerCase())
-    .filter((c) => c !== '' && c !== 'identity');
-  return codings.every((c) => c === 'gzip' || c === 'x-gzip' || c === 'deflate' || c === 'br') ? codings : 'unsupported';
+  const codings = codingsOf(contentEncoding);
+  return codings.every((c) => DECODABLE_CODINGS.has(c)) ? codings : 'unsupported';
 }
 
 /** Decoders for `codings`, in the order the bytes must pass through them. */
 export function decoders(codings: readonly string[]): Transform[] {
-  return [...codings].reverse().map((c) => (c === 'br' ? createBrotliDecompress() : c === 'deflate' ? inflateEither() : createGunzip()));
+  return [...codings].reverse().map((c) => (c === 'deflate' ? inflateEither() : streamDecoder(c)));
 }
 
 /** `deflate` is zlib-wrapped by the RFC, raw from some servers: decide on the first two bytes. */

@@ -13,6 +13,7 @@ import * as https from 'node:https';
 import type * as http from 'node:http';
 import type { SecureContext } from 'node:tls';
 import type { EgressRoute } from '../../manifest/types.js';
+import { DECODABLE_CODINGS } from './codings.js';
 import { decodeContent, inboundWarnings, isTextual, type KnownSecrets } from './dlp.js';
 import type { Exchange, ProxyContext, Target } from './exchange.js';
 import { holdForHuman } from './holds.js';
@@ -28,7 +29,6 @@ const AGENT_CREDENTIALS = ['authorization', 'proxy-authorization', 'x-api-key'];
 /** Responses up to this size are buffered and sent with their headers in one write. */
 const SMALL_BODY = 64 * 1024;
 /** Content codings the scrubber can decode: on routes with auth the agent may ask for these only. */
-const SCRUBBABLE_CODINGS = new Set(['gzip', 'x-gzip', 'deflate', 'br', 'identity']);
 
 const EMPTY: ReadonlySet<string> = new Set();
 const dropCache = new WeakMap<EgressRoute, ReadonlySet<string>>();
@@ -63,7 +63,10 @@ function scrubbableAcceptEncoding(value: string): string {
   const kept = value
     .split(',')
     .map((c) => c.trim())
-    .filter((c) => SCRUBBABLE_CODINGS.has((c.split(';')[0] ?? '').trim().toLowerCase()));
+    .filter((c) => {
+      const name = (c.split(';')[0] ?? '').trim().toLowerCase();
+      return name === 'identity' || DECODABLE_CODINGS.has(name);
+    });
   return kept.length > 0 ? kept.join(', ') : 'identity';
 }
 

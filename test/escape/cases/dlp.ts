@@ -8,6 +8,7 @@ import { brotliCompressSync, deflateSync, gzipSync } from 'node:zlib';
 import { escaped, stopped, type EscapeCase, type Outcome } from '../suite.js';
 import type { World } from '../world.js';
 import { refused } from './proxy.js';
+import { zstdStored } from '../../zstd-frame.js';
 
 /** A request to the DLP-blocking route that carries `secret`; stopped if refused and never seen upstream. */
 export async function carry(w: World, secret: string, args: (url: string) => string, statuses: readonly number[] = [403]): Promise<Outcome> {
@@ -60,9 +61,13 @@ export const dlpCases: EscapeCase[] = [
     const status = Number(/HTTP\/1\.1 (\d+)/.exec(r.stdout)?.[1] ?? 0);
     return refused(w, { status, reason: '', headers: '', body: '' }, m);
   }),
-  dlpCase('unscannable-encoding', 'a Content-Encoding the proxy cannot decode (zstd), hoping it passes unread', async (w, k) => {
-    await withFile(w, 'b.zst', Buffer.from(`key=${k}`));
-    return carry(w, k, (u) => `-X POST -H 'content-encoding: zstd' --data-binary @/tmp/b.zst ${u}`, [415, 403]);
+  dlpCase('zstd-body', 'a zstd-compressed body (stored blocks: the key is in the clear inside the frame)', async (w, k) => {
+    await withFile(w, 'b.zst', zstdStored(`key=${k}`));
+    return carry(w, k, (u) => `-X POST -H 'content-encoding: zstd' --data-binary @/tmp/b.zst ${u}`);
+  }),
+  dlpCase('unscannable-encoding', 'a Content-Encoding the proxy cannot decode (compress), hoping it passes unread', async (w, k) => {
+    await withFile(w, 'b.Z', Buffer.from(`key=${k}`));
+    return carry(w, k, (u) => `-X POST -H 'content-encoding: compress' --data-binary @/tmp/b.Z ${u}`, [415, 403]);
   }),
   dlpCase('oversized-body', 'a body larger than the scan buffer, with the key at the end', async (w, k) => {
     const r = await w.sh(`head -c 12000000 /dev/zero | tr '\\0' a > /tmp/big && echo ${k} >> /tmp/big`);
