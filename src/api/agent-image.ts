@@ -4,8 +4,9 @@
  * committed snapshot and an approved capability change wins over the
  * bottle's own Dockerfile and the provider template's. Reads, never writes.
  */
+import { createHash } from 'node:crypto';
 import { readFile, stat } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import type { AgentImage } from '../bottle/backend.js';
 import type { BottleState } from '../bottle/state.js';
 import { BottleError, errnoCode } from '../errors.js';
@@ -29,8 +30,17 @@ export async function resolveAgentImage(provider: Provider, state: BottleState, 
     return recipe(`bot-bottle/bottle-${state.identity}`, image.dir, 'Dockerfile.bot-bottle', perBottle, true, true);
   }
   const own = bottle.agent_provider.dockerfile;
-  if (own) return recipe(`bot-bottle/agent-${provider.name}-custom`, dirname(own), basename(own), own, false);
+  if (own) return recipe(customRepository(provider.name, own), dirname(own), basename(own), own, false);
   return recipe(image.repository, image.dir, image.dockerfile, join(image.dir, image.dockerfile), false);
+}
+
+/**
+ * One repository per Dockerfile: a build prunes older tags of its repository,
+ * so two bottles with Dockerfiles of their own under one repository removed
+ * each other's images, and every switch between them rebuilt from scratch.
+ */
+export function customRepository(provider: string, dockerfile: string): string {
+  return `bot-bottle/agent-${provider}-custom-${createHash('sha256').update(resolve(dockerfile)).digest('hex').slice(0, 10)}`;
 }
 
 type RecipeFields = Omit<Extract<AgentImage, { kind: 'recipe' }>, 'kind' | 'text'>;
