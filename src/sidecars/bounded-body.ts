@@ -2,8 +2,13 @@
  * Read a request body into memory, never more than `max` bytes: a body
  * declared or found larger is reported as too large (and, when asked, the
  * rest is drained within a bound so the client still reads the answer).
+ *
+ * Each chunk is copied out and freed as it arrives (buffer-release.ts): a
+ * held chunk outlives scavenges and would wait for a major GC, so a burst of
+ * bodies would otherwise cost about twice their size in RSS.
  */
 import type { IncomingMessage } from 'node:http';
+import { releaseBuffer } from './buffer-release.js';
 
 export type BoundedBody = { readonly kind: 'ok'; readonly body: Buffer } | { readonly kind: 'too-large' } | { readonly kind: 'error' };
 
@@ -15,23 +20,37 @@ export function readBounded(req: IncomingMessage, max: number, opts: { drain?: b
     };
     const declared = Number(req.headers['content-length'] ?? NaN);
     if (Number.isFinite(declared) && declared > max) return tooLarge();
+    // A declared length (bounded above) is the body's size: one buffer, filled in place.
+    const whole = Number.isFinite(declared) && declared >= 0 ? Buffer.allocUnsafeSlow(declared) : undefined;
     const chunks: Buffer[] = [];
     let size = 0;
     let done = false;
     req.on('data', (c: Buffer) => {
       if (done) return;
-      size += c.length;
-      if (size > max) {
+      if (size + c.length > max || (whole !== undefined && size + c.length > whole.length)) {
         done = true;
-        chunks.length = 0;
+        for (const b of chunks.splice(0)) releaseBuffer(b);
+        releaseBuffer(whole);
         tooLarge();
         return;
       }
-      chunks.push(c);
+      if (whole === undefined) {
+        chunks.push(c);
+        size += c.length;
+        return;
+      }
+      c.copy(whole, size);
+      size += c.length;
+      releaseBuffer(c);
     });
     req.on('end', () => {
-      if (!done) resolve({ kind: 'ok', body: chunks.length === 1 ? (chunks[0]) : Buffer.concat(chunks, size) });
+      if (done) return;
       done = true;
+      if (whole !== undefined) return resolve({ kind: 'ok', body: size === whole.length ? whole : whole.subarray(0, size) });
+      if (chunks.length === 1) return resolve({ kind: 'ok', body: chunks[0] });
+      const body = Buffer.concat(chunks, size);
+      for (const b of chunks.splice(0)) releaseBuffer(b);
+      resolve({ kind: 'ok', body });
     });
     req.on('error', () => {
       if (!done) resolve({ kind: 'error' });

@@ -8,6 +8,7 @@
 import type * as http from 'node:http';
 import type { EgressRoute, RouteDlp } from '../../manifest/types.js';
 import { readBounded } from '../bounded-body.js';
+import { releaseBuffer } from '../buffer-release.js';
 import { DECODABLE_LIST } from './codings.js';
 import { decodeContent, dlpScanOpts, matchList, redactBody, redactHeaderValue, redactTarget, scanBody, scanHead, type DlpHit, type DlpResult, type ScanOpts } from './dlp.js';
 import type { Exchange } from './exchange.js';
@@ -71,6 +72,8 @@ function act(upstream: Upstream, ex: Exchange, route: EgressRoute, dlp: RouteDlp
   if (first === undefined) {
     ex.verdict = 'allow';
     upstream.forward(ex, route, token, body?.raw, undefined);
+    // The decoded copy has been scanned and is not sent: free it now (buffer-release.ts).
+    if (body?.encoded === true) releaseBuffer(body.decoded);
     return;
   }
   const matches = matchList(scan);

@@ -124,6 +124,16 @@ describe('egress proxy', () => {
     assert.equal((JSON.parse(post.body) as { bytes: number }).bytes, 100_000);
   });
 
+  it('sends scanned bodies upstream intact, one after another on its kept-alive connections (each is freed once sent)', async () => {
+    for (let i = 0; i < 6; i++) {
+      const body = Buffer.alloc(150_000 + i * 7_000, 0x61 + i);
+      const r = await req({ method: 'POST', path: `/seq${i}`, headers: { 'content-type': 'text/plain' }, body });
+      assert.equal(r.status, 200);
+      const seen = up.seen.find((s) => s.url === `/seq${i}`);
+      assert.ok(seen !== undefined && seen.body.equals(body), `body ${i} reached the upstream as sent`);
+    }
+  });
+
   it('denies other hosts, paths and methods with a reason header and the route that would allow it', async () => {
     // An unrouted host on 443 is refused inside the tunnel, so clients show the body; other ports at CONNECT.
     const host = await request({ proxyPort: p.port, proxyCa: p.ca.certPem, authority: 'elsewhere.test:443', path: '/x' });

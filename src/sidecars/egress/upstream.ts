@@ -17,6 +17,7 @@ import { DECODABLE_CODINGS } from './codings.js';
 import { decodeContent, inboundWarnings, isTextual, type KnownSecrets } from './dlp.js';
 import type { Exchange, ProxyContext, Target } from './exchange.js';
 import { holdForHuman } from './holds.js';
+import { releaseBuffer } from '../buffer-release.js';
 import { INBOUND_WARNING_HEADER, sendDeny } from './reply.js';
 import { decoders, responseCodings, type Scrubber, scrubberOf } from './response-scrub.js';
 
@@ -107,7 +108,8 @@ export class Upstream {
   /**
    * Send the request upstream and stream the answer back. `body` is the
    * buffered body (undefined: stream the agent's); `headers` replaces the
-   * agent's headers (already filtered, for a redacted request).
+   * agent's headers (already filtered, for a redacted request). `body` is
+   * the caller's no more: it is freed once sent.
    */
   forward(ex: Exchange, route: EgressRoute, token: string | undefined, body: Buffer | undefined, headers: [string, string][] | undefined, retried = false): void {
     const { req, res, t } = ex;
@@ -149,6 +151,12 @@ export class Upstream {
     let responded = false;
     up.on('response', (upRes) => {
       responded = true;
+      // No retry is possible now: once the body is fully written, free it (buffer-release.ts).
+      // Not before: bytes missing from a keep-alive connection would desync it for the next request.
+      if (body !== undefined) {
+        if (up.writableFinished) releaseBuffer(body);
+        else up.once('finish', () => releaseBuffer(body));
+      }
       // A token went out: nothing that holds it (or a known secret) may come back.
       this.respond(ex, route, upRes, token === undefined ? undefined : this.scrubber());
     });
