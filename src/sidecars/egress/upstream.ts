@@ -18,6 +18,7 @@ import { decodeContent, inboundWarnings, isTextual, type KnownSecrets } from './
 import type { Exchange, ProxyContext, Target } from './exchange.js';
 import { holdForHuman } from './holds.js';
 import { releaseBuffer } from '../buffer-release.js';
+import { relay } from './relay.js';
 import { INBOUND_WARNING_HEADER, sendDeny } from './reply.js';
 import { decoders, responseCodings, type Scrubber, scrubberOf } from './response-scrub.js';
 
@@ -263,7 +264,8 @@ export class Upstream {
     }
     if (!inbound) {
       res.writeHead(status, statusMessage, out);
-      source.pipe(res);
+      if (source === upRes) relay(upRes, res);
+      else source.pipe(res);
       source.once('end', () => ex.finish(status));
       return;
     }
