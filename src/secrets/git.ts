@@ -50,6 +50,9 @@ export type GitRange = string | readonly string[];
 const MAX_ARCHIVE_BLOB = 32 << 20;
 const MAX_ARCHIVE_TOTAL = 128 << 20;
 const NULL_OID = /^0+$/;
+/** A run of added (removed) lines of a one-parent hunk, found by the regex engine rather than a loop over its lines. */
+const PLUS_RUN = /(?:\+[^\n]*\n)+/y;
+const MINUS_RUN = /(?:-[^\n]*\n)+/y;
 
 // ---------------------------------------------------------------- git processes
 
@@ -343,20 +346,20 @@ export async function scanRange(repoPath: string, range: GitRange, opts: GitScan
     while (pos < n) {
       if (state === 'hunk' && parents === 1) {
         const c = s.charCodeAt(pos);
-        if (c === 43 /* + */ || c === 45 /* - */) {
-          let end = s.indexOf('\n', pos);
-          let count = 1;
-          while (s.charCodeAt(end + 1) === c) {
-            end = s.indexOf('\n', end + 1);
-            count++;
+        const runOf = c === 43 /* + */ ? PLUS_RUN : c === 45 /* - */ ? MINUS_RUN : undefined;
+        if (runOf) {
+          runOf.lastIndex = pos;
+          if (runOf.test(s)) {
+            const end = runOf.lastIndex - 1; // the run's last newline
+            if (runOf === PLUS_RUN) {
+              const raw = buf.toString('utf8', pos + 1, end);
+              const run = raw.replaceAll('\n+', '\n');
+              added.add(run, newLine);
+              newLine += raw.length - run.length + 1; // one `\n+` dropped per line after the first
+            }
+            pos = end + 1;
+            continue;
           }
-          if (c === 43) {
-            const run = buf.toString('utf8', pos + 1, end);
-            added.add(count === 1 ? run : run.replaceAll('\n+', '\n'), newLine);
-            newLine += count;
-          }
-          pos = end + 1;
-          continue;
         }
       }
       const nl = s.indexOf('\n', pos);
