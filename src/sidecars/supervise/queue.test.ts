@@ -1,10 +1,13 @@
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { MAX_PENDING, pendingCountSync, ProposalQueue, QueueError, QueueFullError, needsReason, type Proposal } from './queue.js';
 
+const run = promisify(execFile);
 const root = mkdtempSync(join(tmpdir(), 'bb-queue-'));
 after(() => rmSync(root, { recursive: true, force: true }));
 let n = 0;
@@ -51,6 +54,19 @@ describe('ProposalQueue', () => {
     assert.equal(results.filter((r) => r.status === 'fulfilled').length, MAX_PENDING);
     assert.ok(results.every((r) => r.status === 'fulfilled' || r.reason instanceof QueueFullError));
     assert.equal(pendingCountSync(q.dir), MAX_PENDING);
+  });
+
+  it(`holds the cap across processes: the proxy, the gate and the MCP server raise into one folder`, async () => {
+    const dir = freshDir();
+    const raiser = `
+      import { ProposalQueue } from ${JSON.stringify(new URL('./queue.ts', import.meta.url).href)};
+      const q = new ProposalQueue(${JSON.stringify(dir)});
+      const rs = await Promise.allSettled(Array.from({ length: ${MAX_PENDING} }, (_, i) => q.raise(${JSON.stringify(egress('cross'))})));
+      process.stdout.write(String(rs.filter((r) => r.status === 'fulfilled').length));
+    `;
+    const counts = await Promise.all(Array.from({ length: 4 }, async () => Number((await run(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', raiser])).stdout)));
+    assert.equal(counts.reduce((a, b) => a + b, 0), MAX_PENDING, `raised per process: ${counts.join(', ')}`);
+    assert.equal(pendingCountSync(dir), MAX_PENDING);
   });
 
   it('decides once: the first decision wins, the second is an error', async () => {

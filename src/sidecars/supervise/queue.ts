@@ -102,6 +102,8 @@ const PREFIX: Record<ProposalKind, string> = {
 
 const LOCK_WAIT_MS = 2000;
 const LOCK_STALE_MS = 10_000;
+/** Not a proposal id (those are `<kind>-<hex>`), so it never meets a proposal's own lock. */
+const RAISE_LOCK = 'raise';
 
 function errCode(e: unknown): string | undefined {
   return typeof e === 'object' && e !== null ? (e as { code?: string }).code : undefined;
@@ -140,12 +142,19 @@ export class ProposalQueue {
 
   private async raiseNow(input: Omit<Proposal, 'id' | 'state' | 'created_at'>): Promise<Proposal> {
     await mkdir(this.dir, { recursive: true, mode: 0o700 });
-    const pending = (await this.list()).filter((p) => p.state === 'pending').length;
-    if (pending >= MAX_PENDING) throw new QueueFullError(pending);
-    const id = `${PREFIX[input.kind]}-${randomBytes(5).toString('hex').slice(0, 8)}`;
-    const p: Proposal = { ...input, id, state: 'pending', created_at: new Date().toISOString() };
-    await this.write(p);
-    return p;
+    // The proxy, the gate and the MCP server raise from three processes: the
+    // count and the write share a folder lock, or a burst from each passed the cap.
+    const release = await this.lock(RAISE_LOCK, 'another proposal is being raised: try again');
+    try {
+      const pending = (await this.list()).filter((p) => p.state === 'pending').length;
+      if (pending >= MAX_PENDING) throw new QueueFullError(pending);
+      const id = `${PREFIX[input.kind]}-${randomBytes(5).toString('hex').slice(0, 8)}`;
+      const p: Proposal = { ...input, id, state: 'pending', created_at: new Date().toISOString() };
+      await this.write(p);
+      return p;
+    } finally {
+      await release();
+    }
   }
 
   async get(id: string): Promise<Proposal> {
@@ -184,7 +193,7 @@ export class ProposalQueue {
    */
   async decide(id: string, d: Decision): Promise<Proposal> {
     await this.get(id); // validates the id and that the proposal exists
-    const release = await this.lock(id);
+    const release = await this.lock(id, `proposal ${id} is being decided by someone else`);
     try {
       return await this.decideLocked(id, d);
     } finally {
@@ -287,8 +296,8 @@ export class ProposalQueue {
    * A lock is a folder (mkdir is atomic on every filesystem, bind mounts too).
    * One left by a crashed decider is stale after LOCK_STALE_MS and taken over.
    */
-  private async lock(id: string): Promise<() => Promise<void>> {
-    const path = join(this.dir, `.${id}.lock`);
+  private async lock(name: string, busy: string): Promise<() => Promise<void>> {
+    const path = join(this.dir, `.${name}.lock`);
     const deadline = Date.now() + LOCK_WAIT_MS;
     for (;;) {
       try {
@@ -302,7 +311,7 @@ export class ProposalQueue {
         await rmdir(path).catch(() => undefined);
         continue;
       }
-      if (Date.now() > deadline) throw new QueueError(`proposal ${id} is being decided by someone else`);
+      if (Date.now() > deadline) throw new QueueError(busy);
       await new Promise((r) => setTimeout(r, 10));
     }
   }
