@@ -95,7 +95,7 @@ describe('git-gate prepare', () => {
     assert.deepEqual(plan.services, [
       {
         name: 'git-gate',
-        command: ['node', '--max-semi-space-size=1', '/opt/bot-bottle/git-gate.js'],
+        command: ['node', '--max-semi-space-size=1', '--heap-growing-percent=50', '/opt/bot-bottle/git-gate.js'],
         env: { BOT_BOTTLE_GIT_GATE_CONFIG: '/run/bot-bottle/git-gate/config.json' },
         restart: 'always',
         readyProbe: { tcpPort: 9420 },

@@ -145,7 +145,7 @@ describe('supervise prepare', () => {
     const on = await prepare(input(true));
     assert.equal(on.services.length, 1);
     const s = on.services[0];
-    assert.deepEqual(s?.command, ['node', '--max-semi-space-size=1', '/opt/bot-bottle/supervise.js']);
+    assert.deepEqual(s?.command, ['node', '--max-semi-space-size=1', '--heap-growing-percent=50', '/opt/bot-bottle/supervise.js']);
     assert.equal(s?.restart, 'always');
     assert.deepEqual(s?.readyProbe, { tcpPort: 8765 });
     assert.equal(s?.env?.BOT_BOTTLE_SUPERVISE_DIR, '/run/bot-bottle/supervise');
