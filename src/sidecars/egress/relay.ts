@@ -15,6 +15,7 @@
  * keeps writing into).
  */
 import type * as http from 'node:http';
+import type { Duplex } from 'node:stream';
 import { releaseBuffer } from '../buffer-release.js';
 
 export function relay(from: http.IncomingMessage, to: http.ServerResponse): void {
@@ -32,4 +33,25 @@ export function relay(from: http.IncomingMessage, to: http.ServerResponse): void
     to.off('drain', onDrain);
     to.end();
   });
+}
+
+/**
+ * Free what the upstream TLS socket reads once the response parser has
+ * parsed it. The parser copies each body piece into a buffer of its own
+ * (what relay() then frees), so the read itself is garbage at once. But
+ * during a 10 MiB answer those reads are half of the arrayBuffer garbage.
+ *
+ * A read is freed only by the socket's last 'data' listener. Listeners run
+ * in the order they were added, so every other listener, the HTTP client's
+ * parser among them, has run by then. The client adds its parser listener
+ * again for each request on a kept-alive socket. If a stale listener of
+ * ours sits before that one, it is not last and frees nothing.
+ */
+export function freeParsedReads(socket: Duplex, req: http.ClientRequest): void {
+  const mine = (d: Buffer): void => {
+    const all = socket.listeners('data');
+    if (all[all.length - 1] === mine) releaseBuffer(d);
+  };
+  socket.on('data', mine);
+  req.once('close', () => socket.off('data', mine));
 }

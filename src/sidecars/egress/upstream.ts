@@ -18,7 +18,7 @@ import { decodeContent, inboundWarnings, isTextual, type KnownSecrets } from './
 import type { Exchange, ProxyContext, Target } from './exchange.js';
 import { holdForHuman } from './holds.js';
 import { releaseBuffer } from '../buffer-release.js';
-import { relay } from './relay.js';
+import { freeParsedReads, relay } from './relay.js';
 import { INBOUND_WARNING_HEADER, sendDeny } from './reply.js';
 import { decoders, responseCodings, type Scrubber, scrubberOf } from './response-scrub.js';
 
@@ -149,6 +149,7 @@ export class Upstream {
       headers: out,
       setHost: false,
     });
+    up.once('socket', (s) => freeParsedReads(s, up));
     let responded = false;
     up.on('response', (upRes) => {
       responded = true;
