@@ -50,7 +50,10 @@ export function inspectAndForward(upstream: Upstream, ex: Exchange, route: Egres
   }
   // Buffer the body (bounded) to scan it.
   const cap = ex.ctx.config.bodyCap;
-  void readBounded(req, cap).then((r) => {
+  // Drained when too large: the client may still be uploading (curl sends a large
+  // body after the 100 Continue Node gives), and closing under an unread upload
+  // resets the connection, so the client never reads the 413.
+  void readBounded(req, cap, { drain: true }).then((r) => {
     if (r.kind === 'error') return ex.res.destroy();
     if (r.kind === 'too-large') return ex.deny(413, 'dlp-body-too-large', `bodies over ${cap} bytes cannot be scanned, so they are refused on routes with DLP`);
     const body = r.body;

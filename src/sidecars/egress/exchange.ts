@@ -63,7 +63,9 @@ export class Exchange {
     this.reason = reason;
     this.rule = rule;
     const where = `${this.method} https://${this.t.host}${this.t.port === 443 ? '' : `:${this.t.port}`}${this.path}`;
-    sendDeny(this.res, status, reason, denyText(where, reason, detail, suggestion), status >= 413, rule);
+    // Errors from 414 up end the connection. A 413 keeps it: its body is being
+    // drained (bounded: bounded-body.ts), and the client must read the answer first.
+    sendDeny(this.res, status, reason, denyText(where, reason, detail, suggestion), status > 413, rule);
     this.finish(status);
   };
 

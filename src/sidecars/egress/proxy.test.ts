@@ -396,6 +396,16 @@ describe('egress proxy', () => {
     assert.equal(c.status, 413);
   });
 
+  it('DLP: a client still uploading a body over the cap reads the 413, not a reset', async () => {
+    // The proxy answers before the body has arrived; closing then would reset the
+    // connection under the unread upload, and the client would lose the answer.
+    for (let i = 0; i < 5; i++) {
+      const r = await req({ host: 'block.test', method: 'POST', path: '/big', body: Buffer.alloc(8 * 1024 * 1024, 0x61), expectContinue: i % 2 === 0 });
+      assert.equal(r.status, 413, `try ${i}`);
+      assert.equal(r.headers[REASON_HEADER], 'dlp-body-too-large');
+    }
+  });
+
   it('inbound: flags prompt-injection text in a response without blocking it', async () => {
     const r = await req({ host: 'in.test', path: '/inject' });
     assert.equal(r.status, 200);

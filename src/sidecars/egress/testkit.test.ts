@@ -170,6 +170,8 @@ export interface ReqOptions extends Partial<TunnelOptions> {
   body?: Buffer | string;
   /** Send the body chunked (no Content-Length). */
   chunked?: boolean;
+  /** As curl does for a large body: `Expect: 100-continue`, the body only once the server says continue. */
+  expectContinue?: boolean;
 }
 
 /** One request through the proxy: CONNECT, TLS, HTTP/1.1. */
@@ -184,7 +186,7 @@ export async function request(o: ReqOptions): Promise<Reply> {
         createConnection: () => t,
         method: o.method ?? 'GET',
         path: o.path ?? '/',
-        headers: { host, ...(o.headers ?? {}) },
+        headers: { host, ...(o.expectContinue ? { expect: '100-continue' } : {}), ...(o.headers ?? {}) },
       },
       (res) => {
         const chunks: Buffer[] = [];
@@ -196,6 +198,11 @@ export async function request(o: ReqOptions): Promise<Reply> {
       },
     );
     req.on('error', reject);
+    if (o.body !== undefined && o.expectContinue) {
+      const body = o.body;
+      req.once('continue', () => req.end(body));
+      return;
+    }
     if (o.body !== undefined) {
       if (o.chunked) {
         const b = Buffer.from(o.body);
