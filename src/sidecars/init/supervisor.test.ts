@@ -73,7 +73,8 @@ function run(t: TestContext, services: ServiceSpec[], opts: SupervisorOptions = 
   const config: BundleConfig = { identity: 'test-abc123', services, healthFile: join(dir, 'health.json') };
   const lines: string[] = [];
   const sup = new Supervisor(config, { log: (l) => lines.push(l), ...opts });
-  t.after(() => sup.stop());
+  // Stopped, then its folder removed again: it writes its health file while stopping, after tmp()'s removal ran.
+  t.after(() => sup.stop().then(() => rmSync(dir, { recursive: true, force: true })));
   sup.start();
   const svc = (name: string) => {
     const s = sup.health().services[name];
@@ -260,7 +261,8 @@ void test('the health file is whole, current JSON after every change', async (t)
       }
     },
   });
-  t.after(() => sup.stop());
+  // Stopped, then its folder removed again: it writes its health file while stopping, after tmp()'s removal ran.
+  t.after(() => sup.stop().then(() => rmSync(dir, { recursive: true, force: true })));
   sup.start();
   await waitFor('heartbeat ready', () => sup.health().services.heartbeat?.ready === true);
   assert.equal(sup.health().ready, false, 'one service crash-looping means the bundle is not ready');
