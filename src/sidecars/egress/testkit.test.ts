@@ -6,7 +6,7 @@ import * as http from 'node:http';
 import * as https from 'node:https';
 import { connect as netConnect, type AddressInfo } from 'node:net';
 import { connect as tlsConnect, type TLSSocket } from 'node:tls';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createCa, LeafMinter, type CaMaterial } from './certs.js';
@@ -71,8 +71,18 @@ export async function startUpstream(dir: string, handler?: (req: http.IncomingMe
   };
 }
 
+const madeDirs: string[] = [];
+
+/** A temp folder, removed when the test file's process exits (callers keep using it until their last check). */
 export function tempDir(): string {
-  return mkdtempSync(join(tmpdir(), 'egress-test-'));
+  if (madeDirs.length === 0) {
+    process.once('exit', () => {
+      for (const d of madeDirs) rmSync(d, { recursive: true, force: true });
+    });
+  }
+  const dir = mkdtempSync(join(tmpdir(), 'egress-test-'));
+  madeDirs.push(dir);
+  return dir;
 }
 
 export interface TestProxy {
