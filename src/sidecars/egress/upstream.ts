@@ -30,7 +30,6 @@ const DROP_RESPONSE: ReadonlySet<string> = new Set(['connection', 'keep-alive', 
 const AGENT_CREDENTIALS = ['authorization', 'proxy-authorization', 'x-api-key'];
 /** Responses up to this size are buffered and sent with their headers in one write. */
 const SMALL_BODY = 64 * 1024;
-/** Content codings the scrubber can decode: on routes with auth the agent may ask for these only. */
 
 const EMPTY: ReadonlySet<string> = new Set();
 const dropCache = new WeakMap<EgressRoute, ReadonlySet<string>>();
