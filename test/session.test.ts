@@ -51,8 +51,9 @@ describe('attached sessions on a terminal', () => {
     s.type('x\r');
     const id = (await s.waitFor(/ready: (hacker-[a-z0-9]+)/))[1] ?? '';
     await s.waitFor(SHELL_PROMPT);
-    s.type('echo work > /workspace/w.txt; echo "wr""ote"\r');
-    await s.waitFor(/^wrote$/m);
+    // The agent keeps writing: the CLI then sees its writes fail and its input end before the kernel's SIGHUP.
+    s.type('echo work > /workspace/w.txt; echo "wr""ote"; while :; do echo tick; sleep 0.005; done\r');
+    await s.waitFor(/^wrote\ntick$/m);
     // What closing the window does: the pty's controller goes away and the kernel hangs up the session (SIGHUP).
     s.child.kill('SIGKILL');
     await s.exited;

@@ -118,6 +118,12 @@ export interface SessionIO {
   readonly stdout: NodeJS.WritableStream;
   readonly stderr: NodeJS.WritableStream;
   readonly tty: boolean;
+  /**
+   * True once the user's terminal is gone (a closed window, a dropped ssh
+   * connection): the session's end then leaves the bottle to the caller,
+   * which keeps it preserved, instead of removing it with its work.
+   */
+  readonly terminalLost?: () => boolean;
 }
 
 /**
@@ -145,11 +151,14 @@ export async function runSession(settings: Settings, started: Started, prompt: s
     crashed = true;
     throw e;
   } finally {
-    // A bottle that died under the session (engine restart, OOM, crash) is kept for inspection and `resume`.
-    if (crashed || !(await agentRunning(backend, started.identity, code >= 128))) {
-      await new BottleState(settings.home, started.identity).markPreserved('crash: the agent stopped during the session');
+    // A lost terminal's bottle is the caller's to preserve: removing it here would race that and could take its work.
+    if (io.terminalLost?.() !== true) {
+      // A bottle that died under the session (engine restart, OOM, crash) is kept for inspection and `resume`.
+      if (crashed || !(await agentRunning(backend, started.identity, code >= 128))) {
+        await new BottleState(settings.home, started.identity).markPreserved('crash: the agent stopped during the session');
+      }
+      await endSession(settings, backend, started.identity);
     }
-    await endSession(settings, backend, started.identity);
   }
   return code;
 }
