@@ -25,7 +25,7 @@ export const ExitCode = {
   internal: 70,
   /** The terminal went away during a session; the bottle is kept preserved. */
   hangUp: 129,
-  /** Ctrl-C or SIGTERM during a session; the bottle is removed as on `exit`. */
+  /** Ctrl-C or SIGTERM during a session (the bottle is removed as on `exit`), or during a start (nothing is left). */
   interrupted: 130,
 } as const;
 export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
@@ -39,6 +39,7 @@ export type ErrorKind =
   | 'name-in-use'
   | 'image-build'
   | 'launch'
+  | 'interrupted'
   | 'state';
 
 const exitCodeOf: Record<ErrorKind, ExitCode> = {
@@ -50,6 +51,7 @@ const exitCodeOf: Record<ErrorKind, ExitCode> = {
   'name-in-use': ExitCode.conflict,
   'image-build': ExitCode.build,
   launch: ExitCode.launch,
+  interrupted: ExitCode.interrupted,
   state: ExitCode.internal,
 };
 

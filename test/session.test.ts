@@ -64,6 +64,30 @@ describe('attached sessions on a terminal', () => {
     assert.equal((await run(['stop', id], { env: h.env })).code, 0);
   });
 
+  it('Ctrl-C at the secret prompt ends with 130 and starts nothing', async (t) => {
+    const s = ptyCli(['start', 'hacker'], { env: h.env, cwd: h.cwd });
+    t.after(() => s.child.kill('SIGKILL'));
+    await s.waitFor(/Key please: $/m, 60_000);
+    s.type('\x03');
+    assert.equal(await s.exited, 130, s.output());
+    assert.match(s.output(), /interrupted at the prompt; nothing was started/);
+    const listed = JSON.parse((await run(['list', '--json'], { env: h.env })).stdout) as { identity: string }[];
+    assert.deepEqual(listed.filter((b) => b.identity.startsWith('hacker-')), []);
+  });
+
+  it('Ctrl-C while the bottle is being created removes what was made and ends with 130', async (t) => {
+    const s = ptyCli(['start', 'worker', '--verbose'], { env: h.env, cwd: h.cwd });
+    t.after(() => s.child.kill('SIGKILL'));
+    const id = (await s.waitFor(/creating bottle (worker-[a-z0-9]+)/, 120_000))[1] ?? '';
+    // In the middle of the launch: the networks exist, the containers are being made.
+    await s.waitFor(/networks created/);
+    s.type('\x03');
+    assert.equal(await s.exited, 130, s.output());
+    assert.match(s.output(), new RegExp(`interrupted: ${id} was not started, and nothing of it is left`));
+    for (const kind of ['ps', 'network', 'volume'] as const) assert.deepEqual(await labelled(kind, id), [], `no ${kind} left`);
+    assert.equal(existsSync(join(h.home, 'state', id)), false, 'no state left');
+  });
+
   it('commit → stop --preserve → resume (attached) → exit keeps the workspace volume, the state and the committed image', async (t) => {
     const id = await startDetached(h, 'worker');
     assert.equal((await agentSh(h, id, 'echo kept > /workspace/note.txt; echo tool > /home/agent/tool')).code, 0);

@@ -3,6 +3,7 @@
  * (launch) -> optional session. The CLI and orchestrators share this path.
  */
 import { PassThrough } from 'node:stream';
+import { BottleError } from '../errors.js';
 import { getBackend } from '../backends/index.js';
 import { AGENT } from '../bottle/layout.js';
 import { SIDECARS } from '../bottle/sidecar.js';
@@ -30,6 +31,12 @@ export interface StartOptions {
   /** Return once ready; the bottle lives until `stop`. */
   readonly detach?: boolean;
   readonly onWarning?: (message: string) => void;
+  /**
+   * Aborted (Ctrl-C, a closed terminal): the start stops at its next step and
+   * removes what it created, then fails with an `interrupted` error. An engine
+   * call or image build in flight finishes first.
+   */
+  readonly signal?: AbortSignal;
 }
 
 export interface Started {
@@ -66,6 +73,9 @@ export async function start(settings: Settings, spec: BottleSpec, opts: StartOpt
   const identity = spec.identity ?? mintIdentity(agent.name);
   const state = new BottleState(settings.home, identity);
   const backend = getBackend(settings, backendName);
+  const checkpoint = () => {
+    if (opts.signal?.aborted) throw new BottleError('interrupted', `interrupted: ${identity} was not started, and nothing of it is left`);
+  };
   // Planning is pure: a failure up to here leaves nothing behind.
   const { plan, sidecars, session, workspaceHead } = await preparePlan(
     settings,
@@ -87,6 +97,7 @@ export async function start(settings: Settings, spec: BottleSpec, opts: StartOpt
     owner_pid: opts.detach ? undefined : process.pid,
     detached: opts.detach === true,
   };
+  checkpoint();
   try {
     await state.create(['agent', 'bundle', ...SIDECARS]);
     await state.writeSidecarState(sidecars);
@@ -97,9 +108,12 @@ export async function start(settings: Settings, spec: BottleSpec, opts: StartOpt
     else await state.clearPreserved();
     progress.detail('state written');
     const built = await backend.build(plan, progress);
+    checkpoint();
     await backend.launch(plan, built, env, progress);
+    checkpoint();
   } catch (e) {
-    // Nothing half-created: launch removed its resources; drop fresh state too.
+    // Nothing half-created: a failed build or launch removed its resources; an interrupted one is removed here.
+    if (opts.signal?.aborted) await backend.teardown(identity, { keepWorkspace: resuming }).catch(() => undefined);
     if (!resuming) await state.remove();
     throw e;
   }

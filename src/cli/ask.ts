@@ -26,8 +26,15 @@ export function askSecret(name: string, text: string): Promise<string> {
 }
 
 function question(prompt: string, hidden: boolean): Promise<string> {
-  return new Promise((resolve) => {
+  return new Promise((resolve, reject) => {
     const rl = createInterface({ input: process.stdin, output: process.stderr, terminal: true });
+    // The prompt reads the terminal raw, so Ctrl-C arrives here, not as a signal (without this, readline only paused
+    // and the CLI ended with code 0).
+    rl.on('SIGINT', () => {
+      rl.close();
+      process.stderr.write('^C\n');
+      reject(new BottleError('interrupted', 'interrupted at the prompt; nothing was started'));
+    });
     if (hidden) {
       // Echo nothing but the prompt itself.
       const out = rl as unknown as { _writeToOutput: (s: string) => void };

@@ -52,7 +52,7 @@ export async function attachSession(settings: Settings, started: Started, run: (
   }
 }
 
-function say(text: string): void {
+export function say(text: string): void {
   try {
     process.stderr.write(text);
   } catch {

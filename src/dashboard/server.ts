@@ -260,6 +260,7 @@ function statusOf(e: BottleError): 400 | 404 | 409 | 500 | 503 {
       return 503;
     case 'image-build':
     case 'launch':
+    case 'interrupted':
     case 'state':
       return 500;
   }

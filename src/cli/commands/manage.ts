@@ -16,6 +16,7 @@ import {
 import { askSecret } from '../ask.js';
 import type { CliContext } from '../context.js';
 import { age, paint, printJson, table } from '../output.js';
+import { interruptible } from '../interrupt.js';
 import { attachSession, stdinIfPiped } from '../session.js';
 import { sessionEnded, sessionIO } from './start.js';
 
@@ -124,7 +125,7 @@ export function registerManage(program: Command, ctx: () => CliContext): void {
       }
       const headless = flags.headless === true || flags.prompt !== undefined;
       const progress = c.progress();
-      const started = await resume(c.settings, identity, { progress, ask: askSecret, detach: flags.detach, headless, prompt: flags.prompt });
+      const started = await interruptible((signal) => resume(c.settings, identity, { progress, ask: askSecret, detach: flags.detach, headless, prompt: flags.prompt, signal }));
       if (flags.detach) {
         if (flags.json) printJson({ identity: started.identity, status: 'ready', resumed: true });
         else process.stdout.write(`${started.identity}\n`);

@@ -4,6 +4,7 @@ import { BACKENDS, BottleError, listAgents, listBottleManifests, list, planBottl
 import { askSecret, pick } from '../ask.js';
 import type { CliContext } from '../context.js';
 import { COLOR_NAMES, printJson } from '../output.js';
+import { interruptible } from '../interrupt.js';
 import { attachSession } from '../session.js';
 
 interface StartFlags {
@@ -90,7 +91,7 @@ export function registerStart(program: Command, ctx: () => CliContext): void {
         else process.stdout.write(planText(report, c));
         return;
       }
-      const started: Started = await start(c.settings, spec, { progress, ask: askSecret, detach: flags.detach });
+      const started: Started = await interruptible((signal) => start(c.settings, spec, { progress, ask: askSecret, detach: flags.detach, signal }));
       if (flags.detach) {
         if (flags.json) printJson({ identity: started.identity, status: 'ready', plan: started.plan });
         else process.stdout.write(`${started.identity}\n`);
