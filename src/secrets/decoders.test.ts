@@ -161,3 +161,45 @@ void test('lineSplitJoin joins exactly where the split-line pattern matches, win
     }
   }
 });
+
+void test('windows are what widening every join point on its own and merging gives', () => {
+  const SPLIT = /(?<=[A-Za-z0-9_+/=-]{8})\r?\n[ \t]*(?=[A-Za-z0-9_+/=-]{8})(?![A-Za-z_][A-Za-z0-9_.-]*[ \t]*[=:])/g;
+  // The reference: each join point's window widened to whole token runs by itself, then merged in order.
+  const isToken = (c: string | undefined) => c !== undefined && /[A-Za-z0-9+/=_.-]/.test(c);
+  const reference = (text: string, at: number[], radius: number) => {
+    const wins: [number, number][] = [];
+    for (const j of at) {
+      let a = Math.max(0, j - radius);
+      while (a > 0 && isToken(text[a - 1])) a--;
+      let b = Math.min(text.length, j + radius);
+      while (b < text.length && isToken(text[b])) b++;
+      const last = wins[wins.length - 1];
+      if (last && a <= last[1]) last[1] = Math.max(last[1], b);
+      else wins.push([a, b]);
+    }
+    return wins;
+  };
+  // Lines of token characters (a few with blanks, `NAME=`, or other characters), so that splits are common.
+  const alphabet = 'aB3_+/=-xY9';
+  const other = [' ', '\t', '.', ';', '"', 'K=', 'k: '];
+  let seed = 5;
+  // 32-bit arithmetic: a product past 2^53 would lose the low bits the modulo reads.
+  const rand = (n: number) => (((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) >>> 8) % n);
+  const line = () =>
+    Array.from({ length: 1 + rand(24) }, () => (rand(12) === 0 ? other[rand(other.length)] : alphabet[rand(alphabet.length)])).join('');
+  let checked = 0;
+  for (let i = 0; i < 1500; i++) {
+    const text = Array.from({ length: 2 + rand(40) }, line).join(rand(4) === 0 ? '\r\n' : '\n');
+    const j = lineSplitJoin(text);
+    // The join itself, on texts with many splits (the test above mostly sees none).
+    assert.equal(j?.text ?? text, text.replace(SPLIT, ''), JSON.stringify(text));
+    if (!j) continue;
+    const at: number[] = [];
+    for (let p = 0; p <= j.text.length; p++) if (j.spansJoin(p - 1, p + 1)) at.push(p); // a join point p is the one in (p - 1, p + 1)
+    for (const radius of [0, 1, 3, 8, 40]) {
+      assert.deepEqual(j.windows(radius), reference(j.text, at, radius), `${JSON.stringify(text)} radius ${radius}`);
+      checked++;
+    }
+  }
+  assert.ok(checked > 100, `only ${checked} texts had a join`);
+});

@@ -13,10 +13,18 @@ export class KeywordMatcher {
   /** Character code (ASCII, lowercased) to column; 0 for any character no keyword has. */
   private readonly column = new Uint8Array(128);
   private readonly width: number;
-  /** DFA: next state of `state * width + column`. */
+  /**
+   * The DFA for `present`, laid out for its loop (one table load a character):
+   * a state is the offset of its row, `next[state + column]` the next state,
+   * and the states where a keyword ends are numbered last, so one comparison
+   * (`state >= firstOut`) tells whether any keyword ends here.
+   */
   private readonly next: Int32Array;
-  /** Keyword ids that end at each state (following failure links), or undefined. */
+  private readonly firstOut: number;
+  /** Keyword ids that end at each state (by row offset / width), following failure links. */
   private readonly out: (readonly number[] | undefined)[];
+  /** Every UTF-16 code unit to its column (the one-byte `column`, widened): no range test in the loop. */
+  private readonly wide: Uint8Array;
 
   constructor(keywords: readonly string[]) {
     this.keywords = [...new Set(keywords)];
@@ -75,22 +83,34 @@ export class KeywordMatcher {
         }
       }
     }
-    this.next = next;
-    this.out = ends.map((e) => (e.length > 0 ? [...new Set(e)] : undefined));
+    // Renumber: states without output first, then those with one; a state becomes its row offset.
+    const outs = ends.map((e) => (e.length > 0 ? [...new Set(e)] : undefined));
+    const order = [...outs.keys()].sort((a, b) => Number(outs[a] !== undefined) - Number(outs[b] !== undefined) || a - b);
+    const rank = new Int32Array(n);
+    order.forEach((old, i) => (rank[old] = i));
+    const table = new Int32Array(n * cols);
+    for (let old = 0; old < n; old++) {
+      for (let col = 0; col < cols; col++) table[rank[old] * cols + col] = rank[next[old * cols + col]] * cols;
+    }
+    this.next = table;
+    this.out = order.map((old) => outs[old]);
+    const first = order.findIndex((old) => outs[old] !== undefined);
+    this.firstOut = (first === -1 ? n : first) * cols;
+    this.wide = new Uint8Array(65536);
+    this.wide.set(this.column);
+    if (rank[0] !== 0) throw new Error('the start state has an output');
   }
 
   /** Which keywords occur in `text` (ids into `keywords`); stops early once all have been seen. */
   present(text: string): boolean[] {
     const seen = new Array<boolean>(this.keywords.length).fill(false);
     let left = this.keywords.length;
-    const { column, next, out, width } = this;
+    const { wide, next, out, width, firstOut } = this;
     let s = 0;
     for (let i = 0, n = text.length; i < n; i++) {
-      const c = text.charCodeAt(i);
-      s = next[s * width + (c < 128 ? (column[c]) : 0)];
-      const ids = out[s];
-      if (ids !== undefined) {
-        for (const id of ids) {
+      s = next[s + wide[text.charCodeAt(i)]];
+      if (s >= firstOut) {
+        for (const id of out[s / width] ?? []) {
           if (!seen[id]) {
             seen[id] = true;
             if (--left === 0) return seen;
