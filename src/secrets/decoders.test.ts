@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { continuationJoin, lineSplitJoin } from './decoders.js';
+import { base64Runs, continuationJoin, findHexRuns, lineSplitJoin, type Run } from './decoders.js';
 import { B64, bytes, chars, fake, seed } from './fakes.test.js';
 import { binaryStrings, isBinary, knownForms, scanBytes, scanText } from './index.js';
 
@@ -202,4 +202,83 @@ void test('windows are what widening every join point on its own and merging giv
     }
   }
   assert.ok(checked > 100, `only ${checked} texts had a join`);
+});
+
+void test('base64Runs with a minimum length: exactly the runs that long or alone on their line, of all the runs', () => {
+  // The reference: every maximal run of at least minLine characters (then up to two `=`), as one regex finds them.
+  const everyRun = (text: string, minLine: number): Run[] => {
+    const runs: Run[] = [];
+    const re = new RegExp(`(?:^|[^A-Za-z0-9+/_-])([A-Za-z0-9+/_-]{${minLine},})`, 'g');
+    for (let m = re.exec(text); m !== null; m = re.exec(text)) {
+      const i = m.index + m[0].length;
+      const start = i - (m[1] ?? '').length;
+      const end = i + (/^={0,2}/.exec(text.slice(i))?.[0].length ?? 0);
+      const wholeLine = /(?:^|\n)[ \t]*$/.test(text.slice(0, start)) && /^[ \t\r]*(?:\n|$)/.test(text.slice(end));
+      runs.push({ start, end, wholeLine });
+      re.lastIndex = i;
+    }
+    return runs;
+  };
+  const alphabet = 'aZ9+/_-=';
+  const other = [' ', '\t', '\r', '.', '"', '==', '\n', '\n'];
+  let seed = 3;
+  const rand = (n: number) => (((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) >>> 8) % n);
+  let wholeLines = 0;
+  for (let i = 0; i < 1500; i++) {
+    const text = Array.from({ length: 1 + rand(60) }, () =>
+      rand(3) === 0 ? other[rand(other.length)] : Array.from({ length: rand(40) }, () => alphabet[rand(alphabet.length)]).join(''),
+    ).join('');
+    for (const [minLine, minLong] of [[16, 32], [4, 16], [16, 40], [8, 8]] as const) {
+      // A run's length counts its padding, as the decoders count it.
+      const expected = everyRun(text, minLine).filter((r) => r.wholeLine || r.end - r.start >= minLong);
+      assert.deepEqual(base64Runs(text, minLine, minLong), expected, `${JSON.stringify(text)} ${minLine}/${minLong}`);
+      wholeLines += expected.filter((r) => r.wholeLine && r.end - r.start < minLong).length;
+    }
+  }
+  assert.ok(wholeLines > 100, `only ${wholeLines} short runs alone on a line`);
+});
+
+void test('findHexRuns decodes the maximal runs of hex digits of each base64 run, as a loop over the characters does', () => {
+  const hexOf = (s: string) => Buffer.from(s, 'latin1').toString('hex');
+  const reference = (text: string, minHex: number, runs: readonly Run[]) => {
+    const out: [number, number, string][] = [];
+    for (const run of runs) {
+      if (run.end - run.start < minHex) continue;
+      let i = run.start;
+      while (i < run.end) {
+        if (!/[0-9A-Fa-f]/.test(text[i] ?? '')) {
+          i++;
+          continue;
+        }
+        const start = i;
+        while (i < run.end && /[0-9A-Fa-f]/.test(text[i] ?? '')) i++;
+        const len = (i - start) & ~1;
+        if (len < minHex) continue;
+        const decoded = Buffer.from(text.slice(start, start + len), 'hex').toString('latin1');
+        if ([...decoded].filter((c) => /[\x20-\x7e\t\n\r]/.test(c)).length / decoded.length >= 0.92) out.push([start, start + len, decoded]);
+      }
+    }
+    return out;
+  };
+  let seed = 9;
+  const rand = (n: number) => (((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) >>> 8) % n);
+  let found = 0;
+  for (let i = 0; i < 1500; i++) {
+    const parts = Array.from({ length: 1 + rand(6) }, () => {
+      switch (rand(4)) {
+        case 0: return hexOf(`KEY=${'x'.repeat(rand(30))}\n`);
+        case 1: return hexOf('\x00\x01\x02'.repeat(1 + rand(10)));
+        case 2: return 'g'.repeat(rand(3)) + 'ABCDEF0123456789'.slice(rand(16));
+        default: return [' ', '\n', 'z', '=', '_'][rand(5)] ?? '';
+      }
+    });
+    const text = parts.join(rand(2) === 0 ? '' : ' ');
+    for (const minHex of [40, 24]) {
+      const runs = base64Runs(text, 16);
+      const got = findHexRuns(text, minHex, runs).map((d) => [d.start, d.end, d.text]);
+      assert.deepEqual(got, reference(text, minHex, runs), JSON.stringify(text));
+      found += got.length;
+    }
+  }
+  assert.ok(found > 100, `only ${found} decoded runs`);
 });

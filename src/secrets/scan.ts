@@ -381,8 +381,11 @@ function scanRaw(text: string, ctx: Ctx, depth: number): Raw[] {
       if (visible) decodeWith(visible, 'invisible');
     }
     const b64 = egress ? EGRESS_BASE64 : PUSH_BASE64;
-    // One pass finds the runs of base64 characters, which hold every run of hex digits too (minLine <= minHex).
-    const runs = opts.decodeBase64 !== false || opts.decodeHex !== false ? base64Runs(text, b64.minLine) : [];
+    // The runs of base64 characters, which hold every run of hex digits too (minLine <= minHex): only
+    // those a decoder can use (as long as a single run it decodes, or alone on a line of a wrapped block).
+    const hexMin = egress ? EGRESS_HEX : PUSH_HEX;
+    const useful = Math.min(opts.decodeBase64 !== false ? b64.minRun : hexMin, opts.decodeHex !== false ? hexMin : b64.minRun);
+    const runs = opts.decodeBase64 !== false || opts.decodeHex !== false ? base64Runs(text, b64.minLine, useful) : [];
     if (opts.decodeBase64 !== false) {
       for (const d of findBase64Runs(text, b64, runs)) {
         if (covered(out.slice(0, direct), d.start, d.end)) continue;
@@ -390,7 +393,7 @@ function scanRaw(text: string, ctx: Ctx, depth: number): Raw[] {
       }
     }
     if (opts.decodeHex !== false) {
-      for (const d of findHexRuns(text, egress ? EGRESS_HEX : PUSH_HEX, runs)) decodeWith(d, 'hex');
+      for (const d of findHexRuns(text, hexMin, runs)) decodeWith(d, 'hex');
       if (egress) for (const d of findDelimitedHex(text)) decodeWith(d, 'hex');
     }
     if (opts.decodeUrl !== false) for (const d of findUrlEncoded(text)) decodeWith(d, 'url');
