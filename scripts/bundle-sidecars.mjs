@@ -10,20 +10,26 @@ const requireHere = createRequire(import.meta.url);
 // `import ... from 'node:http'` makes Node build an ESM facade that reads every
 // export, and node:http's lazy WebSocket/EventSource getters then load undici:
 // about 60-100 ms and 5 MB of anon memory in every bundle process that imports
-// it (init and egress), against 15 ms through require(). So node:http comes in
-// through the bundle's require(), and a small module re-exports its plain values
-// (names Node only defines as getters are left out: importing one fails the build).
-const HTTP = /^(node:)?http$/;
-const httpThroughRequire = {
-  name: 'http-through-require',
+// it (init and egress), against 15 ms through require(). node:fs likewise: its
+// facade reads the lazy ReadStream/WriteStream getters, which load fs's stream
+// classes (25-35 ms of each boot under load, in init and egress alike, one after
+// the other on the bottle's start path; no bundle uses fs streams). So these come
+// in through the bundle's require(), and a small module re-exports their plain
+// values (names Node only defines as getters are left out: importing one fails the build).
+const THROUGH_REQUIRE = /^(node:)?(http|fs)$/;
+const builtinsThroughRequire = {
+  name: 'builtins-through-require',
   setup(b) {
-    b.onResolve({ filter: HTTP }, (a) => (a.kind === 'require-call' ? { path: 'node:http', external: true } : { path: 'http', namespace: 'http-through-require' }));
-    b.onLoad({ filter: /.*/, namespace: 'http-through-require' }, () => {
-      const names = Object.entries(Object.getOwnPropertyDescriptors(requireHere('node:http')))
+    b.onResolve({ filter: THROUGH_REQUIRE }, (a) => {
+      const name = a.path.replace(/^node:/, '');
+      return a.kind === 'require-call' ? { path: `node:${name}`, external: true } : { path: name, namespace: 'builtins-through-require' };
+    });
+    b.onLoad({ filter: /.*/, namespace: 'builtins-through-require' }, (a) => {
+      const names = Object.entries(Object.getOwnPropertyDescriptors(requireHere(`node:${a.path}`)))
         .filter(([name, d]) => 'value' in d && name !== 'default' && /^[A-Za-z_$][\w$]*$/.test(name))
         .map(([name]) => name);
       return {
-        contents: [`const http = require('node:http');`, 'export default http;', ...names.map((n) => `export const ${n} = http.${n};`)].join('\n'),
+        contents: [`const m = require('node:${a.path}');`, 'export default m;', ...names.map((n) => `export const ${n} = m.${n};`)].join('\n'),
         loader: 'js',
       };
     });
@@ -51,7 +57,7 @@ await build({
   sourcemap: 'linked',
   legalComments: 'linked',
   logLevel: 'warning',
-  plugins: [httpThroughRequire],
+  plugins: [builtinsThroughRequire],
   // ASCII output: V8 keeps a script with any character above U+00FF as two bytes per
   // character, which doubled supervise.js (an em dash in a dependency) in every heap.
   charset: 'ascii',
