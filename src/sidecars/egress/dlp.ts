@@ -63,8 +63,14 @@ export type EntropyMode = 'off' | 'warn' | 'enforce';
 
 /** The scan options of a route's DLP settings. */
 export function dlpScanOpts(dlp: RouteDlp, known: KnownSecrets): ScanOpts {
-  return { known, entropy: !dlp.entropy ? 'off' : dlp.entropy_action, rules: dlp.rules };
+  // One object per route and known-secrets set, so the clean-head cache is found without building its key.
+  const cached = optsOf.get(dlp);
+  if (cached?.known === known) return cached;
+  const opts: ScanOpts = { known, entropy: !dlp.entropy ? 'off' : dlp.entropy_action, rules: dlp.rules };
+  optsOf.set(dlp, opts);
+  return opts;
 }
+const optsOf = new WeakMap<RouteDlp, ScanOpts>();
 
 const entropyOn = (e: ScanOpts['entropy']): boolean => e === true || e === 'warn' || e === 'enforce';
 
@@ -168,7 +174,11 @@ const cleanHeads = new WeakMap<KnownSecrets, Map<string, Set<string>>>();
 
 const optsKey = (opts: ScanOpts): string => `${String(opts.entropy)}|${(opts.rules ?? []).join(',')}`;
 
+const cleanByOpts = new WeakMap<ScanOpts, Set<string>>();
+
 function cleanCache(opts: ScanOpts): Set<string> {
+  const found = cleanByOpts.get(opts);
+  if (found !== undefined) return found;
   let byOpts = cleanHeads.get(opts.known);
   if (byOpts === undefined) {
     byOpts = new Map();
@@ -180,6 +190,7 @@ function cleanCache(opts: ScanOpts): Set<string> {
     set = new Set();
     byOpts.set(key, set);
   }
+  cleanByOpts.set(opts, set);
   return set;
 }
 
@@ -189,18 +200,21 @@ function cleanCache(opts: ScanOpts): Set<string> {
  */
 export function scanHead(input: HeadInput, opts: ScanOpts): DlpResult {
   const lines: string[] = [input.target];
-  const where: string[] = ['url'];
+  // Where each line comes from: -1 the URL, else the index of its header (named only for findings).
+  const from: number[] = [-1];
   const decoded = pctDecode(input.target, true);
   if (decoded !== input.target) {
     lines.push(decoded);
-    where.push('url');
+    from.push(-1);
   }
-  for (const [name, value] of input.headers) {
+  const headers = input.headers;
+  for (let h = 0; h < headers.length; h++) {
+    const [name, value] = headers[h] ?? ['', ''];
     lines.push(`${name}: ${value}`);
-    where.push(`header:${name.toLowerCase()}`);
+    from.push(h);
     if (name.length === 6 && name.toLowerCase() === 'cookie' && value.includes('%')) {
       lines.push(`${name}: ${pctDecode(value)}`);
-      where.push('header:cookie');
+      from.push(h);
     }
   }
   const text = lines.join('\n');
@@ -227,7 +241,9 @@ export function scanHead(input: HeadInput, opts: ScanOpts): DlpResult {
   out.add(spans, (s) => {
     let i = starts.length - 1;
     while (i > 0 && (starts[i] ?? 0) > s.start) i--;
-    return where[i] ?? 'url';
+    const h = from[i] ?? -1;
+    const name = headers[h]?.[0];
+    return name === undefined ? 'url' : `header:${name.toLowerCase()}`;
   });
   return out;
 }

@@ -31,8 +31,6 @@ export interface ProxyContext {
   known(): KnownSecrets;
 }
 
-export type Deny = (status: number, reason: string, detail: string, suggestion?: string, rule?: string, verdict?: Verdict) => void;
-
 export class Exchange {
   readonly t0 = Date.now();
   /** Audit path: no query, secrets redacted. */
@@ -58,7 +56,7 @@ export class Exchange {
   }
 
   /** Refuse with a reason header and a body naming the route that would allow it; audit it. */
-  readonly deny: Deny = (status, reason, detail, suggestion, rule, verdict = 'deny') => {
+  deny(status: number, reason: string, detail: string, suggestion?: string, rule?: string, verdict: Verdict = 'deny'): void {
     this.verdict = verdict;
     this.reason = reason;
     this.rule = rule;
@@ -67,7 +65,7 @@ export class Exchange {
     // drained (bounded: bounded-body.ts), and the client must read the answer first.
     sendDeny(this.res, status, reason, denyText(where, reason, detail, suggestion), status > 413, rule);
     this.finish(status);
-  };
+  }
 
   /** Write the audit line, once. */
   finish(status: number): void {
