@@ -4,7 +4,6 @@
  * budget the answer is `too-large`, never a silent pass: the caller turns it
  * into a finding.
  */
-import { unzipSync } from 'fflate';
 import { inflateSniff } from './decoders.js';
 
 export interface Member {
@@ -44,8 +43,12 @@ function tarMembers(b: Uint8Array): Member[] {
 /**
  * The files inside `buf` when it is an archive or a compressed stream,
  * undefined when it is neither, `too-large` when unpacking would pass `budget` bytes.
+ *
+ * The zip reader (fflate) is loaded at the first zip: building its tables
+ * when the module loads was a few ms of every `bot-bottle scan`, and most
+ * pushes carry no zip.
  */
-export function unpack(buf: Uint8Array, budget: number, depth = 0): Member[] | 'too-large' | undefined {
+export async function unpack(buf: Uint8Array, budget: number, depth = 0): Promise<Member[] | 'too-large' | undefined> {
   if (depth >= MAX_DEPTH) return undefined;
   let members: Member[] | undefined;
   const inflated = inflateSniff(buf, budget);
@@ -53,6 +56,7 @@ export function unpack(buf: Uint8Array, budget: number, depth = 0): Member[] | '
   if (inflated !== undefined) members = [{ name: '', data: inflated }];
   else if (isTar(buf)) members = tarMembers(buf);
   else if (isZip(buf)) {
+    const { unzipSync } = await import('fflate');
     let total = 0;
     let over = false;
     try {
@@ -75,7 +79,7 @@ export function unpack(buf: Uint8Array, budget: number, depth = 0): Member[] | '
   for (const m of members) {
     used += m.data.length;
     if (used > budget) return 'too-large';
-    const inner = unpack(m.data, budget - used, depth + 1);
+    const inner = await unpack(m.data, budget - used, depth + 1);
     if (inner === 'too-large') return 'too-large';
     if (inner === undefined) out.push(m);
     else for (const x of inner) out.push({ name: [m.name, x.name].filter(Boolean).join('/'), data: x.data });

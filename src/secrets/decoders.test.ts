@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
+import { gzipSync } from 'node:zlib';
 import { test } from 'node:test';
-import { base64Runs, continuationJoin, findHexRuns, lineSplitJoin, type Run } from './decoders.js';
+import { base64Runs, continuationJoin, EGRESS_BASE64, findBase64Runs, findHexRuns, lineSplitJoin, PUSH_BASE64, type Run } from './decoders.js';
 import { B64, bytes, chars, fake, seed } from './fakes.test.js';
 import { binaryStrings, isBinary, knownForms, scanBytes, scanText } from './index.js';
 
@@ -281,4 +282,41 @@ void test('findHexRuns decodes the maximal runs of hex digits of each base64 run
     }
   }
   assert.ok(found > 100, `only ${found} decoded runs`);
+});
+
+void test('a run is decoded exactly when its bytes are text (or compressed): the check without decoding never drops one', () => {
+  const printable = (b: Buffer) => [...b].filter((c) => (c >= 32 && c < 127) || c === 9 || c === 10 || c === 13).length / b.length;
+  let seed = 21;
+  const rand = (n: number) => (((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) >>> 8) % n);
+  const words = ['camelCaseIdentifierWithLongName', 'node_modules/some-package/lib/index', 'XMLHttpRequestEventTarget', 'ZXhhbXBsZQ'];
+  const kinds = {
+    // Text with a share of other bytes around the 92% line.
+    text: () => {
+      const share = rand(20);
+      return Buffer.from(Array.from({ length: 12 + rand(60) }, () => (rand(100) < share ? 128 + rand(128) : 32 + rand(95)))).toString('base64');
+    },
+    binary: () => Buffer.from(Array.from({ length: 12 + rand(60) }, () => rand(256))).toString('base64'),
+    words: () => Array.from({ length: 1 + rand(3) }, () => words[rand(words.length)]).join(''),
+    url: () => Buffer.from(`KEY=${'v'.repeat(rand(40))}\n`).toString('base64url'),
+    gzip: () => gzipSync(Buffer.from(`TOKEN=${'x'.repeat(rand(50))}`)).toString('base64'),
+  };
+  const seen = new Set<string>();
+  for (let i = 0; i < 3000; i++) {
+    const [kind, make] = Object.entries(kinds)[rand(5)] ?? ['', () => ''];
+    const made = make();
+    const run = rand(2) === 0 ? made.replace(/=+$/, '') : made;
+    if (run.length < 32) continue;
+    for (const opts of [PUSH_BASE64, EGRESS_BASE64]) {
+      const got = findBase64Runs(`x ${run} y`, opts);
+      const bytes = Buffer.from(run, 'base64');
+      const compressed = bytes[0] === 0x1f || bytes[0] === 0x78;
+      if (!compressed && !opts.alignments) {
+        const text = bytes.length >= 16 && printable(bytes) >= 0.92;
+        assert.deepEqual(got.map((d) => d.text), text ? [bytes.toString('latin1')] : [], `${kind} ${run}`);
+        seen.add(`${kind}:${text}`);
+      }
+      if (compressed && kind === 'gzip') assert.equal(got.length, 1, run);
+    }
+  }
+  for (const k of ['text:true', 'text:false', 'binary:false', 'words:false', 'url:true']) assert.ok(seen.has(k), `no case ${k}`);
 });

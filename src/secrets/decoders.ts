@@ -288,8 +288,41 @@ export const EGRESS_BASE64: Base64Options = { minRun: 16, minLine: 4, minLines: 
 /** Output bound when a decoded run turns out to be gzip or zlib data. */
 const MAX_INFLATE = 1 << 20;
 
+/** Base64 digit values, `-` and `_` too (Node decodes both alphabets); -1 for any other character. */
+const B64_VAL = new Int8Array(128).fill(-1);
+for (let i = 0; i < 64; i++) B64_VAL['ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/'.charCodeAt(i)] = i;
+B64_VAL[45 /* - */] = 62;
+B64_VAL[95 /* _ */] = 63;
+
+/**
+ * True when the bytes `body` decodes to surely fail the printable test
+ * (under 92% printable), told from the first byte of every 4-character group
+ * (the first character and the top of the second) without decoding: most
+ * long runs in code are identifiers and paths, whose letters past `f` make
+ * that byte 128 or more. False when unsure: padding inside (a wrapped block
+ * has it at line ends), or a first byte that may start a gzip or zlib stream.
+ */
+function surelyNotText(body: string): boolean {
+  const n = body.length;
+  if (body.includes('=')) return false;
+  let bad = 0;
+  for (let i = 0; i + 1 < n; i += 4) {
+    const hi = body.charCodeAt(i);
+    const lo = body.charCodeAt(i + 1);
+    const v0 = hi < 128 ? (B64_VAL[hi] ?? -1) : -1;
+    const v1 = lo < 128 ? (B64_VAL[lo] ?? -1) : -1;
+    if (v0 < 0 || v1 < 0) return false;
+    const b = (v0 << 2) | (v1 >> 4);
+    if (i === 0 && (b === 0x1f || b === 0x78)) return false;
+    if (!((b >= 32 && b < 127) || b === 9 || b === 10 || b === 13)) bad++;
+  }
+  // At most ceil(3n/4) bytes: past 8% of them not printable, the test fails.
+  return bad > 0.08 * Math.ceil((3 * n) / 4);
+}
+
 function decodeAt(chars: string, k: number, opts: Base64Options): { text: string; skip: number; tooLarge?: boolean } | undefined {
   const body = chars.slice(k);
+  if (surelyNotText(body)) return undefined;
   const bytes = Buffer.from(body, 'base64');
   const inflated = inflateSniff(bytes, MAX_INFLATE);
   if (inflated === 'too-large') return { text: '', skip: -1, tooLarge: true };

@@ -171,3 +171,31 @@ void test('git path quoting is undone', () => {
   assert.equal(unquoteGitPath('"a\\tb\\"c"'), 'a\tb"c');
   assert.equal(unquoteGitPath('plain/path'), 'plain/path');
 });
+
+void test('a zip in a commit is unpacked (its reader loaded at the first zip) and its members scanned', async () => {
+  const { zipSync } = await import('fflate');
+  const token = fake.ghp();
+  const repo = mkdtempSync(join(tmpdir(), 'bb-git-zip-'));
+  try {
+    const run = (...args: string[]) =>
+      execFileSync('git', ['-C', repo, ...args], {
+        encoding: 'utf8',
+        env: { ...process.env, GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@t.invalid', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@t.invalid', GIT_CONFIG_NOSYSTEM: '1', HOME: repo },
+      }).trim();
+    run('init', '-q', '-b', 'main');
+    writeFileSync(join(repo, 'README.md'), '# zip\n');
+    run('add', '-A');
+    run('commit', '-q', '-m', 'base');
+    const base = run('rev-parse', 'HEAD');
+    writeFileSync(join(repo, 'bundle.zip'), zipSync({ 'creds/.env': new TextEncoder().encode(`A=1\nGITHUB_TOKEN=${token}\n`), 'readme.txt': new TextEncoder().encode('nothing here\n') }));
+    run('add', '-A');
+    run('commit', '-q', '-m', 'add a zip');
+    const found = await scanRange(repo, `${base}..HEAD`, { scanTags: false });
+    assert.deepEqual(
+      found.map((f) => [f.path, f.line, f.rule, f.via]),
+      [['bundle.zip!creds/.env', 2, 'github-pat', 'archive']],
+    );
+  } finally {
+    rmSync(repo, { recursive: true, force: true });
+  }
+});

@@ -420,7 +420,7 @@ export async function scanRange(repoPath: string, range: GitRange, opts: GitScan
       if (!now) continue;
       const before = b.oldOid ? blobs.get(b.oldOid) : undefined;
       const emit = emitFor(b.commit, b.path);
-      const members = unpack(now, Math.min(MAX_ARCHIVE_BLOB, archiveBudget));
+      const members = await unpack(now, Math.min(MAX_ARCHIVE_BLOB, archiveBudget));
       if (members === 'too-large') {
         findings.push({ commit: b.commit, path: b.path, line: 0, rule: 'archive-over-budget', redacted: `more than ${MAX_ARCHIVE_BLOB >> 20} MiB unpacked`, via: 'archive' });
         continue;
