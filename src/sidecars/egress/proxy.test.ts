@@ -29,6 +29,8 @@ describe('egress proxy', () => {
   let auditLog: string;
   let configPath: string;
   let baseConfig: Record<string, unknown>;
+  /** Settles when the proxy closes the upstream connection that served /keep-alive-hint. */
+  let hintClosed: Promise<void> | undefined;
 
   const req = (o: Partial<ReqOptions> & { host?: string }): Promise<Reply> => {
     const host = o.host ?? 'up.test';
@@ -46,6 +48,15 @@ describe('egress proxy', () => {
         const out = gz ? gzipSync(json) : json;
         res.writeHead(200, { 'content-type': 'application/json', 'x-echo-authorization': r.headers.authorization ?? '', ...(gz ? { 'content-encoding': 'gzip' } : {}), 'content-length': out.length });
         res.end(r.method === 'HEAD' ? undefined : out);
+        return true;
+      }
+      if (r.url === '/keep-alive-hint') {
+        // The upstream keeps idle connections 5 s (Node's default) and announces 2:
+        // an 'end' here is the proxy closing it, not the server.
+        const s = r.socket;
+        hintClosed = new Promise((resolve) => s.once('end', () => resolve()));
+        res.writeHead(200, { connection: 'keep-alive', 'keep-alive': 'timeout=2', 'content-length': 2 });
+        res.end('ok');
         return true;
       }
       if (r.url === '/inject') {
@@ -132,6 +143,13 @@ describe('egress proxy', () => {
     assert.deepEqual(JSON.parse(r.body), { method: 'GET', url: '/hello?x=1', bytes: 0 });
     const post = await req({ method: 'POST', path: '/echo', body: 'x'.repeat(100_000) });
     assert.equal((JSON.parse(post.body) as { bytes: number }).bytes, 100_000);
+  });
+
+  it("closes an idle upstream connection before the upstream's announced Keep-Alive timeout", { timeout: 20_000 }, async () => {
+    const r = await req({ path: '/keep-alive-hint' });
+    assert.equal(r.status, 200);
+    assert.ok(hintClosed !== undefined);
+    await hintClosed;
   });
 
   it('sends scanned bodies upstream intact, one after another on its kept-alive connections (each is freed once sent)', { timeout: 30_000 }, async () => {

@@ -11,6 +11,7 @@
  */
 import * as https from 'node:https';
 import type * as http from 'node:http';
+import type { Duplex } from 'node:stream';
 import type { SecureContext } from 'node:tls';
 import type { EgressRoute } from '../../manifest/types.js';
 import { DECODABLE_CODINGS } from './codings.js';
@@ -28,6 +29,8 @@ export const DROP_REQUEST: ReadonlySet<string> = new Set(['connection', 'keep-al
 const DROP_RESPONSE: ReadonlySet<string> = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade', 'trailer']);
 /** Credentials the agent may send that a route with `auth` replaces. */
 const AGENT_CREDENTIALS = ['authorization', 'proxy-authorization', 'x-api-key'];
+/** How long a pooled upstream connection may sit idle (less when the upstream announces less). */
+const IDLE_MS = 60_000;
 /** Responses up to this size are buffered and sent with their headers in one write. */
 const SMALL_BODY = 64 * 1024;
 
@@ -90,6 +93,23 @@ class UpstreamAgent extends https.Agent {
   override getName(): string {
     return this.key;
   }
+
+  /**
+   * A pooled connection closes after IDLE_MS idle, or a second before the
+   * upstream's `Keep-Alive: timeout=N` (Node applies that hint here, against
+   * the agent's `timeout`). The timeout is the agent's only for this call: as a
+   * standing option, every request would also listen for the socket's timeout
+   * and reset its timer twice (ClientRequest does whenever its agent has one).
+   */
+  override keepSocketAlive(socket: Duplex): boolean {
+    this.options.timeout = IDLE_MS;
+    try {
+      const keep: unknown = super.keepSocketAlive(socket);
+      return keep !== false;
+    } finally {
+      this.options.timeout = undefined;
+    }
+  }
 }
 
 export class Upstream {
@@ -137,7 +157,6 @@ export class Upstream {
         maxSockets: 256,
         maxFreeSockets: 64,
         scheduling: 'lifo',
-        timeout: 60_000,
       });
       this.agents.set(key, a);
     }
