@@ -199,3 +199,32 @@ void test('a zip in a commit is unpacked (its reader loaded at the first zip) an
     rmSync(repo, { recursive: true, force: true });
   }
 });
+
+void test('added lines before and after non-ASCII text in one stream: same findings and lines as one decoding would give', async () => {
+  const [a, b, c] = [fake.ghp(), fake.npm(), fake.xoxb()];
+  const repo = mkdtempSync(join(tmpdir(), 'bb-git-utf8-'));
+  try {
+    const run = (...args: string[]) =>
+      execFileSync('git', ['-C', repo, ...args], {
+        encoding: 'utf8',
+        env: { ...process.env, GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@t.invalid', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@t.invalid', GIT_CONFIG_NOSYSTEM: '1', HOME: repo },
+      }).trim();
+    run('init', '-q', '-b', 'main');
+    writeFileSync(join(repo, 'a.txt'), 'x\n');
+    run('add', '-A');
+    run('commit', '-q', '-m', 'base');
+    const base = run('rev-parse', 'HEAD');
+    // ASCII first, then a line with é and 日本, then ASCII again in the same run, and a second file after it.
+    writeFileSync(join(repo, 'a.txt'), `x\nTOKEN=${a}\ncafé 日本 ${b}\nSLACK=${c}\n`);
+    writeFileSync(join(repo, 'b.txt'), `plain\nTOKEN=${a}\n`);
+    run('add', '-A');
+    run('commit', '-q', '-m', 'unicode');
+    const found = await scanRange(repo, `${base}..HEAD`, { scanTags: false });
+    assert.deepEqual(
+      found.map((f) => [f.path, f.line, f.rule]),
+      [['a.txt', 2, 'github-pat'], ['a.txt', 3, 'npm-access-token'], ['a.txt', 4, 'slack-bot-token'], ['b.txt', 2, 'github-pat']],
+    );
+  } finally {
+    rmSync(repo, { recursive: true, force: true });
+  }
+});

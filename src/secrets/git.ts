@@ -53,6 +53,7 @@ const NULL_OID = /^0+$/;
 /** A run of added (removed) lines of a one-parent hunk, found by the regex engine rather than a loop over its lines. */
 const PLUS_RUN = /(?:\+[^\n]*\n)+/y;
 const MINUS_RUN = /(?:-[^\n]*\n)+/y;
+const NON_ASCII = /[\x80-\xff]/g; // in the latin1 view: a byte that is not ASCII
 
 // ---------------------------------------------------------------- git processes
 
@@ -342,6 +343,16 @@ export async function scanRange(repoPath: string, range: GitRange, opts: GitScan
   const onBytes = (buf: Buffer) => {
     const s = buf.toString('latin1');
     const n = s.length;
+    // Where the next byte that is not ASCII is (n: none). A run before it is its own latin1 view, sliced rather
+    // than decoded again; the view lives only until its file is scanned (a slice keeps the whole chunk alive).
+    let nonAscii = -1;
+    const runText = (from: number, to: number): string => {
+      if (nonAscii < from) {
+        NON_ASCII.lastIndex = from;
+        nonAscii = NON_ASCII.test(s) ? NON_ASCII.lastIndex - 1 : n;
+      }
+      return to <= nonAscii ? s.slice(from, to) : buf.toString('utf8', from, to);
+    };
     let pos = 0;
     while (pos < n) {
       if (state === 'hunk' && parents === 1) {
@@ -352,7 +363,7 @@ export async function scanRange(repoPath: string, range: GitRange, opts: GitScan
           if (runOf.test(s)) {
             const end = runOf.lastIndex - 1; // the run's last newline
             if (runOf === PLUS_RUN) {
-              const raw = buf.toString('utf8', pos + 1, end);
+              const raw = runText(pos + 1, end);
               const run = raw.replaceAll('\n+', '\n');
               added.add(run, newLine);
               newLine += raw.length - run.length + 1; // one `\n+` dropped per line after the first
