@@ -5,7 +5,7 @@
  * carry a valid checksum, and a seed phrase is 12 to 24 words of the BIP-39
  * English list in a row.
  */
-import { createHash } from 'node:crypto';
+import { createRequire } from 'node:module';
 import { wordlist } from '@scure/bip39/wordlists/english.js';
 import { electronicFormatIBAN, isValidIBAN } from 'ibantools';
 
@@ -57,12 +57,23 @@ function base58(s: string): Buffer | undefined {
   return Buffer.concat([Buffer.alloc(zeros), Buffer.from(hex, 'hex')]);
 }
 
+/**
+ * node:crypto, loaded at the first use: loading it is about 8 ms of CPU, paid
+ * by every `bot-bottle scan` at start-up, which never checks a Base58 key
+ * (the financial pack is egress-only).
+ */
+let crypto: typeof import('node:crypto') | undefined;
+function sha256(b: Uint8Array): Buffer {
+  crypto ??= createRequire(import.meta.url)('node:crypto') as typeof import('node:crypto');
+  return crypto.createHash('sha256').update(b).digest();
+}
+
 /** Base58Check: the last 4 bytes are the first 4 of the double SHA-256 of the rest. */
 export function base58Check(s: string): boolean {
   const b = base58(s);
   if (b === undefined || b.length < 5) return false;
   const body = b.subarray(0, b.length - 4);
-  const sum = createHash('sha256').update(createHash('sha256').update(body).digest()).digest();
+  const sum = sha256(sha256(body));
   return sum.subarray(0, 4).equals(b.subarray(b.length - 4));
 }
 

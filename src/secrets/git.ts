@@ -13,7 +13,8 @@
  * deleted within the range is reported for the commit that added it.
  */
 import { spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
+import { closeSync, openSync, readSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { BottleError } from '../errors.js';
 import { unpack } from './archive.js';
 import { binaryStrings, isBinary } from './decoders.js';
@@ -54,6 +55,26 @@ const NULL_OID = /^0+$/;
 const PLUS_RUN = /(?:\+[^\n]*\n)+/y;
 const MINUS_RUN = /(?:-[^\n]*\n)+/y;
 const NON_ASCII = /[\x80-\xff]/g; // in the latin1 view: a byte that is not ASCII
+
+/**
+ * `bytes` random bytes as hex, from the kernel's generator: the same source
+ * as crypto.randomBytes without loading node:crypto (about 8 ms of CPU on
+ * every `bot-bottle scan`); node:crypto where there is no /dev/urandom.
+ */
+function randomHex(bytes: number): string {
+  const b = Buffer.alloc(bytes);
+  try {
+    const fd = openSync('/dev/urandom', 'r');
+    try {
+      if (readSync(fd, b, 0, bytes, null) === bytes) return b.toString('hex');
+    } finally {
+      closeSync(fd);
+    }
+  } catch {
+    // no /dev/urandom: below
+  }
+  return (createRequire(import.meta.url)('node:crypto') as typeof import('node:crypto')).randomBytes(bytes).toString('hex');
+}
 
 // ---------------------------------------------------------------- git processes
 
@@ -180,7 +201,7 @@ interface PendingBlob {
  * (oldest first), then path, then line.
  */
 export async function scanRange(repoPath: string, range: GitRange, opts: GitScanOptions = {}): Promise<GitFinding[]> {
-  const nonce = randomBytes(8).toString('hex');
+  const nonce = randomHex(8);
   const START = `\x01${nonce} C `;
   const END = `\x01${nonce} E`;
   const IDENT = `\x01${nonce} I `;
