@@ -216,17 +216,19 @@ export async function scanRange(repoPath: string, range: GitRange, opts: GitScan
   const metaOpts: ScanOptions = { ...scanOpts, mode: 'egress' };
   // A commit's paths are scanned as one text, a path a line (one call, not one per file): nothing joins lines of it.
   const pathOpts: ScanOptions = { ...metaOpts, joinContinuations: false };
-  // Tags are listed while the range streams (one process less on the critical path).
-  const tagList =
-    opts.scanTags !== false
-      ? gitText(
-          repoPath,
-          // for-each-ref spells bytes %01 and newlines %0a
-          ['for-each-ref', `--format=${START.replace('\x01', '%01')}%(objecttype) %(*objectname) %(refname:strip=2)%0a%(contents)%0a${END.replace('\x01', '%01')}`, 'refs/tags'],
-          'tags',
-        )
-      : undefined;
-  tagList?.catch(() => undefined);
+  // Tags are listed while the range streams (one process less on the critical path), started just after
+  // `git log`: spawning a process takes the CPU for a while, and the log is what the scan waits for.
+  let tagList: Promise<string> | undefined;
+  const listTags = () => {
+    if (opts.scanTags === false) return;
+    tagList = gitText(
+      repoPath,
+      // for-each-ref spells bytes %01 and newlines %0a
+      ['for-each-ref', `--format=${START.replace('\x01', '%01')}%(objecttype) %(*objectname) %(refname:strip=2)%0a%(contents)%0a${END.replace('\x01', '%01')}`, 'refs/tags'],
+      'tags',
+    );
+    tagList.catch(() => undefined);
+  };
 
   const listed = typeof range !== 'string';
   if (listed && range.length === 0) return [];
@@ -402,6 +404,7 @@ export async function scanRange(repoPath: string, range: GitRange, opts: GitScan
 
   await new Promise<void>((resolve, reject) => {
     const p = spawn('git', ['-C', repoPath, ...GIT_CONFIG, ...args], { env: gitEnv(), stdio: ['pipe', 'pipe', 'pipe'] });
+    listTags();
     const err: Buffer[] = [];
     // Bytes after the last newline of what has arrived: decoded with the next chunk (a newline never splits a character).
     let rest: Buffer | undefined;
