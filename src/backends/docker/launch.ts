@@ -260,11 +260,6 @@ async function startAgent(engine: Engine, plan: DockerPlan, built: DockerBuild, 
   const systemCas = plan.agentTrust.length > 0 ? readImageFile(agent, AGENT.systemCaBundle) : Promise.resolve(undefined);
   systemCas.catch(() => undefined);
   await writeAgentTrees(agent, plan, progress);
-  // The engine's container starts contend (each runs a dozen iptables calls
-  // under one host-wide lock for its DNS resolver): run together they end
-  // together. The bundle's boot, which readiness waits for, follows its
-  // start; so the bundle starts first, and the agent starts while it boots.
-  await up;
   await agent.start();
   mark('agent started');
   const files = splitAgentFiles(plan);
