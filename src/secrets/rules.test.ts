@@ -220,3 +220,14 @@ void test('adversarial inputs finish (linear-time regexes)', () => {
   ];
   for (const t of inputs) assert.ok(Array.isArray(scanText(t)));
 });
+
+void test('no packs named is the credentials pack, in either mode and in any order of calls', () => {
+  const text = `GITHUB_TOKEN=${fake.ghp()}\ncard 4111 1111 1111 1111\nstripe: ${fake.stripe()}\n`;
+  for (const mode of ['push', 'egress'] as const) {
+    const byDefault = scanText(text, { mode });
+    assert.deepEqual(scanText(text, { mode, packs: ['credentials'] }), byDefault);
+    assert.deepEqual(scanText(text, { mode }), byDefault);
+    assert.ok(byDefault.length >= 2 && byDefault.every((f) => f.rule !== 'card-number'), mode);
+  }
+  assert.ok(scanText(text, { mode: 'egress', packs: ['financial', 'credentials'] }).some((f) => f.rule === 'card-number'));
+});
