@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
 import { gzipSync } from 'node:zlib';
 import { test } from 'node:test';
-import { base64Runs, continuationJoin, EGRESS_BASE64, findBase64Runs, findHexRuns, lineSplitJoin, PUSH_BASE64, type Run } from './decoders.js';
+import { B64_RUN_CHARS, base64Runs, continuationJoin, EGRESS_BASE64, findBase64Runs, findHexRuns, lineSplitJoin, PUSH_BASE64, runLengths, runsFromSpans, type Run } from './decoders.js';
+import { KeywordMatcher } from './keywords.js';
+import { RULES } from './rules.js';
 import { B64, bytes, chars, fake, seed } from './fakes.test.js';
 import { binaryStrings, isBinary, knownForms, scanBytes, scanText } from './index.js';
 
@@ -319,4 +321,28 @@ void test('a run is decoded exactly when its bytes are text (or compressed): the
     }
   }
   for (const k of ['text:true', 'text:false', 'binary:false', 'words:false', 'url:true']) assert.ok(seen.has(k), `no case ${k}`);
+});
+
+void test('base64 runs found in the keyword pass are the runs base64Runs finds, and the keywords those present finds', () => {
+  const matcher = new KeywordMatcher([...new Set(RULES.flatMap((r) => r.keywords))]);
+  const alphabet = 'aZ9+/_-=kK';
+  const other = [' ', '\t', '\r', '.', '"', '==', '\n', '\n', 'é', 'sk_live_', 'AKIA'];
+  let seed = 17;
+  const rand = (n: number) => (((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) >>> 8) % n);
+  let shortLines = 0;
+  for (let i = 0; i < 1500; i++) {
+    const text = Array.from({ length: 1 + rand(60) }, () =>
+      rand(3) === 0 ? other[rand(other.length)] : Array.from({ length: rand(40) }, () => alphabet[rand(alphabet.length)]).join(''),
+    ).join('');
+    for (const [minLine, minLong] of [[16, 32], [4, 16], [16, 40], [8, 8]] as const) {
+      const spans: number[] = [];
+      const { long, short } = runLengths(minLine, minLong);
+      const seen = matcher.presentAndRuns(text, B64_RUN_CHARS, long, short, spans);
+      const expected = base64Runs(text, minLine, minLong);
+      assert.deepEqual(runsFromSpans(text, spans, minLong), expected, `${JSON.stringify(text)} ${minLine}/${minLong}`);
+      assert.deepEqual(seen, matcher.present(text), JSON.stringify(text));
+      shortLines += expected.filter((r) => r.wholeLine && r.end - r.start < minLong).length;
+    }
+  }
+  assert.ok(shortLines > 100, `only ${shortLines} short runs alone on a line`);
 });

@@ -99,6 +99,30 @@ export function base64Runs(text: string, minLine: number, minLong = minLine): Ru
 
 const B64_CLASS = 'A-Za-z0-9+/_-';
 
+/** The base64 characters of the runs, as a table over every UTF-16 code unit (for a loop that reads each character once). */
+export const B64_RUN_CHARS = new Uint8Array(65536);
+for (const ch of 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/_-') B64_RUN_CHARS[ch.charCodeAt(0)] = 1;
+
+/** The regex lengths of `base64Runs(…, minLine, minLong)`: a run this long is a candidate on its own, shorter ones only alone on a line. */
+export function runLengths(minLine: number, minLong: number): { long: number; short: number } {
+  return { long: Math.max(minLine, minLong - 2), short: minLine };
+}
+
+/**
+ * `base64Runs(text, minLine, minLong)` from the candidate runs a pass over the
+ * text found (start, end pairs of maximal runs of `B64_RUN_CHARS`, as long as
+ * `runLengths` says, or shorter but first on their line): the same runs, with
+ * padding, `wholeLine`, and the same filter.
+ */
+export function runsFromSpans(text: string, spans: readonly number[], minLong: number): Run[] {
+  const runs: Run[] = [];
+  for (let k = 0; k < spans.length; k += 2) {
+    const run = runAt(text, spans[k] ?? 0, spans[k + 1] ?? 0);
+    if (run.wholeLine || run.end - run.start >= minLong) runs.push(run);
+  }
+  return runs;
+}
+
 /** The run [start, i) of base64 characters, with its padding (up to two `=`), and whether it is alone on its line. */
 function runAt(text: string, start: number, i: number): Run {
   const n = text.length;

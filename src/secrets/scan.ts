@@ -17,7 +17,7 @@
  *   short wrapping), gzip/zlib inside base64, invisible characters.
  */
 import {
-  base64Runs,
+  B64_RUN_CHARS,
   continuationJoin,
   lineSplitJoin,
   EGRESS_BASE64,
@@ -26,6 +26,8 @@ import {
   findHexRuns,
   findUrlEncoded,
   PUSH_BASE64,
+  runLengths,
+  runsFromSpans,
   stripInvisible,
   type Decoded,
   type Joined,
@@ -176,8 +178,8 @@ interface Within {
   readonly offset: number;
 }
 
-function runRules(text: string, ctx: Ctx, out: Raw[], specificOnly = false, within?: Within): void {
-  const present = ctx.set.keywords.present(text);
+function runRules(text: string, ctx: Ctx, out: Raw[], specificOnly = false, within?: Within, seen?: readonly boolean[]): void {
+  const present = seen ?? ctx.set.keywords.present(text);
   for (const { rule, regex: re, priority, keywordIds } of ctx.set.rules) {
     if (specificOnly && (rule.generic || keywordIds.length === 0)) continue;
     if (keywordIds.length > 0 && !keywordIds.some((k) => present[k])) continue;
@@ -350,7 +352,21 @@ interface Ctx {
 function scanRaw(text: string, ctx: Ctx, depth: number): Raw[] {
   const out: Raw[] = [];
   const { opts, known } = ctx;
-  runRules(text, ctx, out);
+  const egress = ctx.mode === 'egress';
+  const b64 = egress ? EGRESS_BASE64 : PUSH_BASE64;
+  const hexMin = egress ? EGRESS_HEX : PUSH_HEX;
+  // The runs of base64 characters hold every run of hex digits too (minLine <= minHex); kept are those a decoder
+  // can use (as long as a single run it decodes, or alone on a line of a wrapped block). They are found in the
+  // keyword prefilter's pass over the text, not by a pass of their own.
+  const useful = Math.min(opts.decodeBase64 !== false ? b64.minRun : hexMin, opts.decodeHex !== false ? hexMin : b64.minRun);
+  const wantRuns = depth < MAX_DEPTH[ctx.mode] && (opts.decodeBase64 !== false || opts.decodeHex !== false);
+  const spans: number[] = [];
+  let seen: boolean[] | undefined;
+  if (wantRuns) {
+    const { long, short } = runLengths(b64.minLine, useful);
+    seen = ctx.set.keywords.presentAndRuns(text, B64_RUN_CHARS, long, short, spans);
+  }
+  runRules(text, ctx, out, false, undefined, seen);
   if (known) runKnown(text, known, out);
   const direct = out.length;
   const decodeWith = (d: Decoded, via: string) => {
@@ -367,7 +383,6 @@ function scanRaw(text: string, ctx: Ctx, depth: number): Raw[] {
     }
   };
   if (depth < MAX_DEPTH[ctx.mode]) {
-    const egress = ctx.mode === 'egress';
     if (opts.joinContinuations !== false) {
       const joined = continuationJoin(text);
       if (joined) scanJoined(joined, ctx, out, direct, 'continuation', false);
@@ -380,12 +395,7 @@ function scanRaw(text: string, ctx: Ctx, depth: number): Raw[] {
       const visible = stripInvisible(text);
       if (visible) decodeWith(visible, 'invisible');
     }
-    const b64 = egress ? EGRESS_BASE64 : PUSH_BASE64;
-    // The runs of base64 characters, which hold every run of hex digits too (minLine <= minHex): only
-    // those a decoder can use (as long as a single run it decodes, or alone on a line of a wrapped block).
-    const hexMin = egress ? EGRESS_HEX : PUSH_HEX;
-    const useful = Math.min(opts.decodeBase64 !== false ? b64.minRun : hexMin, opts.decodeHex !== false ? hexMin : b64.minRun);
-    const runs = opts.decodeBase64 !== false || opts.decodeHex !== false ? base64Runs(text, b64.minLine, useful) : [];
+    const runs = wantRuns ? runsFromSpans(text, spans, useful) : [];
     if (opts.decodeBase64 !== false) {
       for (const d of findBase64Runs(text, b64, runs)) {
         if (covered(out.slice(0, direct), d.start, d.end)) continue;
