@@ -27,11 +27,27 @@ const S = {
   noDiff: fake.ghr(),
 };
 
-function git(...args: string[]): string {
-  return execFileSync('git', ['-C', dir, ...args], {
+function gitIn(repo: string, ...args: string[]): string {
+  return execFileSync('git', ['-C', repo, ...args], {
     encoding: 'utf8',
-    env: { ...process.env, GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@t.invalid', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@t.invalid', GIT_CONFIG_NOSYSTEM: '1', HOME: dir },
+    env: { ...process.env, GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@t.invalid', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@t.invalid', GIT_CONFIG_NOSYSTEM: '1', HOME: repo },
   }).trim();
+}
+function git(...args: string[]): string {
+  return gitIn(dir, ...args);
+}
+/** A repository of its own with one base commit (a README), removed after `body`. */
+async function withRepo(prefix: string, body: (repo: string, base: string) => Promise<void>): Promise<void> {
+  const repo = mkdtempSync(join(tmpdir(), prefix));
+  try {
+    gitIn(repo, 'init', '-q', '-b', 'main');
+    writeFileSync(join(repo, 'README.md'), '# base\n');
+    gitIn(repo, 'add', '-A');
+    gitIn(repo, 'commit', '-q', '-m', 'base');
+    await body(repo, gitIn(repo, 'rev-parse', 'HEAD'));
+  } finally {
+    rmSync(repo, { recursive: true, force: true });
+  }
 }
 function write(path: string, data: string | Buffer): void {
   mkdirSync(join(dir, path, '..'), { recursive: true });
@@ -175,56 +191,30 @@ void test('git path quoting is undone', () => {
 void test('a zip in a commit is unpacked (its reader loaded at the first zip) and its members scanned', async () => {
   const { zipSync } = await import('fflate');
   const token = fake.ghp();
-  const repo = mkdtempSync(join(tmpdir(), 'bb-git-zip-'));
-  try {
-    const run = (...args: string[]) =>
-      execFileSync('git', ['-C', repo, ...args], {
-        encoding: 'utf8',
-        env: { ...process.env, GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@t.invalid', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@t.invalid', GIT_CONFIG_NOSYSTEM: '1', HOME: repo },
-      }).trim();
-    run('init', '-q', '-b', 'main');
-    writeFileSync(join(repo, 'README.md'), '# zip\n');
-    run('add', '-A');
-    run('commit', '-q', '-m', 'base');
-    const base = run('rev-parse', 'HEAD');
+  await withRepo('bb-git-zip-', async (repo, base) => {
     writeFileSync(join(repo, 'bundle.zip'), zipSync({ 'creds/.env': new TextEncoder().encode(`A=1\nGITHUB_TOKEN=${token}\n`), 'readme.txt': new TextEncoder().encode('nothing here\n') }));
-    run('add', '-A');
-    run('commit', '-q', '-m', 'add a zip');
+    gitIn(repo, 'add', '-A');
+    gitIn(repo, 'commit', '-q', '-m', 'add a zip');
     const found = await scanRange(repo, `${base}..HEAD`, { scanTags: false });
     assert.deepEqual(
       found.map((f) => [f.path, f.line, f.rule, f.via]),
       [['bundle.zip!creds/.env', 2, 'github-pat', 'archive']],
     );
-  } finally {
-    rmSync(repo, { recursive: true, force: true });
-  }
+  });
 });
 
 void test('added lines before and after non-ASCII text in one stream: same findings and lines as one decoding would give', async () => {
   const [a, b, c] = [fake.ghp(), fake.npm(), fake.xoxb()];
-  const repo = mkdtempSync(join(tmpdir(), 'bb-git-utf8-'));
-  try {
-    const run = (...args: string[]) =>
-      execFileSync('git', ['-C', repo, ...args], {
-        encoding: 'utf8',
-        env: { ...process.env, GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@t.invalid', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@t.invalid', GIT_CONFIG_NOSYSTEM: '1', HOME: repo },
-      }).trim();
-    run('init', '-q', '-b', 'main');
-    writeFileSync(join(repo, 'a.txt'), 'x\n');
-    run('add', '-A');
-    run('commit', '-q', '-m', 'base');
-    const base = run('rev-parse', 'HEAD');
+  await withRepo('bb-git-utf8-', async (repo, base) => {
     // ASCII first, then a line with é and 日本, then ASCII again in the same run, and a second file after it.
     writeFileSync(join(repo, 'a.txt'), `x\nTOKEN=${a}\ncafé 日本 ${b}\nSLACK=${c}\n`);
     writeFileSync(join(repo, 'b.txt'), `plain\nTOKEN=${a}\n`);
-    run('add', '-A');
-    run('commit', '-q', '-m', 'unicode');
+    gitIn(repo, 'add', '-A');
+    gitIn(repo, 'commit', '-q', '-m', 'unicode');
     const found = await scanRange(repo, `${base}..HEAD`, { scanTags: false });
     assert.deepEqual(
       found.map((f) => [f.path, f.line, f.rule]),
       [['a.txt', 2, 'github-pat'], ['a.txt', 3, 'npm-access-token'], ['a.txt', 4, 'slack-bot-token'], ['b.txt', 2, 'github-pat']],
     );
-  } finally {
-    rmSync(repo, { recursive: true, force: true });
-  }
+  });
 });
