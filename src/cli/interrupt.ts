@@ -5,15 +5,14 @@
  * would otherwise hold the user), and says how to remove what is left.
  */
 import { ExitCode } from '../index.js';
-import { say } from './session.js';
+import { ignoreWriteErrors, say } from './session.js';
 
 const SIGNALS: readonly NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
 
 export async function interruptible<T>(run: (signal: AbortSignal) => Promise<T>): Promise<T> {
   const controller = new AbortController();
   const onSignal = (signal: NodeJS.Signals) => {
-    // A closed terminal fails writes (EIO): that must not kill us before the start has cleaned up.
-    for (const out of [process.stdout, process.stderr]) if (out.listenerCount('error') === 0) out.on('error', () => undefined);
+    ignoreWriteErrors();
     if (controller.signal.aborted) {
       say(`\n${signal} again: quitting now; \`bot-bottle cleanup\` removes what is left\n`);
       process.exit(ExitCode.interrupted);

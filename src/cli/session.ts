@@ -15,8 +15,7 @@ export async function attachSession(settings: Settings, started: Started, run: (
     const hangUp = signal === 'SIGHUP';
     // Set before anything else runs: the session's own end (its exec returns once the terminal is gone) must see it and leave the bottle to us.
     lost = hangUp;
-    // The terminal may be gone: a failed write must not kill us before the bottle is dealt with.
-    for (const s of [process.stdout, process.stderr]) s.on('error', () => undefined);
+    ignoreWriteErrors();
     say(hangUp ? `\nterminal closed: ${started.identity} is preserved (bot-bottle resume ${started.identity})\n` : `\n${signal}: removing ${started.identity}\n`);
     const backend = started.backend;
     const done = hangUp ? destroy(settings, started.identity, { preserve: true }) : backend ? endSession(settings, backend, started.identity) : Promise.resolve();
@@ -50,6 +49,11 @@ export async function attachSession(settings: Settings, started: Started, run: (
     process.off('SIGTERM', onSignal);
     process.off('SIGHUP', onSignal);
   }
+}
+
+/** The terminal may be gone (EIO): a failed write must not kill the CLI before it has dealt with the bottle. */
+export function ignoreWriteErrors(): void {
+  for (const out of [process.stdout, process.stderr]) if (out.listenerCount('error') === 0) out.on('error', () => undefined);
 }
 
 export function say(text: string): void {

@@ -5,9 +5,9 @@
  * carry a valid checksum, and a seed phrase is 12 to 24 words of the BIP-39
  * English list in a row.
  */
-import { createRequire } from 'node:module';
 import { wordlist } from '@scure/bip39/wordlists/english.js';
 import { electronicFormatIBAN, isValidIBAN } from 'ibantools';
+import { nodeCrypto } from './lazy-crypto.js';
 
 export function luhn(digits: string): boolean {
   let sum = 0;
@@ -57,15 +57,8 @@ function base58(s: string): Buffer | undefined {
   return Buffer.concat([Buffer.alloc(zeros), Buffer.from(hex, 'hex')]);
 }
 
-/**
- * node:crypto, loaded at the first use: loading it is about 8 ms of CPU, paid
- * by every `bot-bottle scan` at start-up, which never checks a Base58 key
- * (the financial pack is egress-only).
- */
-let crypto: typeof import('node:crypto') | undefined;
 function sha256(b: Uint8Array): Buffer {
-  crypto ??= createRequire(import.meta.url)('node:crypto') as typeof import('node:crypto');
-  return crypto.createHash('sha256').update(b).digest();
+  return nodeCrypto().createHash('sha256').update(b).digest();
 }
 
 /** Base58Check: the last 4 bytes are the first 4 of the double SHA-256 of the rest. */

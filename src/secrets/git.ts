@@ -14,10 +14,10 @@
  */
 import { spawn } from 'node:child_process';
 import { closeSync, openSync, readSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { BottleError } from '../errors.js';
 import { unpack } from './archive.js';
 import { binaryStrings, isBinary } from './decoders.js';
+import { nodeCrypto } from './lazy-crypto.js';
 import { AddedLines, scanLines, type EmitFinding, type LineText } from './lines.js';
 import { type ScanOptions } from './scan.js';
 
@@ -73,7 +73,7 @@ function randomHex(bytes: number): string {
   } catch {
     // no /dev/urandom: below
   }
-  return (createRequire(import.meta.url)('node:crypto') as typeof import('node:crypto')).randomBytes(bytes).toString('hex');
+  return nodeCrypto().randomBytes(bytes).toString('hex');
 }
 
 // ---------------------------------------------------------------- git processes

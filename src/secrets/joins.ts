@@ -86,6 +86,18 @@ function joinBy(text: string, JOIN: RegExp): Joined | undefined {
   return joinSpans(text, spans);
 }
 
+/** The index of the first element of the ascending `sorted` above `x` (its length when none is). */
+function firstAbove(sorted: readonly number[], x: number): number {
+  let lo = 0;
+  let hi = sorted.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (sorted[mid] <= x) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
 /** The text with the [start, end) spans (flattened, in order, disjoint) removed. */
 function joinSpans(text: string, spans: readonly number[]): Joined | undefined {
   if (spans.length === 0) return undefined;
@@ -104,31 +116,17 @@ function joinSpans(text: string, spans: readonly number[]): Joined | undefined {
     removedBefore.push(removed);
     last = end;
   }
-  if (at.length === 0) return undefined;
   out += text.slice(last);
   // Original index of the joined char at j: j + removed length of all joins at positions <= j.
   const toOrig = (j: number): number => {
-    let lo = 0;
-    let hi = at.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >> 1;
-      if (at[mid] <= j) lo = mid + 1;
-      else hi = mid;
-    }
+    const lo = firstAbove(at, j);
     return j + (lo === 0 ? 0 : removedBefore[lo - 1]);
   };
   return {
     text: out,
     map: (s, e) => [toOrig(s), e > s ? toOrig(e - 1) + 1 : toOrig(s)],
     spansJoin: (s, e) => {
-      // first join point > s
-      let lo = 0;
-      let hi = at.length;
-      while (lo < hi) {
-        const mid = (lo + hi) >> 1;
-        if (at[mid] <= s) lo = mid + 1;
-        else hi = mid;
-      }
+      const lo = firstAbove(at, s);
       return lo < at.length && at[lo] < e;
     },
     windows: (radius) => {
