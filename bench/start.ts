@@ -8,6 +8,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import Docker from 'dockerode';
 
 const runs = Number(process.argv[2] ?? 5);
 const cli = join(import.meta.dirname, '..', 'dist', 'cli', 'main.js');
@@ -41,15 +42,43 @@ await new Promise((r) => setTimeout(r, 17_000));
 const mem = bundleMem();
 timed(process.execPath, [cli, 'stop', warm.identity]);
 
+/**
+ * The engine's own work for a bottle's layout, with nothing of ours running:
+ * an internal and an egress network created together, two containers of the
+ * agent image (one on both networks, as the bundle is, one on the internal
+ * network, as the agent is) created and started together, through the same
+ * Engine API client the CLI uses. start minus this is what bot-bottle adds.
+ */
+const engine = new Docker();
+async function engineFloor(i: number): Promise<number> {
+  const tag = `bb-bench-floor-${process.pid}-${i}`;
+  const t0 = process.hrtime.bigint();
+  await Promise.all([
+    engine.createNetwork({ Name: `${tag}-int`, Driver: 'bridge', Internal: true, Options: { 'com.docker.network.bridge.inhibit_ipv4': 'true' } }),
+    engine.createNetwork({ Name: `${tag}-egr`, Driver: 'bridge' }),
+  ]);
+  const make = (name: string) =>
+    engine.createContainer({ name: `${tag}-${name}`, Image: agentImage, Entrypoint: ['sleep'], Cmd: ['infinity'], HostConfig: { NetworkMode: `${tag}-int`, Init: true } });
+  const [bundle, agent] = await Promise.all([make('bundle'), make('agent')]);
+  await engine.getNetwork(`${tag}-egr`).connect({ Container: bundle.id });
+  await Promise.all([bundle.start(), agent.start()]);
+  const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+  await Promise.all([bundle.remove({ force: true }), agent.remove({ force: true })]);
+  await Promise.all([engine.getNetwork(`${tag}-int`).remove(), engine.getNetwork(`${tag}-egr`).remove()]);
+  return ms;
+}
+
 const starts: number[] = [];
 const stops: number[] = [];
 const bare: number[] = [];
+const floors: number[] = [];
 for (let i = 0; i < runs; i++) {
   const s = timed(process.execPath, [cli, 'start', 'bench', '--detach', '--json']);
   starts.push(s.ms);
   const id = (JSON.parse(s.out) as { identity: string }).identity;
   stops.push(timed(process.execPath, [cli, 'stop', id]).ms);
   bare.push(timed('docker', ['run', '--rm', '--network', 'none', agentImage, 'true']).ms);
+  floors.push(await engineFloor(i));
 }
 rmSync(home, { recursive: true, force: true });
 
@@ -58,5 +87,7 @@ console.log(`runs: ${runs} (medians)   load average at start: ${loadAtStart}, at
 console.log(`warm start --detach to ready : ${fmt(median(starts))}   [${starts.map(fmt).join(', ')}]`);
 console.log(`bare docker run --rm (anchor): ${fmt(median(bare))}   [${bare.map(fmt).join(', ')}]`);
 console.log(`ratio start / docker run     : ${(median(starts) / median(bare)).toFixed(2)}x`);
+console.log(`engine floor of the layout   : ${fmt(median(floors))}   [${floors.map(fmt).join(', ')}]  (2 networks + 2 containers started together, nothing inside)`);
+console.log(`start minus that floor       : ${fmt(median(starts) - median(floors))}   (the CLI, the sidecars' boot, secrets, trust)`);
 console.log(`stop                         : ${fmt(median(stops))}   [${stops.map(fmt).join(', ')}]`);
 console.log(`sidecar bundle idle memory   : ${mem} (20 s after ready; ${memEarly.split(' ')[0]} at 3 s)`);
