@@ -12,7 +12,7 @@
 import * as https from 'node:https';
 import type * as http from 'node:http';
 import type { Duplex } from 'node:stream';
-import type { SecureContext } from 'node:tls';
+import type { ConnectionOptions, SecureContext } from 'node:tls';
 import type { EgressRoute } from '../../manifest/types.js';
 import { DECODABLE_CODINGS } from './codings.js';
 import { decodeContent, inboundWarnings, isTextual, type KnownSecrets } from './dlp.js';
@@ -74,6 +74,19 @@ function scrubbableAcceptEncoding(value: string): string {
   return kept.length > 0 ? kept.join(', ') : 'identity';
 }
 
+/** Where and how a pool connects: the same for every connection of one upstream. */
+interface Dial {
+  readonly host: string;
+  readonly port: number;
+  readonly secureContext: SecureContext;
+}
+
+/** The request options a pool is handed (it reads none of them: see UpstreamAgent.addRequest). */
+const NO_REQUEST_OPTIONS: Readonly<Record<string, never>> = Object.freeze({});
+
+type AddRequest = (this: https.Agent, req: http.ClientRequest, options: object) => void;
+const agentAddRequest = (https.Agent.prototype as unknown as { addRequest: AddRequest }).addRequest;
+
 /**
  * The pool of one upstream (one per CONNECT target). Every request through it
  * goes to the same address with the same server name, trust and TLS context
@@ -81,10 +94,19 @@ function scrubbableAcceptEncoding(value: string): string {
  * connections share one pool key. https.Agent would build that key from some
  * twenty options, three times a request: a tenth of the proxy's allocations
  * on small requests.
+ *
+ * For the same reason the pool is handed no request options: Node's
+ * addRequest copies the request's options and the agent's into one
+ * dictionary per request (a tenth of the allocations again), only to name
+ * the pool and, for a new connection, to dial it. The name is the key, the
+ * server name an agent option, and where to dial (address, port, trust) is
+ * added when a connection is made (createConnection), so the copy holds only
+ * the pool's own options.
  */
 class UpstreamAgent extends https.Agent {
   constructor(
     private readonly key: string,
+    private readonly dial: Dial,
     options: https.AgentOptions,
   ) {
     super(options);
@@ -92,6 +114,16 @@ class UpstreamAgent extends https.Agent {
 
   override getName(): string {
     return this.key;
+  }
+
+  addRequest(req: http.ClientRequest, _options: object): void {
+    agentAddRequest.call(this, req, NO_REQUEST_OPTIONS);
+  }
+
+  override createConnection(options: http.ClientRequestArgs, callback?: (err: Error | null, stream: Duplex) => void): Duplex | null | undefined {
+    // Full verification always; the address, port and trust are the pool's, whatever the request said.
+    const dial: http.ClientRequestArgs & Pick<ConnectionOptions, 'secureContext' | 'rejectUnauthorized'> = { ...options, host: this.dial.host, port: this.dial.port, secureContext: this.dial.secureContext, rejectUnauthorized: true };
+    return super.createConnection(dial, callback);
   }
 
   /**
@@ -138,20 +170,15 @@ export class Upstream {
 
   /**
    * The pool of `t`. Where and how it connects (the address from `hosts` first,
-   * the server name, full verification) are its options, not each request's:
-   * agent options override a request's, and Node copies a request's options
-   * four times over before it reaches the pool.
+   * the server name, full verification) are the pool's, not each request's:
+   * Node copies a request's options four times over before it reaches the pool.
    */
   private agentFor(t: Target): https.Agent {
     const key = `${t.host}:${t.port}`;
     let a = this.agents.get(key);
     if (a === undefined) {
-      a = new UpstreamAgent(key, {
-        host: this.ctx.config.hosts[t.host] ?? t.host,
-        port: t.port,
+      a = new UpstreamAgent(key, { host: this.ctx.config.hosts[t.host] ?? t.host, port: t.port, secureContext: this.secureContext }, {
         servername: t.host,
-        secureContext: this.secureContext,
-        rejectUnauthorized: true,
         keepAlive: true,
         keepAliveMsecs: 15_000,
         maxSockets: 256,
