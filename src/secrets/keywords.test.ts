@@ -23,3 +23,34 @@ void test('keywords that end inside one another are all seen (sk inside sk_live_
   assert.deepEqual(m.present('SK_LIVE_'), [true, true, false, false, false]);
   assert.deepEqual(m.present('a private key'), [false, false, true, true, true]);
 });
+
+void test('presentAndRuns: the keywords present() sees, and every long enough run, one ending the text too', () => {
+  const keywords = [...new Set(RULES.flatMap((r) => r.keywords))];
+  const m = new KeywordMatcher(keywords);
+  const cls = new Uint8Array(65536);
+  for (const ch of 'abcxyzABC0123') cls[ch.charCodeAt(0)] = 1;
+  /** Maximal runs of class characters, `long` long, or `short` long with only blanks before them on their line. */
+  const reference = (t: string, long: number, short: number): number[] => {
+    const out: number[] = [];
+    for (const r of t.matchAll(/[abcxyzABC0123]+/g)) {
+      const len = r[0].length;
+      const lineStart = t.lastIndexOf('\n', r.index - 1) + 1;
+      if (len >= long || (len >= short && /^[ \t]*$/.test(t.slice(lineStart, r.index)))) out.push(r.index, r.index + len);
+    }
+    return out;
+  };
+  let seed = 11;
+  const rand = (n: number) => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) % n);
+  const alphabet = 'abcxyzABC0123 \t\n.=sk_';
+  const texts = ['', 'abc', 'abcxyzabc', '  abcx', 'x\n  abcabc', 'AKIA0123abc', 'abc\nabcabcabcabc'];
+  for (let i = 0; i < 600; i++) texts.push(Array.from({ length: rand(80) }, () => alphabet[rand(alphabet.length)]).join(''));
+  for (const t of texts) {
+    const runs: number[] = [];
+    assert.deepEqual(m.presentAndRuns(t, cls, 8, 4, runs), m.present(t), JSON.stringify(t));
+    assert.deepEqual(runs, reference(t, 8, 4), JSON.stringify(t));
+  }
+});
+
+void test('a keyword with a line break is refused (presentAndRuns steps over one past each text as one)', () => {
+  assert.throws(() => new KeywordMatcher(['a\nb']), /no line break/);
+});

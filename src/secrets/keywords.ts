@@ -32,7 +32,8 @@ export class KeywordMatcher {
     for (const k of this.keywords) {
       for (let i = 0; i < k.length; i++) {
         const c = k.charCodeAt(i);
-        if (c >= 128) throw new Error(`keyword ${JSON.stringify(k)}: ASCII only`);
+        // No line break either: presentAndRuns steps over one past the end of every text.
+        if (c >= 128 || c === 10) throw new Error(`keyword ${JSON.stringify(k)}: ASCII only, no line break`);
         const lower = c >= 65 && c <= 90 ? c + 32 : c;
         if (this.column[lower] === 0) {
           this.column[lower] = cols++;
@@ -117,10 +118,16 @@ export class KeywordMatcher {
     // Only blanks since the last line break (or the start).
     let atLine = true;
     const n = text.length;
-    for (let i = 0; i < n; i++) {
-      const c = text.charCodeAt(i);
+    // One step past the end, as a line break, closes a run the text ends in: the same code as any other
+    // run's end. (A statement of its own after the loop is first reached after the loop has been optimised,
+    // with no type feedback: the optimised code was thrown away, again and again, on a push.)
+    for (let i = 0; i <= n; i++) {
+      const c = i < n ? text.charCodeAt(i) : 10;
       s = next[s + wide[c]];
-      if (s >= firstOut) for (const id of out[s / width] ?? []) seen[id] = true;
+      if (s >= firstOut) {
+        const ids = out[s / width];
+        if (ids !== undefined) for (let k = 0; k < ids.length; k++) seen[ids[k]] = true;
+      }
       if (runClass[c] === 1) {
         if (runStart < 0) {
           runStart = i;
@@ -136,7 +143,6 @@ export class KeywordMatcher {
         atLine = c === 10 || (atLine && (c === 32 || c === 9));
       }
     }
-    if (runStart >= 0 && (n - runStart >= long || (n - runStart >= short && runAtLine))) runs.push(runStart, n);
     return seen;
   }
 
