@@ -8,14 +8,27 @@
  * every leaf of a process shares one key pair, which makes minting a single
  * signature (~5 ms) and a handshake's context creation cheap.
  */
-import { webcrypto, randomBytes } from 'node:crypto';
+import { webcrypto, randomBytes, X509Certificate } from 'node:crypto';
 import { chmodSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { createSecureContext, type SecureContext } from 'node:tls';
-import * as x509 from '@peculiar/x509';
+import type * as X509 from '@peculiar/x509';
+import { makeCaCertificate } from './ca-cert.js';
 
-// Hand the library Node's own webcrypto rather than whatever global a bundle's environment has.
-x509.cryptoProvider.set(webcrypto as unknown as Parameters<typeof x509.cryptoProvider.set>[0]);
+let x509Lib: Promise<typeof X509> | undefined;
+
+/**
+ * @peculiar/x509, loaded on first use (the first leaf): loading it is ~60 ms of
+ * CPU that the proxy's boot, on the bottle's start path, does not need (ca-cert.ts).
+ */
+function loadX509(): Promise<typeof X509> {
+  x509Lib ??= import('@peculiar/x509').then((x509) => {
+    // Hand the library Node's own webcrypto rather than whatever global a bundle's environment has.
+    x509.cryptoProvider.set(webcrypto as unknown as Parameters<typeof x509.cryptoProvider.set>[0]);
+    return x509;
+  });
+  return x509Lib;
+}
 
 type CryptoKey = webcrypto.CryptoKey;
 type CryptoKeyPair = webcrypto.CryptoKeyPair;
@@ -36,8 +49,8 @@ export interface CaMaterial {
   readonly keyPem: string;
 }
 
-function pem(label: string, der: ArrayBuffer): string {
-  const b64 = Buffer.from(der).toString('base64').replace(/(.{64})/g, '$1\n').replace(/\n$/, '');
+function pem(label: string, der: ArrayBuffer | Buffer): string {
+  const b64 = (Buffer.isBuffer(der) ? der : Buffer.from(der)).toString('base64').replace(/(.{64})/g, '$1\n').replace(/\n$/, '');
   return `-----BEGIN ${label}-----\n${b64}\n-----END ${label}-----\n`;
 }
 
@@ -61,26 +74,12 @@ function writeAtomic(path: string, data: string, mode: number): void {
 }
 
 /** Make a new CA. */
-export async function createCa(identity: string): Promise<CaMaterial> {
-  const keys = await subtle.generateKey(ALG, true, ['sign', 'verify']);
+export function createCa(identity: string): Promise<CaMaterial> {
   const now = Date.now();
   // Names are printable: keep the identity to a safe alphabet.
   const cn = `bot-bottle egress CA ${identity.replace(/[^A-Za-z0-9._-]/g, '-').slice(0, 40)}`;
-  const cert = await x509.X509CertificateGenerator.createSelfSigned({
-    serialNumber: serial(),
-    name: `CN=${cn}, O=bot-bottle`,
-    notBefore: new Date(now - DAY),
-    notAfter: new Date(now + CA_DAYS * DAY),
-    keys,
-    signingAlgorithm: ALG,
-    extensions: [
-      new x509.BasicConstraintsExtension(true, 0, true),
-      new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign, true),
-      await x509.SubjectKeyIdentifierExtension.create(keys.publicKey),
-    ],
-  });
-  const pkcs8 = await subtle.exportKey('pkcs8', keys.privateKey);
-  return { certPem: cert.toString('pem') + '\n', keyPem: pem('PRIVATE KEY', pkcs8) };
+  const { certDer, keyPem } = makeCaCertificate(cn, 'bot-bottle', new Date(now - DAY), new Date(now + CA_DAYS * DAY));
+  return Promise.resolve({ certPem: pem('CERTIFICATE', certDer) + '\n', keyPem });
 }
 
 /**
@@ -93,8 +92,8 @@ export async function loadOrCreateCa(caDir: string, identity: string): Promise<C
   try {
     const ca = { certPem: readFileSync(certPath, 'utf8'), keyPem: readFileSync(keyPath, 'utf8') };
     await importCaKey(ca); // proves the pair is usable
-    const cert = new x509.X509Certificate(ca.certPem);
-    if (cert.notAfter.getTime() > Date.now() + 7 * DAY) return ca;
+    const notAfter = Date.parse(new X509Certificate(ca.certPem).validTo);
+    if (notAfter > Date.now() + 7 * DAY) return ca;
   } catch {
     // absent, torn or expiring: make a new one below
   }
@@ -116,6 +115,15 @@ async function importCaKey(ca: CaMaterial): Promise<CryptoKey> {
   return (await subtle.importKey('pkcs8', pemBody(ca.keyPem, 'PRIVATE KEY'), ALG, false, ['sign']));
 }
 
+interface MinterState {
+  readonly x509: typeof X509;
+  readonly caKey: CryptoKey;
+  readonly caCert: X509.X509Certificate;
+  readonly leafKeys: CryptoKeyPair;
+  readonly leafKeyPem: string;
+  readonly aki: X509.AuthorityKeyIdentifierExtension;
+}
+
 interface Leaf {
   readonly context: SecureContext;
   readonly renewAt: number;
@@ -125,21 +133,22 @@ interface Leaf {
 export class LeafMinter {
   private readonly cache = new Map<string, Leaf>();
   private readonly pending = new Map<string, Promise<SecureContext>>();
-  private state: Promise<{ caKey: CryptoKey; caCert: x509.X509Certificate; leafKeys: CryptoKeyPair; leafKeyPem: string; aki: x509.AuthorityKeyIdentifierExtension }> | undefined;
+  private state: Promise<MinterState> | undefined;
 
   constructor(
     private readonly ca: CaMaterial,
     private readonly max = 1000,
   ) {}
 
-  private init(): Promise<{ caKey: CryptoKey; caCert: x509.X509Certificate; leafKeys: CryptoKeyPair; leafKeyPem: string; aki: x509.AuthorityKeyIdentifierExtension }> {
+  private init(): Promise<MinterState> {
     this.state ??= (async () => {
+      const x509 = await loadX509();
       const caKey = await importCaKey(this.ca);
       const caCert = new x509.X509Certificate(this.ca.certPem);
       const leafKeys = (await subtle.generateKey(ALG, true, ['sign', 'verify']));
       const leafKeyPem = pem('PRIVATE KEY', await subtle.exportKey('pkcs8', leafKeys.privateKey));
       const aki = await x509.AuthorityKeyIdentifierExtension.create(caCert, false);
-      return { caKey, caCert, leafKeys, leafKeyPem, aki };
+      return { x509, caKey, caCert, leafKeys, leafKeyPem, aki };
     })();
     return this.state;
   }
@@ -168,6 +177,7 @@ export class LeafMinter {
 
   private async mint(host: string): Promise<SecureContext> {
     const s = await this.init();
+    const { x509 } = s;
     const now = Date.now();
     const cert = await x509.X509CertificateGenerator.create({
       serialNumber: serial(),
