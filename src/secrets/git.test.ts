@@ -218,3 +218,24 @@ void test('added lines before and after non-ASCII text in one stream: same findi
     );
   });
 });
+
+void test('a tag on a commit of the range is scanned whatever the repository says of decorations (git log finds the tags)', async () => {
+  const [inner, light] = [fake.ghp(), fake.npm()];
+  await withRepo('bb-git-tags-', async (repo, base) => {
+    // The scan asks git log which commits carry tags: a repository hiding tags from decorations must not hide them from it.
+    gitIn(repo, 'config', 'log.excludeDecoration', 'refs/tags/*');
+    gitIn(repo, 'config', 'log.decorate', 'no');
+    writeFileSync(join(repo, 'a.txt'), 'a\n');
+    gitIn(repo, 'add', '-A');
+    gitIn(repo, 'commit', '-q', '-m', 'a');
+    gitIn(repo, 'tag', '-a', 'rel', '-m', `release\n\nTOKEN=${inner}\n`);
+    gitIn(repo, 'tag', 'plain');
+    // A tag of a tag: its target is a tag, not a commit of the range (not scanned, as before tags were found by git log).
+    gitIn(repo, 'tag', '-a', 'outer', '-m', `NPM=${light}`, 'rel');
+    gitIn(repo, 'commit', '-q', '--allow-empty', '-m', 'after');
+    const found = await scanRange(repo, `${base}..HEAD`);
+    assert.deepEqual(found.map((f) => [f.path, f.line, f.rule]), [['<tag:rel>', 3, 'github-pat']]);
+    // A range without the tagged commit: no tag scanned.
+    assert.deepEqual(await scanRange(repo, `${gitIn(repo, 'rev-parse', 'HEAD~1')}..HEAD`), []);
+  });
+});

@@ -216,8 +216,12 @@ export async function scanRange(repoPath: string, range: GitRange, opts: GitScan
   const metaOpts: ScanOptions = { ...scanOpts, mode: 'egress' };
   // A commit's paths are scanned as one text, a path a line (one call, not one per file): nothing joins lines of it.
   const pathOpts: ScanOptions = { ...metaOpts, joinContinuations: false };
-  // Tags are listed while the range streams (one process less on the critical path), started just after
-  // `git log`: spawning a process takes the CPU for a while, and the log is what the scan waits for.
+  // Tags named by the caller are listed while the range streams, started just after `git log`. Otherwise they
+  // are listed only when git log's decorations (its tags, peeled) show one on a commit of the range, after the
+  // log: most pushes have none, and spawning a process takes this thread for a while (fork, exec).
+  const tagsNamed = (opts.tags?.length ?? 0) > 0;
+  const decorate = opts.scanTags !== false && !tagsNamed;
+  let tagged = false;
   let tagList: Promise<string> | undefined;
   const listTags = () => {
     if (opts.scanTags === false) return;
@@ -239,7 +243,9 @@ export async function scanRange(repoPath: string, range: GitRange, opts: GitScan
   const args = [
     'log', '-p', '--cc', '-U0', '--no-renames', '--full-index', '--no-color', '--no-ext-diff', '--no-textconv',
     '--src-prefix=a/', '--dst-prefix=b/', '--submodule=short', '--encoding=UTF-8',
-    `--format=${START.replace('\x01', '%x01')}%H %P%n${IDENT.replace('\x01', '%x01')}%an <%ae>%x00%cn <%ce>%n%B%n${END.replace('\x01', '%x01')}`,
+    // Decorations after a NUL on the first line: an explicit --decorate-refs overrides log.excludeDecoration.
+    `--format=${START.replace('\x01', '%x01')}%H %P${decorate ? '%x00%D' : ''}%n${IDENT.replace('\x01', '%x01')}%an <%ae>%x00%cn <%ce>%n%B%n${END.replace('\x01', '%x01')}`,
+    ...(decorate ? ['--decorate-refs=refs/tags/'] : []),
     ...(listed ? [] : ['--reverse']),
     ...revArgs,
   ];
@@ -285,6 +291,11 @@ export async function scanRange(repoPath: string, range: GitRange, opts: GitScan
       flushPaths();
       commit = line.slice(START.length).split(' ')[0] ?? '';
       order.set(commit, order.size);
+      // Anything after the NUL is a tag on this commit (only refs/tags/ decorate).
+      if (decorate && !tagged) {
+        const nul = line.indexOf('\0', START.length);
+        tagged = nul >= 0 && nul + 1 < line.length;
+      }
       state = 'msg';
       return;
     }
@@ -404,7 +415,7 @@ export async function scanRange(repoPath: string, range: GitRange, opts: GitScan
 
   await new Promise<void>((resolve, reject) => {
     const p = spawn('git', ['-C', repoPath, ...GIT_CONFIG, ...args], { env: gitEnv(), stdio: ['pipe', 'pipe', 'pipe'] });
-    listTags();
+    if (tagsNamed) listTags();
     const err: Buffer[] = [];
     // Bytes after the last newline of what has arrived: decoded with the next chunk (a newline never splits a character).
     let rest: Buffer | undefined;
@@ -445,6 +456,8 @@ export async function scanRange(repoPath: string, range: GitRange, opts: GitScan
     p.stdin.on('error', () => undefined);
     p.stdin.end(listed ? range.join('\n') + '\n' : '');
   });
+
+  if (tagged) listTags();
 
   // Binary blobs (and text git would not diff): what the new blob has that the old did not.
   let archiveBudget = MAX_ARCHIVE_TOTAL;
