@@ -7,7 +7,6 @@
 import { BUNDLE_SECRETS_DIR, BUNDLE_SECRETS_STDIN_ENV } from '../../bottle/layout.js';
 import { CONFIG_ENV, DEFAULT_CONFIG_PATH, loadBundleConfig, type BundleConfig } from './config.js';
 import { receiveSecrets } from './secrets.js';
-import { startHeartbeat, stopHeartbeat } from './heartbeat-server.js';
 import { Supervisor } from './supervisor.js';
 import { INSIDE } from '../net-scope.js';
 
@@ -29,11 +28,29 @@ const supervisor = new Supervisor(readConfig());
 
 // The heartbeat, in-process when asked: the agent's proof that the bundle answers.
 const heartbeatPort = Number(process.env.BOT_BOTTLE_HEARTBEAT_PORT ?? '');
-const heartbeat = Number.isInteger(heartbeatPort) && heartbeatPort > 0 ? startHeartbeat(heartbeatPort, INSIDE, process.env.BOT_BOTTLE_HEALTH_FILE) : undefined;
+let heartbeat: Promise<(() => Promise<void>) | undefined> = Promise.resolve(undefined);
+
+/**
+ * Begun once the services are spawned: loading node:http and listening are
+ * ~20 ms of CPU (more on a busy machine) that the egress proxy's boot, and so
+ * the bottle's readiness, need not wait for. The host never waits on it.
+ */
+function beginHeartbeat(): void {
+  if (!Number.isInteger(heartbeatPort) || heartbeatPort <= 0) return;
+  heartbeat = import('./heartbeat-server.js').then(({ startHeartbeat, stopHeartbeat }) => {
+    const server = startHeartbeat(heartbeatPort, INSIDE, process.env.BOT_BOTTLE_HEALTH_FILE);
+    return () => stopHeartbeat(server);
+  });
+}
+
+function startServices(): void {
+  supervisor.start();
+  beginHeartbeat();
+}
 
 const onSignal = (sig: NodeJS.Signals): void => {
   process.stdout.write(`[init] ${sig}: stopping services\n`);
-  Promise.all([supervisor.stop(), heartbeat ? stopHeartbeat(heartbeat) : undefined]).then(
+  Promise.all([supervisor.stop(), heartbeat.then((stop) => stop?.())]).then(
     () => process.exit(0),
     (err: unknown) => {
       process.stderr.write(`bot-bottle init: shutdown failed: ${String(err)}\n`);
@@ -47,12 +64,12 @@ process.on('SIGINT', onSignal);
 // Secrets first (when the host hands them over on stdin): no sidecar runs without its tokens.
 if (process.env[BUNDLE_SECRETS_STDIN_ENV] === '1') {
   receiveSecrets(process.stdin, BUNDLE_SECRETS_DIR).then(
-    () => supervisor.start(),
+    () => startServices(),
     (err: unknown) => {
       process.stderr.write(`bot-bottle init: ${err instanceof Error ? err.message : String(err)}\n`);
       process.exit(CONFIG_EXIT);
     },
   );
 } else {
-  supervisor.start();
+  startServices();
 }
