@@ -5,7 +5,11 @@
  * heartbeat.ts entry runs it standalone.
  */
 import { createServer, type Server, type ServerResponse } from 'node:http';
-import { readFile } from 'node:fs/promises';
+// node:fs, not node:fs/promises: the bundle hoists a builtin's ESM import to
+// the init's top, so fs/promises (~4 ms) would load on every boot even though
+// this module loads after the services start (serve.ts); node:fs comes in
+// through require (scripts/bundle-sidecars.mjs), which waits for it.
+import { readFile } from 'node:fs';
 import { type Bound, listenScoped } from '../net-scope.js';
 
 function send(res: ServerResponse, status: number, body: string): void {
@@ -17,7 +21,7 @@ async function status(res: ServerResponse, healthFile: string | undefined): Prom
   if (!healthFile) return send(res, 503, '{"ok":false,"error":"BOT_BOTTLE_HEALTH_FILE not set"}');
   try {
     // Served as-is: the init writes it atomically, so it is whole JSON.
-    send(res, 200, await readFile(healthFile, 'utf8'));
+    send(res, 200, await new Promise<string>((resolve, reject) => readFile(healthFile, 'utf8', (err, text) => (err ? reject(err) : resolve(text)))));
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code ?? 'read error';
     send(res, 503, JSON.stringify({ ok: false, error: `health file: ${code}` }));
