@@ -13,7 +13,8 @@
 # it, and stops it by PID. Environment: EGRESS_PORT=18090, UPSTREAM_PORT=18443,
 # EGRESS_NODE (the node binary that runs the proxy, default `node`; give the bundle's Node 22, copied
 # out of the bot-bottle/node image, for figures that reflect the bundle),
-# EGRESS_NODE_FLAGS (default --max-semi-space-size=1 --heap-growing-percent=50, as in the bundle), WORKERS (default 1),
+# EGRESS_NODE_FLAGS (default --max-semi-space-size=2 --heap-growing-percent=50, as in the bundle: EGRESS_NODE_FLAGS in src/bottle/layout.ts),
+# EGRESS_MALLOC_ARENA_MAX (default 2, the bundle's EGRESS_ENV), WORKERS (default 1),
 # RUNS=3 (MODE=all), TARGETS="squid mitmproxy proxy" (MODE=all), and every run.sh variable.
 set -euo pipefail
 REPO=$(cd "$(dirname "$0")/../.." && pwd)
@@ -62,9 +63,9 @@ MD
 # dist/bundle/egress.js) in a process of its own, on the config a bottle's bundle gets.
 [[ -f $REPO/dist/bundle/egress.js ]] || (cd "$REPO" && node scripts/bundle-sidecars.mjs)
 CONFIG=$(cd "$REPO" && BOT_BOTTLE_HOME=$WORK/home node --import tsx bench/proxy/egress-config.ts bench "$WORK/egress" "127.0.0.1:$PORT" "$WORK/ca.pem" "$WORK/audit.jsonl")
-# The flags the bundle runs sidecars with (SIDECAR_NODE_FLAGS, src/bottle/layout.ts).
-log "proxy runs on $(${EGRESS_NODE:-node} --version) ${EGRESS_NODE_FLAGS---max-semi-space-size=1 --heap-growing-percent=50}"
-BOT_BOTTLE_EGRESS_CONFIG=$CONFIG ${EGRESS_NODE:-node} ${EGRESS_NODE_FLAGS---max-semi-space-size=1 --heap-growing-percent=50} "$REPO/dist/bundle/egress.js" >"$WORK/serve.log" 2>&1 &
+# The flags and malloc setting the bundle runs the egress sidecar with (EGRESS_NODE_FLAGS, EGRESS_ENV: src/bottle/layout.ts).
+log "proxy runs on $(${EGRESS_NODE:-node} --version) ${EGRESS_NODE_FLAGS---max-semi-space-size=2 --heap-growing-percent=50}"
+MALLOC_ARENA_MAX=${EGRESS_MALLOC_ARENA_MAX-2} BOT_BOTTLE_EGRESS_CONFIG=$CONFIG ${EGRESS_NODE:-node} ${EGRESS_NODE_FLAGS---max-semi-space-size=2 --heap-growing-percent=50} "$REPO/dist/bundle/egress.js" >"$WORK/serve.log" 2>&1 &
 PID=$!
 for _ in $(seq 1 100); do [[ -s $WORK/ca.pem ]] && (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null && break; kill -0 "$PID" 2>/dev/null || break; sleep 0.1; done
 kill -0 "$PID" 2>/dev/null || { log "egress serve did not start:"; cat "$WORK/serve.log" >&2; exit 70; }
