@@ -8,9 +8,12 @@ import { BUNDLE_SECRETS_DIR, BUNDLE_SECRETS_STDIN_ENV } from '../../bottle/layou
 import { CONFIG_ENV, DEFAULT_CONFIG_PATH, loadBundleConfig, type BundleConfig } from './config.js';
 import { receiveSecrets } from './secrets.js';
 import { Supervisor } from './supervisor.js';
+import { compileCacheFor } from './compile-cache.js';
 import { INSIDE } from '../net-scope.js';
 
 const CONFIG_EXIT = 2;
+/** In the bundle's tmpfs (memory only; the rootfs is read-only). */
+const COMPILE_CACHE_LINKS = '/tmp/compile-cache';
 
 function readConfig(): BundleConfig {
   const path = process.env[CONFIG_ENV] || DEFAULT_CONFIG_PATH;
@@ -22,6 +25,14 @@ function readConfig(): BundleConfig {
     process.stderr.write(`bot-bottle init: bad bundle config: ${msg}\n`);
     process.exit(CONFIG_EXIT);
   }
+}
+
+// The image's compile cache under this process's uid, for the services it spawns (compile-cache.ts).
+const compileCache = process.env.NODE_COMPILE_CACHE;
+const uid = process.getuid?.();
+if (compileCache && uid !== undefined) {
+  const linked = compileCacheFor(compileCache, COMPILE_CACHE_LINKS, uid);
+  if (linked !== undefined) process.env.NODE_COMPILE_CACHE = linked;
 }
 
 const supervisor = new Supervisor(readConfig());
