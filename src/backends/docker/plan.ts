@@ -16,7 +16,7 @@ import type { AgentTree } from '../../bottle/tree.js';
 import type { ImageRecipe } from './images.js';
 import { specRecipe } from './image-spec.js';
 import { nodeImage } from '../../providers/images.js';
-import { SIDECAR_NODE_FLAGS } from '../../bottle/layout.js';
+import { EGRESS_NODE_FLAGS, SIDECAR_NODE_FLAGS } from '../../bottle/layout.js';
 import { type BottleNames, bottleNames } from './names.js';
 
 /**
@@ -90,7 +90,7 @@ export function bundleImageRecipe(repository = 'bot-bottle/bundle', labels?: Rec
     // The sidecars run on the pinned Node LTS of the agent images' build stage, not on Debian's (end-of-life) nodejs.
     bases: { NODE_IMAGE: specRecipe(nodeImage()) },
     // The compile cache is made with the flags the sidecars run with (images/bundle/Dockerfile).
-    buildArgs: { SIDECAR_NODE_FLAGS: SIDECAR_NODE_FLAGS.join(' ') },
+    buildArgs: { SIDECAR_NODE_FLAGS: SIDECAR_NODE_FLAGS.join(' '), EGRESS_NODE_FLAGS: EGRESS_NODE_FLAGS.join(' ') },
     ...(labels ? { labels } : {}),
   };
 }
