@@ -22,7 +22,10 @@ let x509Lib: Promise<typeof X509> | undefined;
  * CPU that the proxy's boot, on the bottle's start path, does not need (ca-cert.ts).
  */
 function loadX509(): Promise<typeof X509> {
-  x509Lib ??= import('@peculiar/x509').then((x509) => {
+  x509Lib ??= import('@peculiar/x509').then((mod) => {
+    // A CommonJS package imported from an esbuild chunk (the CLI, for `egress serve` and the
+    // demo's upstream) arrives as its default export only; Node's loader also names its exports.
+    const x509 = 'cryptoProvider' in mod ? mod : (mod as unknown as { default: typeof X509 }).default;
     // Hand the library Node's own webcrypto rather than whatever global a bundle's environment has.
     x509.cryptoProvider.set(webcrypto as unknown as Parameters<typeof x509.cryptoProvider.set>[0]);
     return x509;
