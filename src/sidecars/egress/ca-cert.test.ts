@@ -48,4 +48,11 @@ test('OpenSSL reads the CA as strict DER with the CA extensions, and verifies a 
   const caCert = new X509Certificate(ca.certPem);
   assert.ok(leaf.checkIssued(caCert));
   assert.ok(leaf.verify(caCert.publicKey));
+  // OpenSSL and Node compare names after normalising them; rustls and webpki compare bytes.
+  const x509 = await import('@peculiar/x509');
+  assert.deepEqual(
+    Buffer.from(new x509.X509Certificate(leafPem).issuerName.toArrayBuffer()),
+    Buffer.from(new x509.X509Certificate(ca.certPem).subjectName.toArrayBuffer()),
+    "the leaf's issuer is the CA's subject, byte for byte",
+  );
 });

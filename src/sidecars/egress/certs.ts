@@ -185,7 +185,8 @@ export class LeafMinter {
     const cert = await x509.X509CertificateGenerator.create({
       serialNumber: serial(),
       subject: `CN=${host}`,
-      issuer: s.caCert.subject,
+      // The CA's subject as its bytes, not re-encoded from text: rustls (Codex) matches issuer to subject byte for byte.
+      issuer: s.caCert.subjectName,
       notBefore: new Date(now - DAY),
       notAfter: new Date(now + LEAF_DAYS * DAY),
       signingKey: s.caKey,
