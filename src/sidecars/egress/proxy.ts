@@ -130,9 +130,10 @@ export class EgressProxy extends EventEmitter {
     // connection. With ca_certs of the bottle's own it is made here, so a bad
     // certificate still fails the start rather than the first request.
     const extra = config.caCerts.map((p) => readFileSync(p, 'utf8'));
-    const trust = (): SecureContext => createSecureContext({ ca: [...rootCertificates, ...extra] });
-    const eager = extra.length > 0 ? trust() : undefined;
-    this.upstream = new Upstream(this.ctx, () => eager ?? trust());
+    let trust: SecureContext | undefined;
+    const upstreamTrust = (): SecureContext => (trust ??= createSecureContext({ ca: [...rootCertificates, ...extra] }));
+    if (extra.length > 0) upstreamTrust();
+    this.upstream = new Upstream(this.ctx, upstreamTrust);
 
     this.inner = http.createServer({ keepAlive: true });
     this.inner.on('request', (req: http.IncomingMessage, res: http.ServerResponse) => this.onInner(req, res));

@@ -148,9 +148,7 @@ export class Upstream {
   private readonly agents = new Map<string, https.Agent>();
   private scrubberCache: { tokens: readonly string[]; known: KnownSecrets; scrubber: Scrubber } | undefined;
 
-  private trust: SecureContext | undefined;
-
-  /** `secureContext` is called once, for the first upstream connection (see EgressProxy). */
+  /** `secureContext`: the upstream trust, asked for by each new pool (made once, on first use: see EgressProxy). */
   constructor(
     private readonly ctx: ProxyContext,
     private readonly secureContext: () => SecureContext,
@@ -180,7 +178,7 @@ export class Upstream {
     const key = `${t.host}:${t.port}`;
     let a = this.agents.get(key);
     if (a === undefined) {
-      a = new UpstreamAgent(key, { host: this.ctx.config.hosts[t.host] ?? t.host, port: t.port, secureContext: (this.trust ??= this.secureContext()) }, {
+      a = new UpstreamAgent(key, { host: this.ctx.config.hosts[t.host] ?? t.host, port: t.port, secureContext: this.secureContext() }, {
         servername: t.host,
         keepAlive: true,
         keepAliveMsecs: 15_000,
