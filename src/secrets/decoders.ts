@@ -9,7 +9,7 @@
  * - printable strings inside binary content, like `strings(1)`.
  */
 
-import { gunzipSync, inflateSync } from 'node:zlib';
+import { nodeZlib } from './lazy-builtins.js';
 
 export interface Decoded {
   /** Span of the source text this was decoded from. */
@@ -277,7 +277,8 @@ export function inflateSniff(bytes: Uint8Array, cap: number): Buffer | 'too-larg
   const zlib = bytes[0] === 0x78 && (bytes[1] === 0x01 || bytes[1] === 0x5e || bytes[1] === 0x9c || bytes[1] === 0xda);
   if (!gzip && !zlib) return undefined;
   try {
-    return gzip ? gunzipSync(bytes, { maxOutputLength: cap }) : inflateSync(bytes, { maxOutputLength: cap });
+    const z = nodeZlib();
+    return gzip ? z.gunzipSync(bytes, { maxOutputLength: cap }) : z.inflateSync(bytes, { maxOutputLength: cap });
   } catch (e) {
     return (e as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE' || e instanceof RangeError ? 'too-large' : undefined;
   }

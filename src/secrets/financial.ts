@@ -7,7 +7,7 @@
  */
 import { wordlist } from '@scure/bip39/wordlists/english.js';
 import { electronicFormatIBAN, isValidIBAN } from 'ibantools';
-import { nodeCrypto } from './lazy-crypto.js';
+import { nodeCrypto } from './lazy-builtins.js';
 
 export function luhn(digits: string): boolean {
   let sum = 0;

@@ -17,9 +17,9 @@ import { closeSync, openSync, readSync } from 'node:fs';
 import { BottleError } from '../errors.js';
 import { unpack } from './archive.js';
 import { binaryStrings, isBinary } from './decoders.js';
-import { nodeCrypto } from './lazy-crypto.js';
+import { nodeCrypto } from './lazy-builtins.js';
 import { AddedLines, scanLines, type EmitFinding, type LineText } from './lines.js';
-import { type ScanOptions } from './scan.js';
+import { prepareRules, type ScanOptions } from './scan.js';
 
 export interface GitFinding {
   commit: string;
@@ -414,8 +414,16 @@ export async function scanRange(repoPath: string, range: GitRange, opts: GitScan
   };
 
   await new Promise<void>((resolve, reject) => {
-    const p = spawn('git', ['-C', repoPath, ...GIT_CONFIG, ...args], { env: gitEnv(), stdio: ['pipe', 'pipe', 'pipe'] });
+    // stdin only for a list of commits (--stdin): one pipe fewer to make for a range.
+    const argv = ['-C', repoPath, ...GIT_CONFIG, ...args];
+    const p = listed ? spawn('git', argv, { env: gitEnv(), stdio: ['pipe', 'pipe', 'pipe'] }) : spawn('git', argv, { env: gitEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
+    if (listed) {
+      p.stdin?.on('error', () => undefined);
+      p.stdin?.end(range.join('\n') + '\n');
+    }
     if (tagsNamed) listTags();
+    // git takes a while to start and find the first commit: build the rules meanwhile, not after its first bytes.
+    prepareRules([scanOpts, metaOpts]);
     const err: Buffer[] = [];
     // Bytes after the last newline of what has arrived: decoded with the next chunk (a newline never splits a character).
     let rest: Buffer | undefined;
@@ -453,8 +461,6 @@ export async function scanRange(repoPath: string, range: GitRange, opts: GitScan
         reject(e instanceof Error ? e : new Error(String(e)));
       }
     });
-    p.stdin.on('error', () => undefined);
-    p.stdin.end(listed ? range.join('\n') + '\n' : '');
   });
 
   if (tagged) listTags();

@@ -102,16 +102,33 @@ const DECODE_BUDGET_FACTOR = 8;
 
 interface Compiled {
   readonly rule: Rule;
-  readonly regex: RegExp;
+  /** The regex this mode runs (`regexFor`); the egress form is made when the rule's keywords first occur. */
+  regex: RegExp | undefined;
   readonly priority: number;
-  /** The rule's keywords as ids of the set's matcher. */
+  /** The rule's keywords as ids of the shared matcher. */
   readonly keywordIds: readonly number[];
 }
 
 interface RuleSet {
+  readonly mode: ScanMode;
   readonly rules: readonly Compiled[];
   readonly keywords: KeywordMatcher;
 }
+
+/** The regex a rule runs in a mode: its own, or on the egress path its loose form (generic rules keep theirs). */
+function regexFor(c: Compiled, mode: ScanMode): RegExp {
+  c.regex ??= mode === 'egress' && !c.rule.generic ? looseRegex(c.rule) : c.rule.regex;
+  return c.regex;
+}
+
+/**
+ * One keyword automaton for every rule of every pack and mode, built once: the
+ * push and egress sets (a scan of a push uses both: its paths and names are
+ * scanned as egress text) differ by a keyword or two, and building it is a
+ * cold start's work. A rule looks only at its own keywords' ids, and the
+ * automaton reports every keyword that occurs, so extra keywords change nothing.
+ */
+let allKeywords: KeywordMatcher | undefined;
 
 const ruleSets = new Map<string, RuleSet>();
 
@@ -122,16 +139,26 @@ function ruleSet(mode: ScanMode, packs: readonly RulePack[]): RuleSet {
   const chosen = RULES.flatMap((rule, i) =>
     packs.includes(rule.pack ?? 'credentials') && (!rule.egressOnly || mode === 'egress') ? [{ rule, i }] : [],
   );
-  const keywords = new KeywordMatcher(chosen.flatMap(({ rule }) => rule.keywords));
-  const rules = chosen.map(({ rule, i }) => ({
-    rule,
-    regex: mode === 'egress' && !rule.generic ? looseRegex(rule) : rule.regex,
-    priority: rule.generic ? 500 + i : i,
-    keywordIds: rule.keywords.map((k) => keywords.keywords.indexOf(k)),
-  }));
-  set = { rules, keywords };
+  allKeywords ??= new KeywordMatcher(RULES.flatMap((rule) => rule.keywords));
+  const keywords = allKeywords;
+  const rules = chosen.map(({ rule, i }) => {
+    const keywordIds = rule.keywords.map((k) => keywords.keywords.indexOf(k));
+    // Fail closed: a keyword the automaton lacks would silently turn its rule off.
+    if (keywordIds.includes(-1)) throw new Error(`rule ${rule.id}: a keyword is not in the matcher`);
+    return { rule, regex: undefined, priority: rule.generic ? 500 + i : i, keywordIds };
+  });
+  set = { mode, rules, keywords };
   ruleSets.set(key, set);
   return set;
+}
+
+/**
+ * Build the rule sets a scan will use before its first text arrives (the git
+ * scan calls this while git starts): the same sets `scanText` would build on
+ * its first call, made while this thread would otherwise wait.
+ */
+export function prepareRules(opts: readonly ScanOptions[]): void {
+  for (const o of opts) ruleSet(o.mode ?? 'push', o.packs ?? ['credentials']);
 }
 
 /** Does a rule's secret pass its filters (entropy, classes, placeholders, allowlist, validator)? */
@@ -180,9 +207,11 @@ interface Within {
 
 function runRules(text: string, ctx: Ctx, out: Raw[], specificOnly = false, within?: Within, seen?: readonly boolean[]): void {
   const present = seen ?? ctx.set.keywords.present(text);
-  for (const { rule, regex: re, priority, keywordIds } of ctx.set.rules) {
+  for (const c of ctx.set.rules) {
+    const { rule, priority, keywordIds } = c;
     if (specificOnly && (rule.generic || keywordIds.length === 0)) continue;
     if (keywordIds.length > 0 && !keywordIds.some((k) => present[k])) continue;
+    const re = regexFor(c, ctx.set.mode);
     re.lastIndex = 0;
     let nearbyAt: number[] | undefined;
     const groups = typeof rule.secretGroup === 'number' ? [rule.secretGroup] : (rule.secretGroup ?? [0]);
