@@ -29,6 +29,9 @@ describe('egress proxy', () => {
   let auditLog: string;
   let configPath: string;
   let baseConfig: Record<string, unknown>;
+  /** Upstream connections that sent a forged answer while idle, and the requests later served on one. */
+  const poisoned = new WeakSet<object>();
+  const servedOnPoisoned: string[] = [];
   /** Settles when the proxy closes the upstream connection that served /keep-alive-hint. */
   let hintClosed: Promise<void> | undefined;
 
@@ -41,6 +44,7 @@ describe('egress proxy', () => {
   before(async () => {
     dir = tempDir();
     up = await startUpstream(dir, (r, body, res) => {
+      if (poisoned.has(r.socket)) servedOnPoisoned.push(r.url ?? '');
       if (r.url?.startsWith('/echo-auth')) {
         // An httpbin-style echo: the request's headers come back, in the body and in a header.
         const json = Buffer.from(JSON.stringify({ headers: r.headers }));
@@ -57,6 +61,18 @@ describe('egress proxy', () => {
         hintClosed = new Promise((resolve) => s.once('end', () => resolve()));
         res.writeHead(200, { connection: 'keep-alive', 'keep-alive': 'timeout=2', 'content-length': 2 });
         res.end('ok');
+        return true;
+      }
+      if (r.url?.startsWith('/stray-') === true) {
+        // An upstream that speaks out of turn: after a genuine answer, a forged one on the
+        // same (now idle, pooled) connection, carrying the request's Authorization header.
+        const s = r.socket;
+        const leak = `leak:${r.headers.authorization ?? 'none'}`;
+        res.on('finish', () => {
+          setTimeout(() => poisoned.add(s) && s.write(`HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ncontent-length: ${Buffer.byteLength(leak)}\r\n\r\n${leak}`), 20);
+        });
+        res.writeHead(200, { 'content-type': 'text/plain', 'content-length': 7 });
+        res.end('genuine');
         return true;
       }
       if (r.url === '/inject') {
@@ -99,7 +115,7 @@ describe('egress proxy', () => {
     writeFileSync(join(dir, 'tokens.json'), JSON.stringify({ UP_TOKEN: TOKEN, KEY_TOKEN: 'key-token-value-1' }), { mode: 0o600 });
     writeFileSync(join(dir, 'known.json'), JSON.stringify([KNOWN]), { mode: 0o600 });
     const hostsMap: Record<string, string> = {};
-    const names = ['up.test', 'paths.test', 'auth.test', 'key.test', 'notoken.test', 'block.test', 'redact.test', 'hold.test', 'expire.test', 'in.test', 'inblock.test', 'inhold.test', 'bad.test', 'off.test'];
+    const names = ['stray.test', 'up.test', 'paths.test', 'auth.test', 'key.test', 'notoken.test', 'block.test', 'redact.test', 'hold.test', 'expire.test', 'in.test', 'inblock.test', 'inhold.test', 'bad.test', 'off.test'];
     for (const n of names) hostsMap[n] = '127.0.0.1';
     const route = (host: string, extra: Record<string, unknown> = {}) => ({ host, port: host === 'bad.test' ? bad.port : up.port, ...extra });
     baseConfig = {
@@ -117,6 +133,9 @@ describe('egress proxy', () => {
         route('inhold.test', { dlp: dlp('block', { inbound: true, inbound_on_match: 'supervise' }) }),
         route('off.test', { dlp: dlp('block', { outbound: false }) }),
         route('bad.test'),
+        // One host, two kinds of route: the token goes out (and answers are scrubbed) on /stray-auth only.
+        route('stray.test', { matches: [{ paths: [{ type: 'prefix', value: '/stray-auth' }] }], auth: { scheme: 'Bearer', token_ref: 'UP_TOKEN' } }),
+        route('stray.test'),
       ],
       hosts: hostsMap,
       caCerts: [up.caFile],
@@ -150,6 +169,31 @@ describe('egress proxy', () => {
     assert.equal(r.status, 200);
     assert.ok(hintClosed !== undefined);
     await hintClosed;
+  });
+
+  it('never reads bytes an idle pooled upstream connection received as the next answer (poisoned connections are dropped)', { timeout: 20_000 }, async () => {
+    const settle = (): Promise<void> => new Promise((r) => setTimeout(r, 300));
+    // Same route: the forged answer arrives while the connection idles in the pool.
+    const first = await req({ host: 'stray.test', path: '/stray-plain' });
+    assert.equal(first.body, 'genuine');
+    await settle();
+    const next = await req({ host: 'stray.test', path: '/after-plain' });
+    assert.equal(next.status, 200);
+    assert.deepEqual(JSON.parse(next.body), { method: 'GET', url: '/after-plain', bytes: 0 });
+    // A route with a token, then one without on the same host: the token never comes back.
+    const authed = await req({ host: 'stray.test', path: '/stray-auth' });
+    assert.equal(authed.body, 'genuine');
+    await settle();
+    for (const path of ['/after-auth', '/stray-auth-again']) {
+      const r = await req({ host: 'stray.test', path });
+      assert.equal(r.status, 200);
+      assert.ok(!r.body.includes(TOKEN) && !r.body.startsWith('leak:'), r.body);
+    }
+    await settle();
+    const last = await req({ host: 'stray.test', path: '/after-all' });
+    assert.deepEqual(JSON.parse(last.body), { method: 'GET', url: '/after-all', bytes: 0 });
+    // Not merely read past: a connection that spoke out of turn is dropped, never reused.
+    assert.deepEqual(servedOnPoisoned, []);
   });
 
   it('sends scanned bodies upstream intact, one after another on its kept-alive connections (each is freed once sent)', { timeout: 30_000 }, async () => {

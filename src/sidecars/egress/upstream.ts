@@ -11,6 +11,7 @@
  */
 import * as https from 'node:https';
 import type * as http from 'node:http';
+import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { ConnectionOptions, SecureContext } from 'node:tls';
 import type { EgressRoute } from '../../manifest/types.js';
@@ -87,13 +88,27 @@ const NO_REQUEST_OPTIONS: Readonly<Record<string, never>> = Object.freeze({});
 type AddRequest = (this: https.Agent, req: http.ClientRequest, options: object) => void;
 const agentAddRequest = (https.Agent.prototype as unknown as { addRequest: AddRequest }).addRequest;
 
+/** Marks a pooled connection as watched by idleGuard (so reuse takes the guard off only where it put it). */
+const GUARDED = Symbol('egress.idleGuard');
+type Pooled = Socket & { [GUARDED]?: true };
+
 /**
- * The pool of one upstream (one per CONNECT target). Every request through it
- * goes to the same address with the same server name, trust and TLS context
- * (forward() passes nothing else that names a connection), so all its
- * connections share one pool key. https.Agent would build that key from some
- * twenty options, three times a request: a tenth of the proxy's allocations
- * on small requests.
+ * An idle pooled connection that receives anything is poisoned: an upstream
+ * speaking out of turn would have its bytes read as the answer to the next
+ * request sent on it. It is destroyed, so nothing can be reused on it. One
+ * module-level listener (no closure per request).
+ */
+function idleGuard(this: Socket): void {
+  this.destroy();
+}
+
+/**
+ * The pool of one upstream (one CONNECT target, one kind of route: see
+ * poolClass). Every request through it goes to the same address with the
+ * same server name, trust and TLS context (forward() passes nothing else that
+ * names a connection), so all its connections share one pool key. https.Agent
+ * would build that key from some twenty options, three times a request: a
+ * tenth of the proxy's allocations on small requests.
  *
  * For the same reason the pool is handed no request options: Node's
  * addRequest copies the request's options and the agent's into one
@@ -102,6 +117,21 @@ const agentAddRequest = (https.Agent.prototype as unknown as { addRequest: AddRe
  * server name an agent option, and where to dial (address, port, trust) is
  * added when a connection is made (createConnection), so the copy holds only
  * the pool's own options.
+ *
+ * Poisoned connections. An idle pooled connection carries idleGuard from the
+ * moment it is pooled until a request takes it: any byte that arrives
+ * meanwhile destroys it (Node 22 puts its own guard of the same kind on the
+ * socket's handle; Node 20 has none). A connection with bytes already
+ * buffered is never reused. Node 22 also peeks at the kernel socket
+ * (`recvfrom(MSG_PEEK)`) on every reuse, for bytes that came after the last
+ * poll; that syscall was a twentieth of the proxy's CPU on small requests.
+ * This pool skips it: a byte that slipped into that window can reach only a
+ * request of the same pool, and pools are split by what is done to the
+ * answer (poolClass: token scrubbing, inbound scanning), so a poisoned
+ * connection can never hand the answer to a request that carried a token to
+ * one that is not scrubbed, or an answer kept from inbound scanning on one
+ * route to a route that does not scan. (Such an upstream could equally send
+ * those bytes a moment later, as the answer itself: no peek closes that.)
  */
 class UpstreamAgent extends https.Agent {
   constructor(
@@ -117,6 +147,30 @@ class UpstreamAgent extends https.Agent {
   }
 
   addRequest(req: http.ClientRequest, _options: object): void {
+    const pool = this.freeSockets as Record<string, Pooled[] | undefined>;
+    const free = pool[this.key];
+    if (free !== undefined) {
+      // Newest first (lifo, as the pool is configured); destroyed or poisoned ones are dropped.
+      let socket: Pooled | undefined;
+      while ((socket = free.pop()) !== undefined) {
+        if (!socket.destroyed && socket.readableLength === 0) break;
+        socket.destroy();
+      }
+      if (free.length === 0) delete pool[this.key];
+      if (socket !== undefined) {
+        if (socket[GUARDED] === true) {
+          socket.removeListener('data', idleGuard);
+          delete socket[GUARDED];
+        }
+        // Node's own hand-over: its idle error listener (and guard) off, `reusedSocket`, ref().
+        // (Node would also give the handle a new async id: only async_hooks see that, and the
+        // egress sidecar uses none.)
+        this.reuseSocket(socket, req);
+        ((this.sockets as Record<string, Socket[] | undefined>)[this.key] ??= []).push(socket);
+        req.onSocket(socket);
+        return;
+      }
+    }
     agentAddRequest.call(this, req, NO_REQUEST_OPTIONS);
   }
 
@@ -135,12 +189,20 @@ class UpstreamAgent extends https.Agent {
    */
   override keepSocketAlive(socket: Duplex): boolean {
     this.options.timeout = IDLE_MS;
+    let keep: unknown;
     try {
-      const keep: unknown = super.keepSocketAlive(socket);
-      return keep !== false;
+      keep = super.keepSocketAlive(socket);
     } finally {
       this.options.timeout = undefined;
     }
+    if (keep === false) return false;
+    // Called last before the connection is pooled (https.Agent's 'free'): watched from now on.
+    const pooled = socket as Pooled;
+    if (pooled[GUARDED] !== true) {
+      pooled[GUARDED] = true;
+      pooled.on('data', idleGuard);
+    }
+    return true;
   }
 }
 
@@ -170,12 +232,13 @@ export class Upstream {
   }
 
   /**
-   * The pool of `t`. Where and how it connects (the address from `hosts` first,
-   * the server name, full verification) are the pool's, not each request's:
-   * Node copies a request's options four times over before it reaches the pool.
+   * The pool of `t` for answers treated as `cls` says (poolClass). Where and how
+   * it connects (the address from `hosts` first, the server name, full
+   * verification) are the pool's, not each request's: Node copies a request's
+   * options four times over before it reaches the pool.
    */
-  private agentFor(t: Target): https.Agent {
-    const key = `${t.host}:${t.port}`;
+  private agentFor(t: Target, cls: string): https.Agent {
+    const key = `${t.host}:${t.port}${cls}`;
     let a = this.agents.get(key);
     if (a === undefined) {
       a = new UpstreamAgent(key, { host: this.ctx.config.hosts[t.host] ?? t.host, port: t.port, secureContext: this.secureContext() }, {
@@ -223,7 +286,7 @@ export class Upstream {
     if (streaming && req.headers['transfer-encoding'] !== undefined) out.push('Transfer-Encoding', 'chunked');
 
     const up = https.request({
-      agent: this.agentFor(t),
+      agent: this.agentFor(t, poolClass(route, token)),
       method: ex.method,
       path: ex.target,
       headers: out,
@@ -416,6 +479,20 @@ export class Upstream {
       });
     });
   }
+}
+
+/**
+ * What respond() does to an answer on `route`: scrubbed of every token and
+ * known secret (a token went out), scanned for prompt injection (and with which
+ * consequence), or neither. Connections are pooled per class, so an answer can
+ * only ever be read on a connection whose requests are all treated alike (see
+ * UpstreamAgent). '' for the common case: no string built per request.
+ */
+function poolClass(route: EgressRoute, token: string | undefined): string {
+  const dlp = route.dlp;
+  const inbound = dlp?.inbound === true ? dlp.inbound_on_match : undefined;
+  if (token === undefined) return inbound === undefined ? '' : ` inbound:${inbound}`;
+  return inbound === undefined ? ' scrubbed' : ` scrubbed inbound:${inbound}`;
 }
 
 /** Whether a response to `method` with `status` carries a body at all. */
