@@ -54,3 +54,17 @@ void test('presentAndRuns: the keywords present() sees, and every long enough ru
 void test('a keyword with a line break is refused (presentAndRuns steps over one past each text as one)', () => {
   assert.throws(() => new KeywordMatcher(['a\nb']), /no line break/);
 });
+
+void test('the automaton is right for keywords that overlap in every way (random sets over a two-letter alphabet)', () => {
+  let seed = 5;
+  const rand = (n: number) => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) % n);
+  const word = (max: number) => Array.from({ length: 1 + rand(max) }, () => 'abAB'[rand(4)]).join('');
+  for (let round = 0; round < 200; round++) {
+    const m = new KeywordMatcher(Array.from({ length: 1 + rand(8) }, () => word(6).toLowerCase()));
+    for (let i = 0; i < 30; i++) {
+      const t = word(24);
+      const got = m.present(t);
+      m.keywords.forEach((k, id) => assert.equal(got[id], t.toLowerCase().includes(k), `${JSON.stringify(m.keywords)} in ${JSON.stringify(t)}: ${k}`));
+    }
+  }
+});

@@ -43,55 +43,62 @@ export class KeywordMatcher {
     }
     if (cols > 255) throw new Error('too many distinct keyword characters');
     this.width = cols;
-    // The trie.
-    const goto: number[][] = [new Array<number>(cols).fill(-1)];
+    // Built in a few passes over the trie's states and edges, not over every (state, column) cell in JS: this
+    // runs cold on every scan, where a loop over the whole table was several milliseconds of interpreted code.
+    // The trie: goto[state * cols + col] is the child or -1, and each state's children.
+    let max = 1;
+    for (const k of this.keywords) max += k.length;
+    const goto = new Int32Array(max * cols).fill(-1);
     const ends: number[][] = [[]];
+    const edgeCol: number[] = [0];
+    const kids: number[][] = [[]];
+    let n = 1;
     this.keywords.forEach((k, id) => {
       let s = 0;
       for (let i = 0; i < k.length; i++) {
-        const col = this.column[k.charCodeAt(i)] ?? 0;
-        const row = goto[s];
-        if (row[col] === -1) {
-          row[col] = goto.length;
-          goto.push(new Array<number>(cols).fill(-1));
+        const col = this.column[k.charCodeAt(i)];
+        let t = goto[s * cols + col];
+        if (t === -1) {
+          t = n++;
+          goto[s * cols + col] = t;
           ends.push([]);
+          edgeCol.push(col);
+          kids.push([]);
+          kids[s].push(t);
         }
-        s = row[col];
+        s = t;
       }
-      (ends[s]).push(id);
+      ends[s].push(id);
     });
-    // Failure links, breadth first, folded into a complete transition table.
-    const n = goto.length;
-    const next = new Int32Array(n * cols);
+    // Failure links, breadth first (a state's link is shallower, so it is final when the state is reached);
+    // a state's outputs include its link's.
     const fail = new Int32Array(n);
-    const queue: number[] = [];
-    for (let col = 0; col < cols; col++) {
-      const t = (goto[0])[col];
-      next[col] = t === -1 ? 0 : t;
-      if (t > 0) queue.push(t);
-    }
-    for (let q = 0; q < queue.length; q++) {
-      const s = queue[q];
-      (ends[s]).push(...(ends[fail[s] ?? 0]));
-      for (let col = 0; col < cols; col++) {
-        const t = (goto[s])[col];
-        const viaFail = next[(fail[s] ?? 0) * cols + col] ?? 0;
-        if (t === -1) next[s * cols + col] = viaFail;
-        else {
-          next[s * cols + col] = t;
-          fail[t] = viaFail;
-          queue.push(t);
-        }
+    const bfs = [0];
+    for (let q = 0; q < bfs.length; q++) {
+      const s = bfs[q];
+      for (const t of kids[s]) {
+        const col = edgeCol[t];
+        let f = s === 0 ? -1 : fail[s];
+        while (f !== -1 && goto[f * cols + col] === -1) f = f === 0 ? -1 : fail[f];
+        fail[t] = f === -1 ? 0 : goto[f * cols + col];
+        ends[t].push(...ends[fail[t]]);
+        bfs.push(t);
       }
     }
     // Renumber: states without output first, then those with one; a state becomes its row offset.
     const outs = ends.map((e) => (e.length > 0 ? [...new Set(e)] : undefined));
-    const order = [...outs.keys()].sort((a, b) => Number(outs[a] !== undefined) - Number(outs[b] !== undefined) || a - b);
+    const order: number[] = [];
+    for (let s = 0; s < n; s++) if (outs[s] === undefined) order.push(s);
+    for (let s = 0; s < n; s++) if (outs[s] !== undefined) order.push(s);
     const rank = new Int32Array(n);
     order.forEach((old, i) => (rank[old] = i));
+    // The complete transition table, in breadth-first order: a state's row is its failure link's row (already
+    // made: the link is shallower) with its own trie edges written over it; the start state's row is all start.
     const table = new Int32Array(n * cols);
-    for (let old = 0; old < n; old++) {
-      for (let col = 0; col < cols; col++) table[rank[old] * cols + col] = rank[next[old * cols + col]] * cols;
+    for (const s of bfs) {
+      const row = rank[s] * cols;
+      if (s !== 0) table.copyWithin(row, rank[fail[s]] * cols, rank[fail[s]] * cols + cols);
+      for (const t of kids[s]) table[row + edgeCol[t]] = rank[t] * cols;
     }
     this.next = table;
     this.out = order.map((old) => outs[old]);
