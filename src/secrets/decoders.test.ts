@@ -151,7 +151,7 @@ void test('lineSplitJoin joins exactly where the split-line pattern matches, win
   const SPLIT = /(?<=[A-Za-z0-9_+/=-]{8})\r?\n[ \t]*(?=[A-Za-z0-9_+/=-]{8})(?![A-Za-z_][A-Za-z0-9_.-]*[ \t]*[=:])/g;
   const alphabet = 'aB3_+/=-\n\n\r \t:=.xY';
   let seed = 11;
-  const rand = (n: number) => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) % n);
+  const rand = (n: number) => ((seed = (Math.imul(seed, 1103515245) + 12345) & 0x7fffffff) % n);
   for (let i = 0; i < 2000; i++) {
     const text = Array.from({ length: 20 + rand(120) }, () => alphabet[rand(alphabet.length)]).join('');
     const expected = text.replace(SPLIT, '');
