@@ -338,3 +338,128 @@ void test('serve runs the services and exits 0 on SIGTERM with a final health fi
   assert.equal(h.ready, false);
   assert.ok(!alive(hb));
 });
+
+/** A module the init can run in its process: a TCP server on `port`, or a start that fails. */
+function inProcessModule(dir: string, name: string, body: string): string {
+  const path = join(dir, `${name}.mjs`);
+  writeFileSync(path, body);
+  return path;
+}
+
+void test('an in-process service runs in the init\'s process, is probed ready, and is closed on stop', async (t) => {
+  const dir = tmp(t);
+  const port = await freePort();
+  const mod = inProcessModule(
+    dir,
+    'listener',
+    `import { createServer } from 'node:net';
+export async function startInProcess({ env, log }) {
+  const srv = createServer((s) => s.end());
+  await new Promise((r) => srv.listen(Number(env.PORT), '127.0.0.1', r));
+  log('up on ' + env.PORT);
+  return { close: () => new Promise((r) => srv.close(() => r())) };
+}`,
+  );
+  const seen: ServiceState[] = [];
+  const { sup, lines, svc } = run(t, [{ name: 'inproc', inProcess: mod, env: { PORT: String(port) }, restart: 'always', readyProbe: { tcpPort: port } }, script('other', 'setInterval(() => {}, 1000)')], {
+    settleMs: 100,
+    onChange: (h) => seen.push(h.services.inproc?.state ?? 'stopped'),
+    onFatal: (line) => assert.fail(`fatal: ${line}`),
+  });
+  await waitFor('ready', () => sup.health().ready);
+  assert.deepEqual([...new Set(seen)], ['starting', 'running', 'ready']);
+  assert.equal(svc('inproc').pid, process.pid);
+  assert.ok(lines.includes(`[inproc] up on ${port}`), lines.join('\n'));
+  const other = svc('other').pid;
+  assert.ok(other !== null && other !== process.pid, 'the other service is still a process of its own');
+  await sup.stop();
+  assert.equal(svc('inproc').state, 'stopped');
+  // Closed: the port is free again.
+  await new Promise<void>((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(port, '127.0.0.1', () => srv.close(() => resolve()));
+  });
+});
+
+void test('an in-process service that cannot start is failed, with its own message and code, and ends the init', async (t) => {
+  const dir = tmp(t);
+  const mod = inProcessModule(
+    dir,
+    'broken',
+    `export async function startInProcess() { throw new Error('no config\\nat all'); }
+export function startFailure(err) { return { line: 'broken: bad config: ' + err.message.replace(/\\s+/g, ' '), code: 2 }; }`,
+  );
+  let fatal: { line: string; code: number } | undefined;
+  const { sup, lines, svc } = run(t, [{ name: 'broken', inProcess: mod, restart: 'always' }], { onFatal: (line, code) => (fatal = { line, code }) });
+  await waitFor('fatal', () => fatal !== undefined);
+  assert.deepEqual(fatal, { line: 'broken: bad config: no config at all', code: 2 });
+  assert.equal(svc('broken').state, 'failed');
+  assert.equal(svc('broken').lastExit?.code, 2);
+  assert.equal(svc('broken').restarts, 0, 'never restarted: the init ends instead');
+  assert.equal(sup.health().ready, false);
+  assert.ok(lines.includes('[broken] broken: bad config: no config at all'), lines.join('\n'));
+});
+
+void test('a module without startInProcess is a failed start too', async (t) => {
+  const dir = tmp(t);
+  const mod = inProcessModule(dir, 'empty', 'export const nothing = 1;\n');
+  let fatal: { line: string; code: number } | undefined;
+  const { svc } = run(t, [{ name: 'empty', inProcess: mod, restart: 'always' }], { onFatal: (line, code) => (fatal = { line, code }) });
+  await waitFor('fatal', () => fatal !== undefined);
+  assert.match(fatal?.line ?? '', /exports no startInProcess/);
+  assert.equal(fatal?.code, 1);
+  assert.equal(svc('empty').state, 'failed');
+});
+
+// The egress proxy in the init's process, as the bundle runs it (serve.ts, the real proxy module).
+const EGRESS = here('../egress/serve.ts');
+
+void test('serve runs the egress proxy in its own process: ready, answering, and gone on SIGTERM', async (t) => {
+  const dir = tmp(t);
+  const port = await freePort();
+  const healthFile = join(dir, 'health.json');
+  const egressCfg = join(dir, 'egress.json');
+  writeFileSync(egressCfg, JSON.stringify({ identity: 'test-inproc', listen: { host: '127.0.0.1', port }, routes: [], caDir: join(dir, 'ca'), caCertOut: join(dir, 'ca.crt') }));
+  const cfg: BundleConfig = { identity: 'test-inproc', healthFile, services: [{ name: 'egress', inProcess: EGRESS, env: { BOT_BOTTLE_EGRESS_CONFIG: egressCfg }, restart: 'always', readyProbe: { tcpPort: port } }] };
+  const cfgPath = join(dir, 'bundle.json');
+  writeFileSync(cfgPath, JSON.stringify(cfg));
+  const { child, done } = serve({ BOT_BOTTLE_BUNDLE_CONFIG: cfgPath });
+  t.after(() => child.kill('SIGKILL'));
+  await waitFor('health ready', () => {
+    try {
+      return readHealth(healthFile).ready;
+    } catch {
+      return false;
+    }
+  });
+  const h = readHealth(healthFile);
+  assert.equal(h.services.egress?.pid, child.pid, 'the proxy is the init itself');
+  assert.match(readFileSync(join(dir, 'ca.crt'), 'utf8'), /^-----BEGIN CERTIFICATE-----/);
+  // The proxy answers: a request for a host with no route is refused by it, not by the network.
+  const r = await fetch(`http://127.0.0.1:${port}/`, { headers: { host: 'nowhere.test' } });
+  assert.equal(r.status >= 400 && r.status < 500, true, `status ${r.status}`);
+  child.kill('SIGTERM');
+  const out = await done;
+  assert.equal(out.code, 0, out.stderr);
+  assert.match(out.stdout, /\[egress\] bot-bottle egress: listening on 127\.0\.0\.1:\d+ \(1 process\(es\), 0 route\(s\)/);
+  assert.equal(readHealth(healthFile).services.egress?.state, 'stopped');
+});
+
+void test('serve exits with the proxy\'s config error when the in-process proxy cannot start', async (t) => {
+  const dir = tmp(t);
+  const healthFile = join(dir, 'health.json');
+  const egressCfg = join(dir, 'egress.json');
+  writeFileSync(egressCfg, JSON.stringify({ identity: 'x', listen: { host: '127.0.0.1', port: 1 }, caDir: join(dir, 'ca'), routes: [{ host: '1.2.3.4' }] }));
+  const cfg: BundleConfig = { identity: 'test-inproc-bad', healthFile, services: [{ name: 'egress', inProcess: EGRESS, env: { BOT_BOTTLE_EGRESS_CONFIG: egressCfg }, restart: 'always', readyProbe: { tcpPort: 1 } }] };
+  const cfgPath = join(dir, 'bundle.json');
+  writeFileSync(cfgPath, JSON.stringify(cfg));
+  const { child, done } = serve({ BOT_BOTTLE_BUNDLE_CONFIG: cfgPath });
+  t.after(() => child.kill('SIGKILL'));
+  const out = await done;
+  assert.equal(out.code, 2, out.stdout + out.stderr);
+  assert.match(out.stdout, /\[egress\] bot-bottle egress: bad config: routes\[0\]\.host: /);
+  const h = readHealth(healthFile);
+  assert.equal(h.services.egress?.state, 'failed');
+  assert.equal(h.ready, false);
+});
