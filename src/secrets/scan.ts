@@ -107,6 +107,8 @@ interface Compiled {
   readonly priority: number;
   /** The rule's keywords as ids of the shared matcher. */
   readonly keywordIds: readonly number[];
+  /** Capture groups that may hold the secret, in order (`Rule.secretGroup` as a list). */
+  readonly groups: readonly number[];
 }
 
 interface RuleSet {
@@ -145,7 +147,8 @@ function ruleSet(mode: ScanMode, packs: readonly RulePack[]): RuleSet {
     const keywordIds = rule.keywords.map((k) => keywords.keywords.indexOf(k));
     // Fail closed: a keyword the automaton lacks would silently turn its rule off.
     if (keywordIds.includes(-1)) throw new Error(`rule ${rule.id}: a keyword is not in the matcher`);
-    return { rule, regex: undefined, priority: rule.generic ? 500 + i : i, keywordIds };
+    const groups = typeof rule.secretGroup === 'number' ? [rule.secretGroup] : (rule.secretGroup ?? [0]);
+    return { rule, regex: undefined, priority: rule.generic ? 500 + i : i, keywordIds, groups };
   });
   set = { mode, rules, keywords };
   ruleSets.set(key, set);
@@ -205,16 +208,21 @@ interface Within {
   readonly offset: number;
 }
 
+/** Does any of the ids occur? (A loop, not `some` with a closure: this runs for every rule on every text.) */
+function anyPresent(ids: readonly number[], present: readonly boolean[]): boolean {
+  for (let k = 0; k < ids.length; k++) if (present[ids[k]]) return true;
+  return false;
+}
+
 function runRules(text: string, ctx: Ctx, out: Raw[], specificOnly = false, within?: Within, seen?: readonly boolean[]): void {
   const present = seen ?? ctx.set.keywords.present(text);
   for (const c of ctx.set.rules) {
-    const { rule, priority, keywordIds } = c;
+    const { rule, priority, keywordIds, groups } = c;
     if (specificOnly && (rule.generic || keywordIds.length === 0)) continue;
-    if (keywordIds.length > 0 && !keywordIds.some((k) => present[k])) continue;
+    if (keywordIds.length > 0 && !anyPresent(keywordIds, present)) continue;
     const re = regexFor(c, ctx.set.mode);
     re.lastIndex = 0;
     let nearbyAt: number[] | undefined;
-    const groups = typeof rule.secretGroup === 'number' ? [rule.secretGroup] : (rule.secretGroup ?? [0]);
     for (let m = re.exec(text); m !== null; m = re.exec(text)) {
       if (m[0].length === 0) re.lastIndex++;
       const g = groups.find((i) => m[i] !== undefined) ?? 0;
