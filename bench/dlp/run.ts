@@ -5,11 +5,13 @@
  * request is stopped when the upstream never saw it; a benign one passes
  * when the upstream answered it. Prints numbers per class; asserts nothing.
  *
- *   npm run build && node --import tsx bench/dlp/run.ts [--cli PATH/dist/cli/main.js] [--config default|strict|both] [--verbose]
+ *   npm run build && node --import tsx bench/dlp/run.ts [--cli PATH/dist/cli/main.js] [--config default|strict|both] [--set cases|fresh|both] [--verbose]
  *
  * Configs: `default` is a route as a user writes it (`dlp` left out: outbound,
  * block); `strict` adds `rules: [credentials, pii, financial]` and
  * `entropy: enforce`. `--cli` runs another checkout's CLI (a baseline).
+ * Sets: `cases` (cases.ts, the first set) and `fresh` (fresh.ts, written
+ * later against disguises the first set lacks), reported apart.
  */
 import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { promisify } from 'node:util';
@@ -19,6 +21,7 @@ import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { requests, type BenchRequest } from './cases.js';
+import { requests as freshRequests } from './fresh.js';
 
 const root = join(import.meta.dirname, '..', '..');
 const arg = (name: string): string | undefined => {
@@ -27,6 +30,7 @@ const arg = (name: string): string | undefined => {
 };
 const cli = arg('--cli') ?? join(root, 'dist', 'cli', 'main.js');
 const which = arg('--config') ?? 'both';
+const whichSet = arg('--set') ?? 'both';
 const verbose = process.argv.includes('--verbose');
 const KNOWN = 'Bottle-Known-Secret-' + 'q7Zt4mX2';
 const HOSTS = ['api.github.com', 'registry.npmjs.org', 'api.example.test', 'hooks.example.test'];
@@ -58,7 +62,7 @@ interface Outcome {
   reason: string;
 }
 
-async function runConfig(name: string, dlp: string, work: string, certs: { ca: string; key: string; cert: string }, upPort: number, seen: Set<string>): Promise<Outcome[]> {
+async function runConfig(name: string, dlp: string, reqs: readonly BenchRequest[], work: string, certs: { ca: string; key: string; cert: string }, upPort: number, seen: Set<string>): Promise<Outcome[]> {
   const home = join(work, `home-${name}`);
   mkdirSync(join(home, 'bottles'), { recursive: true });
   const routes = HOSTS.map((h) => `    - host: ${h}:${upPort}\n${dlp ? `      dlp: ${dlp}\n` : ''}`).join('');
@@ -87,7 +91,7 @@ async function runConfig(name: string, dlp: string, work: string, certs: { ca: s
   });
   const out: Outcome[] = [];
   try {
-    for (const req of requests(KNOWN)) {
+    for (const req of reqs) {
       const bodyFile = join(work, 'body');
       const args = ['-sS', '-o', '/dev/null', '-D', '-', '-w', '%{http_code}', '--proxy', `http://127.0.0.1:${port}`, '--cacert', caOut, '--path-as-is', '--max-time', '20', '-X', req.method, '-H', `X-Bench-Case: ${req.id}`];
       for (const [k, v] of req.headers) args.push('-H', `${k}: ${v}`);
@@ -123,6 +127,7 @@ function report(name: string, outcomes: readonly Outcome[]): void {
   }
   process.stdout.write(`attacks stopped: ${stopped.length}/${attacks.length} (${((100 * stopped.length) / attacks.length).toFixed(1)}%); benign blocked: ${blocked.length}/${benign.length}\n`);
   if (verbose) {
+    for (const o of stopped) process.stdout.write(`  stopped ${o.req.id} ${o.req.cls.padEnd(16)} ${o.status} ${o.reason.slice(0, 100)}\n`);
     for (const o of attacks.filter((x) => x.seen)) process.stdout.write(`  MISSED ${o.req.id} ${o.req.cls} ${o.req.method} ${o.req.path.slice(0, 80)}\n`);
     for (const o of blocked) process.stdout.write(`  BLOCKED ${o.req.id} ${o.req.cls} ${o.status} ${o.reason} ${o.req.path.slice(0, 80)}\n`);
   }
@@ -150,10 +155,17 @@ async function main(): Promise<void> {
       ['default', ''],
       ['strict', '{rules: [credentials, pii, financial], entropy: enforce}'],
     ];
-    for (const [name, dlp] of configs) {
-      if (which !== 'both' && which !== name) continue;
-      current = name;
-      report(name, await runConfig(name, dlp, work, certs, upPort, seen));
+    const sets: [string, BenchRequest[]][] = [
+      ['cases', requests(KNOWN)],
+      ['fresh', freshRequests(KNOWN)],
+    ];
+    for (const [setName, reqs] of sets) {
+      if (whichSet !== 'both' && whichSet !== setName) continue;
+      for (const [name, dlp] of configs) {
+        if (which !== 'both' && which !== name) continue;
+        current = `${setName}-${name}`;
+        report(current, await runConfig(current, dlp, reqs, work, certs, upPort, seen));
+      }
     }
     up.close();
   } finally {

@@ -284,6 +284,21 @@ export function inflateSniff(bytes: Uint8Array, cap: number): Buffer | 'too-larg
   }
 }
 
+/**
+ * Raw deflate (no header, so no magic bytes to sniff) inflated when the bytes
+ * are not text and inflate whole to mostly printable text: what `zlib.deflateRaw`
+ * of a credentials file looks like. `too-large` past `cap`.
+ */
+export function inflateRawSniff(bytes: Uint8Array, cap: number): Buffer | 'too-large' | undefined {
+  if (bytes.length < 8 || printableRatio(Buffer.from(bytes.buffer, bytes.byteOffset, Math.min(bytes.byteLength, 512)).toString('latin1')) >= 0.92) return undefined;
+  try {
+    const out = nodeZlib().inflateRawSync(bytes, { maxOutputLength: cap });
+    return out.length > 0 && printableRatio(out.subarray(0, 4096).toString('latin1')) >= 0.92 ? out : undefined;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE' || e instanceof RangeError ? 'too-large' : undefined;
+  }
+}
+
 // ---------------------------------------------------------------- hex
 
 const HEX_VAL = new Int8Array(128).fill(-1);

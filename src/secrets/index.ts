@@ -11,6 +11,6 @@ export { KnownSecrets, NO_KNOWN, knownSecretForms, type KnownForm } from './know
 export { scanBytes } from './bytes.js';
 export { redact } from './redact.js';
 export { RULES, RULE_PACKS, type Rule, type RulePack } from './rules.js';
-export { isBinary, binaryStrings, inflateSniff } from './decoders.js';
+export { isBinary, binaryStrings, inflateRawSniff, inflateSniff } from './decoders.js';
 export { scanRange, unquoteGitPath, type GitFinding, type GitRange, type GitScanOptions } from './git.js';
 export { inboundFindings, inboundWarnings, type InboundFinding } from './inbound.js';

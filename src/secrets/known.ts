@@ -1,6 +1,6 @@
 /**
  * The bottle's own secrets (its tokens and forwarded variables), precompiled
- * once into every form they may travel in: raw, URL-encoded (component, form,
+ * once into every form they may travel in: raw, backwards, URL-encoded (component, form,
  * every byte; upper and lower hex), hex (lower, upper) and base64 at its three
  * alignments (standard and URL-safe). Case-folded copies (the secret
  * lowercased or uppercased) are matched too, by searching a lowercased text.
@@ -11,7 +11,7 @@ export const MIN_KNOWN_SECRET = 6;
 
 export interface KnownForm {
   readonly form: string;
-  /** `raw`, `url`, `hex`, `base64`. */
+  /** `raw`, `url`, `hex`, `base64`, `reversed`. */
   readonly encoding: string;
 }
 
@@ -31,6 +31,8 @@ export function knownSecretForms(secret: string): KnownForm[] {
   // Bodies are scanned as latin1 (byte = char), so the raw form is also the utf8 bytes as latin1.
   add(bytes.toString('latin1'), 'raw');
   add(secret, 'raw');
+  // Written backwards: a token too word-like for the egress path's turned view (`Known-Secret` reads as words).
+  add([...secret].reverse().join(''), 'reversed');
   const comp = encodeURIComponent(secret);
   add(comp, 'url');
   add(comp.replace(/%[0-9A-F]{2}/g, (m) => m.toLowerCase()), 'url');

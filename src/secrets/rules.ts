@@ -144,6 +144,28 @@ function looksLikeIdentifier(v: string): boolean {
 const GENERIC_NAMES =
   'password|passwd|passphrase|pwd|secret|api[_.-]?key|apikey|access[_.-]?key|private[_.-]?key|(?<!(?:next|page|continuation|pagination|csrf|xsrf|sync|cursor|resume)[_.-]?)token|auth[_.-]?key|credentials?|client[_.-]?secret|consumer[_.-]?secret|signing[_.-]?key|encryption[_.-]?key|master[_.-]?key';
 
+/** Values a secret-sounding name is often given that are not secrets. */
+const GENERIC_ALLOW: readonly RegExp[] = [
+  // paths, URLs and code references are not secrets
+  /^(?:\/|\.\.?\/|~\/|[a-z]+:\/\/)/i,
+  /^(?:process\.env|os\.environ|env\.|os\.getenv|System\.getenv|ENV\[|config\.|settings\.|self\.|this\.|args\.|req\.|request\.|params\.)/,
+  /^[A-Za-z_$][\w$]*(?:\.[A-Za-z_$][\w$]*)+(?:\(\)?)?$/,
+  /^[A-Za-z_$][\w$]*\(/,
+  // hashes and UUIDs: identifiers, not credentials (a hex digest named like a secret still is a digest)
+  /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i,
+  /^(?:sha(?:1|256|384|512)|md5|bcrypt|argon2\w*)[:-]/i,
+  /^\$(?:2[aby]?|argon2\w*|[156])\$/,
+  // identifiers: snake_case, kebab-case, dotted, camelCase words without digits
+  /^[A-Za-z]+(?:[_.-][A-Za-z]+)+$/,
+  /^[a-z]+(?:[A-Z][a-z]+)+$/,
+  // expressions: negations, calls, string concatenation, regex character classes
+  /^!+[A-Za-z_$]/,
+  /\(\)|['"`]\s*\+|\+\s*['"`]/,
+  /\[\^?[A-Za-z0-9]-[A-Za-z0-9]|[A-Za-z0-9]-[A-Za-z0-9]\]/,
+  // type annotations and literals
+  /^(?:true|false|null|none|nil|undefined|string|number|boolean|optional|required|bytes|str|int)$/i,
+];
+
 export const RULES: readonly Rule[] = [
   // ---- cloud providers
   {
@@ -430,6 +452,44 @@ export const RULES: readonly Rule[] = [
     egressOnly: true,
     validate: (v) => !/^(?:\$\{|\$\(|\{\{|<|%\(|true$|false$|null$|none$|undefined$)/i.test(v),
   },
+  {
+    id: 'netrc-password',
+    description: 'A password in a .netrc entry (machine HOST login USER password PASS)',
+    keywords: ['password'],
+    regex: re('(?:machine[ \\t\\r\\n]{1,8}[^\\s]{1,253}|default)(?:[ \\t\\r\\n]{1,8}login[ \\t\\r\\n]{1,8}[^\\s]{1,128})?[ \\t\\r\\n]{1,8}password[ \\t\\r\\n]{1,8}([^\\s]{6,256})'),
+    secretGroup: 1,
+    entropy: 2.5,
+    generic: true,
+    egressOnly: true,
+  },
+  {
+    id: 'pgpass-password',
+    description: 'A password in a .pgpass line (host:port:database:user:password)',
+    // No word to look for: the line is five fields and four colons. Egress-only, where bodies are small.
+    keywords: [':'],
+    regex: re('^[A-Za-z0-9.*_-]{1,253}:(?:[0-9]{1,5}|\\*):[^:\\s]{1,63}:[^:\\s]{1,63}:([^:\\s]{6,256})[ \\t]*\\r?$', 'm'),
+    secretGroup: 1,
+    entropy: 2.5,
+    generic: true,
+    egressOnly: true,
+  },
+  {
+    id: 'delimited-secret',
+    description: 'A high-entropy value after a secret-sounding name that starts a CSV, TSV or table cell (name,value)',
+    keywords: ['pass', 'pwd', 'secret', 'key', 'token', 'credential'],
+    regex: re(
+      // The name found first (fast), then checked to start its cell: a look-behind from its end over the identifier.
+      `(?:${GENERIC_NAMES})(?<=(?:^|[\\s"'|,;])[A-Za-z0-9_.-]{1,48})[A-Za-z0-9_.-]{0,24}["']?[ \\t]{0,8}[,\\t|;][ \\t]{0,8}["']?([A-Za-z0-9_+/=.~!@#$%^&*-]{12,200})["']?(?=[\\s,;|]|$)`,
+      'i',
+    ),
+    secretGroup: 1,
+    entropy: 3.0,
+    minClasses: 2,
+    generic: true,
+    egressOnly: true,
+    validate: (v) => !looksLikeIdentifier(v) && secretLikeValue(v),
+    allow: GENERIC_ALLOW,
+  },
   // ---- pack: financial (opt-in on egress routes)
   {
     id: 'card-number',
@@ -511,25 +571,6 @@ export const RULES: readonly Rule[] = [
     minClasses: 2,
     generic: true,
     validate: (v) => !looksLikeIdentifier(v) && secretLikeValue(v),
-    allow: [
-      // paths, URLs and code references are not secrets
-      /^(?:\/|\.\.?\/|~\/|[a-z]+:\/\/)/i,
-      /^(?:process\.env|os\.environ|env\.|os\.getenv|System\.getenv|ENV\[|config\.|settings\.|self\.|this\.|args\.|req\.|request\.|params\.)/,
-      /^[A-Za-z_$][\w$]*(?:\.[A-Za-z_$][\w$]*)+(?:\(\)?)?$/,
-      /^[A-Za-z_$][\w$]*\(/,
-      // hashes and UUIDs: identifiers, not credentials (a hex digest named like a secret still is a digest)
-      /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i,
-      /^(?:sha(?:1|256|384|512)|md5|bcrypt|argon2\w*)[:-]/i,
-      /^\$(?:2[aby]?|argon2\w*|[156])\$/,
-      // identifiers: snake_case, kebab-case, dotted, camelCase words without digits
-      /^[A-Za-z]+(?:[_.-][A-Za-z]+)+$/,
-      /^[a-z]+(?:[A-Z][a-z]+)+$/,
-      // expressions: negations, calls, string concatenation, regex character classes
-      /^!+[A-Za-z_$]/,
-      /\(\)|['"`]\s*\+|\+\s*['"`]/,
-      /\[\^?[A-Za-z0-9]-[A-Za-z0-9]|[A-Za-z0-9]-[A-Za-z0-9]\]/,
-      // type annotations and literals
-      /^(?:true|false|null|none|nil|undefined|string|number|boolean|optional|required|bytes|str|int)$/i,
-    ],
+    allow: GENERIC_ALLOW,
   },
 ];

@@ -34,6 +34,7 @@ import {
 } from './decoders.js';
 import { charClasses, isPlaceholder, shannon } from './entropy.js';
 import { KeywordMatcher } from './keywords.js';
+import { evasionViews } from './evasions.js';
 import { KnownSecrets, MIN_KNOWN_SECRET } from './known.js';
 import { redact } from './redact.js';
 import { looseRegex, RULES, type Rule, type RulePack } from './rules.js';
@@ -386,9 +387,16 @@ interface Ctx {
   budget: number;
 }
 
-function scanRaw(text: string, ctx: Ctx, depth: number): Raw[] {
+function scanRaw(text: string, ctx: Ctx, depth: number, via?: string): Raw[] {
   const out: Raw[] = [];
   const { opts, known } = ctx;
+  if (via === 'turned') {
+    // Tokens backwards and in ROT13: only a provider's key shape or the bottle's own secret tells a turned key
+    // from noise, and a turned token decodes to nothing the straight one did not.
+    runRules(text, ctx, out, true);
+    if (known) runKnown(text, known, out);
+    return out;
+  }
   const egress = ctx.mode === 'egress';
   const b64 = egress ? EGRESS_BASE64 : PUSH_BASE64;
   const hexMin = egress ? EGRESS_HEX : PUSH_HEX;
@@ -413,7 +421,7 @@ function scanRaw(text: string, ctx: Ctx, depth: number): Raw[] {
     }
     if (ctx.budget < d.text.length) return;
     ctx.budget -= d.text.length;
-    for (const r of scanRaw(d.text, ctx, depth + 1)) {
+    for (const r of scanRaw(d.text, ctx, depth + 1, via)) {
       const [s, e] = d.map(r.start, r.end);
       if (covered(out.slice(0, direct), s, e)) continue;
       out.push({ rule: r.rule, start: s, end: e, priority: r.priority + 0.5, via: r.via ?? via });
@@ -433,6 +441,8 @@ function scanRaw(text: string, ctx: Ctx, depth: number): Raw[] {
       if (visible) decodeWith(visible, 'invisible');
     }
     const runs = wantRuns ? runsFromSpans(text, spans, useful) : [];
+    // Disguises over one layer of encoding at most; a token turned twice is the token, already scanned.
+    if (egress && depth <= 1) for (const v of evasionViews(text, runs, via !== 'turned')) decodeWith(v.decoded, v.via);
     if (opts.decodeBase64 !== false) {
       for (const d of findBase64Runs(text, b64, runs)) {
         if (covered(out.slice(0, direct), d.start, d.end)) continue;

@@ -37,14 +37,15 @@ void test('head: credentials in the path, query (also encoded), headers and cook
   assert.deepEqual(rules(head('/plain/path?x=1', [['Accept', 'text/html']])), []);
 });
 
-void test('known secrets: raw, base64 at every alignment (and URL-safe), URL-encoded, hex', () => {
+void test('known secrets: raw, backwards, base64 at every alignment (and URL-safe), URL-encoded, hex', () => {
   const secret = 'correct horse/battery+staple?';
   const known = new KnownSecrets([secret, 'short']);
   const opts: ScanOpts = { known, entropy: false };
   const encs = new Set(knownSecretForms(secret).map((f) => f.encoding));
-  assert.deepEqual([...encs].sort(), ['base64', 'hex', 'raw', 'url']);
+  assert.deepEqual([...encs].sort(), ['base64', 'hex', 'raw', 'reversed', 'url']);
   const samples = [
     secret,
+    [...secret].reverse().join(''),
     Buffer.from(secret).toString('base64'),
     Buffer.from('x' + secret).toString('base64'),
     Buffer.from('xy' + secret).toString('base64'),

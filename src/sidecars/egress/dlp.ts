@@ -24,7 +24,7 @@
  */
 import type { RouteDlp } from '../../manifest/types.js';
 import { codingsOf, decodeOnce } from './codings.js';
-import { inflateSniff, knownSecretForms, KnownSecrets, NO_KNOWN, scanText, type RulePack } from '../../secrets/index.js';
+import { inflateRawSniff, inflateSniff, knownSecretForms, KnownSecrets, NO_KNOWN, scanText, type RulePack } from '../../secrets/index.js';
 
 export const REDACTED = '[REDACTED]';
 /** What replaces a secret inside a URL (no characters that need encoding). */
@@ -440,7 +440,8 @@ const SNIFF_CAP = 8 * 1024 * 1024;
 /**
  * Scan a (decoded) request body. A body that is gzip or zlib data without a
  * `Content-Encoding` saying so is also inflated and scanned (a server may
- * well inflate it); one too large to inflate within the cap is a finding.
+ * well inflate it), and so is raw deflate that inflates to text; one too
+ * large to inflate within the cap is a finding.
  */
 export function scanBody(body: Buffer, contentType: string | undefined, opts: ScanOpts): DlpResult {
   const out = new Collector();
@@ -456,6 +457,11 @@ export function scanBody(body: Buffer, contentType: string | undefined, opts: Sc
     }
     inner = sniffed;
     scanBodyText(inner.toString('latin1'), contentType, opts, out, 0);
+  }
+  if (inner === body) {
+    const raw = inflateRawSniff(body, SNIFF_CAP);
+    if (raw === 'too-large') out.hits.push({ rule: 'dlp-unscannable-compressed', where: 'body', match: '' });
+    else if (raw !== undefined) scanBodyText(raw.toString('latin1'), contentType, opts, out, 0);
   }
   return out;
 }
