@@ -465,8 +465,8 @@ export const RULES: readonly Rule[] = [
   {
     id: 'pgpass-password',
     description: 'A password in a .pgpass line (host:port:database:user:password)',
-    // No word to look for: the line is five fields and four colons. Egress-only, where bodies are small.
-    keywords: [':'],
+    // No word to look for (five fields, four colons): run on every text, which only the egress path does.
+    keywords: [],
     regex: re('^[A-Za-z0-9.*_-]{1,253}:(?:[0-9]{1,5}|\\*):[^:\\s]{1,63}:[^:\\s]{1,63}:([^:\\s]{6,256})[ \\t]*\\r?$', 'm'),
     secretGroup: 1,
     entropy: 2.5,
