@@ -72,6 +72,7 @@ const CLUSTER_GAP = 3;
  * few escapes everywhere, and translated text escapes its non-ASCII letters.
  */
 function unescaped(text: string, out: View[]): void {
+  if (!text.includes('&#') && !text.includes('\\')) return;
   ESCAPE.lastIndex = 0;
   let cluster: RegExpExecArray[] = [];
   let ascii = 0;
