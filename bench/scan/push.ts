@@ -10,7 +10,7 @@
  * children, medians). Asserts nothing.
  *
  *   bash bench/scan/get-gitleaks.sh && npm run build
- *   node --import tsx bench/scan/push.ts [runs=3] [--baseline OTHER/dist/cli/bin.js] [--verbose]
+ *   node --import tsx bench/scan/push.ts [runs=3] [--baseline OTHER/dist/cli/bin.js] [--interleave] [--verbose]
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -142,25 +142,30 @@ if (baseline) tools.push([`baseline ${baseline}`, () => ours(baseline, repo, b.r
 const gl = gitleaksBinary();
 if (gl) tools.push(['gitleaks 8.16 detect', () => gitleaks(gl, repo, b.range, join(work, 'gl.json'))]);
 process.stdout.write(`\n${'tool'.padEnd(34)}${'recall'.padStart(12)}${'FP findings'.padStart(13)}${'FP files'.padStart(10)}${'FP/MB'.padStart(8)}${'median ms'.padStart(11)}${'cpu ms'.padStart(8)}\n`);
-for (const [name, run] of tools) {
-  const times: number[] = [];
-  const cpus: number[] = [];
-  let hits: Hit[] = [];
-  for (let i = 0; i < runs + 1; i++) {
-    const x = run(i);
-    if (i > 0) {
-      // the first run warms caches
-      times.push(x.ms);
-      cpus.push(x.cpu);
-    }
-    hits = x.hits;
+// --interleave: each round runs every tool once (on a shared machine the load drifts; one tool after another
+// then mostly measures the drift). Default: each tool's runs in a row, as before.
+const interleave = process.argv.includes('--interleave');
+const results = tools.map(() => ({ times: [] as number[], cpus: [] as number[], hits: [] as Hit[] }));
+const runOnce = (t: number, i: number) => {
+  const x = tools[t][1](i);
+  const r = results[t];
+  if (i > 0) {
+    // the first run warms caches
+    r.times.push(x.ms);
+    r.cpus.push(x.cpu);
   }
+  r.hits = x.hits;
+};
+if (interleave) for (let i = 0; i < runs + 1; i++) tools.forEach((_, t) => runOnce(t, i));
+else tools.forEach((_, t) => { for (let i = 0; i < runs + 1; i++) runOnce(t, i); });
+tools.forEach(([name], t) => {
+  const { times, cpus, hits } = results[t];
   const found = new Set(hits.filter((h) => plantedKeys.has(key(h))).map(key));
   const fps = hits.filter((h) => !plantedKeys.has(key(h)));
   const fpFiles = new Set(fps.map(key));
   process.stdout.write(`${name.slice(0, 33).padEnd(34)}${`${found.size}/${b.planted.length}`.padStart(12)}${String(fps.length).padStart(13)}${String(fpFiles.size).padStart(10)}${(fps.length / (b.bytes / 1e6)).toFixed(1).padStart(8)}${median(times).toFixed(0).padStart(11)}${median(cpus).toFixed(0).padStart(8)}\n`);
   if (verbose) for (const h of fps.slice(0, 40)) process.stdout.write(`   FP ${h.commit.slice(0, 8)} ${h.path}\n`);
-}
+});
 const floor = [0, 1, 2].map(() => timed('git', ['-C', repo, 'log', '-p', '--cc', '-U0', '--reverse', b.range], true).ms);
 process.stdout.write(`git log -p alone, output to /dev/null (floor): ${median(floor).toFixed(0)} ms\n`);
 if (!process.env.KEEP) rmSync(work, { recursive: true, force: true });
