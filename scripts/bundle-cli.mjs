@@ -74,6 +74,24 @@ const modemRequestCosts = {
   },
 };
 
+/**
+ * re2js (270 KB, ~25-40 ms of CPU to load) compiles route regexes, which most
+ * bottles do not have: every command that reads manifests loaded it. In the
+ * CLI it now loads from node_modules (its CommonJS build) on first use; the
+ * named import reads the property at each use, so the getter below defers it.
+ * The sidecar bundles still inline it (scripts/bundle-sidecars.mjs: no node_modules there).
+ */
+const lazyRe2 = {
+  name: 'lazy-re2js',
+  setup(b) {
+    b.onResolve({ filter: /^re2js$/ }, (args) => (args.namespace === 'lazy-re2js' ? { path: 're2js', external: true } : { path: 're2js', namespace: 'lazy-re2js' }));
+    b.onLoad({ filter: /.*/, namespace: 'lazy-re2js' }, () => ({
+      contents: "let m;\nmodule.exports = { get RE2JS() { return (m ??= require('re2js')).RE2JS; } };\n",
+      loader: 'js',
+    }));
+  },
+};
+
 rmSync('dist/cli/chunks', { recursive: true, force: true });
 /**
  * bot-bottle's own modules have no import-time effects (one exception: the
@@ -107,7 +125,7 @@ const result = await build({
   sourcemap: 'linked',
   legalComments: 'linked',
   logLevel: 'warning',
-  plugins: [lazyModules, ownModulesArePure, modemRequestCosts],
+  plugins: [lazyModules, ownModulesArePure, modemRequestCosts, lazyRe2],
   // A native addon cannot be inlined: ssh2's optional one and cpu-features stay in node_modules (only the lazy ssh transport loads them).
   external: ['ssh2', 'cpu-features'],
   // CommonJS deps call require(); give the ESM bundle one (resolving from the package, as before).
