@@ -10,22 +10,66 @@
  * that merely says "ignore", "override" or "execute" stays clean.
  */
 const OVERRIDE =
-  /\b(?:ignore|disregard|forget|override|bypass|skip)\s+(?:all\s+|any\s+|every\s+)?(?:of\s+)?(?:the\s+|your\s+|my\s+|these\s+|those\s+)?(?:previous|prior|above|earlier|preceding|original|initial|system|safety|existing)\s+(?:instructions?|prompts?|directions?|rules|context|guidelines|guardrails|constraints)/i;
+  /\b(?:ignore|disregard|forget|override|bypass|skip|neglect|abandon)\s+(?:all\s+|any\s+|every\s+)?(?:of\s+)?(?:the\s+|your\s+|my\s+|these\s+|those\s+)?(?:previous|prior|above|earlier|preceding|original|initial|system|safety|existing)\s+(?:instructions?|prompts?|directions?|rules|context|guidelines|guidance|guardrails|constraints|orders|commands|programming|messages)/i;
+/** `Ignore the instructions above`, `disregard your rules given before`. */
+const OVERRIDE_AFTER =
+  /\b(?:ignore|disregard|forget|override|bypass|skip|neglect)\s+(?:all\s+)?(?:of\s+)?(?:the|your|my|these|those|any)\s+(?:instructions?|prompts?|directions?|rules|guidelines|guidance|orders|commands)\s+(?:above|before|earlier|previously|so\s+far|(?:you\s+(?:were|have\s+been\s+)?)?given)/i;
+/** `Ignore everything above`, `forget what you were told before`, `disregard all of the above`. */
+const OVERRIDE_ALL =
+  /\b(?:ignore|disregard|forget)\s+(?:(?:all|everything|anything)(?:\s+(?:of\s+)?(?:the|that|you\s+(?:were|have\s+been)\s+(?:told|given)))?\s+(?:above|before|so\s+far|previously|earlier)|what\s+you\s+(?:were|have\s+been)\s+(?:told|given|instructed)(?:\s+(?:before|earlier|previously|so\s+far))?)\b/i;
+/** Names an injection calls the model that reads the page by. */
+const AI_NAME = '(?:AI|A\\.I\\.|LLMs?|(?:large\\s+)?language\\s+models?|models?|agents?|assistants?|chat\\s*bots?|bots?|GPT|ChatGPT|Claude|Codex|Copilot|Gemini)';
+/** `Note to AI researchers`, `for Copilot users`: people, not the model. */
+const NOT_A_GROUP = '(?!\\s+(?:researchers?|developers?|engineers?|teams?|companies|industry|ethics|safety|policy|policies|users?|customers?|vendors?|providers?|models?|systems?|tools?|products?|services?|features?|projects?|training|integration))';
 const INJECTION: readonly (readonly [string, RegExp])[] = [
   ['ignore-previous-instructions', OVERRIDE],
+  ['ignore-previous-instructions', OVERRIDE_ALL],
+  ['ignore-previous-instructions', OVERRIDE_AFTER],
   ['do-not-follow', /\bdo\s+not\s+(?:follow|obey)\s+(?:the\s+|your\s+|any\s+)?(?:previous|prior|original|system|user'?s?)\s+(?:instructions|prompt|rules)/i],
-  ['you-are-now', /\byou\s+are\s+now\s+(?:a|an|in|the|DAN|no\s+longer)\b/i],
-  ['from-now-on', /\bfrom\s+now\s+on,?\s+(?:you|the\s+(?:assistant|agent|model))\s+(?:will|must|shall|should|are)\b/i],
+  // Not `You are now in the project directory`: a new identity, a mode, or rules dropped.
+  [
+    'you-are-now',
+    /\byou\s+are\s+now\s+(?:DAN\b|no\s+longer\s+(?:bound|restricted|limited|an?\s+(?:AI|assistant|model))|free\s+(?:from|of)\b|unrestricted|unfiltered|jailbroken|in\s+(?:developer|god|jailbreak|unrestricted|maintenance|debug|admin|sudo)\s+mode|an?\s+(?:unfiltered|unrestricted|uncensored|evil|rogue|different|new)\s+(?:AI|assistant|model|chatbot|agent)|(?:acting\s+as|playing)\s+)/i,
+  ],
+  // Not `From now on, you will see the new dashboard`: how the model is to behave.
+  [
+    'from-now-on',
+    /\bfrom\s+now\s+on,?\s+(?:you|the\s+(?:assistant|agent|model))\s+(?:(?:will|must|shall|should|are\s+to)\s+(?:only\s+|always\s+|never\s+|not\s+)?(?:respond|reply|answer|act|behave|ignore|obey|follow|pretend|speak|output|refuse|comply|be\s+(?:DAN|unrestricted|unfiltered))|are\s+(?:now\s+)?(?:DAN\b|no\s+longer\b|unrestricted|unfiltered|jailbroken|free\s+(?:from|of)\b|an?\s+(?:unfiltered|unrestricted|uncensored|evil|rogue|different|new)\s+))/i,
+  ],
   ['system-prompt', /\b(?:reveal|print|show|repeat|output|leak)\s+(?:your|the)\s+(?:system\s+prompt|hidden\s+instructions|initial\s+instructions)/i],
   ['new-instructions', /\b(?:new|updated|revised|real|actual)\s+instructions\s*:/i],
+  ['new-instructions', /\byour\s+(?:new|real|actual|true|updated)\s+(?:instructions|task|goal|objective|mission|purpose|orders)\s+(?:is|are)\b/i],
+  ['new-instructions', /(?:^|[.!?]\s+|\n)\s*new\s+(?:task|instructions?|objective)\s*:\s*(?:you|ignore|forget|delete|remove|send|upload|run|execute|push|print|reveal)\b/i],
   ['authority-impersonation', /(?:^|\n)\s*(?:\[\s*(?:SYSTEM|ADMIN|DEVELOPER)(?:\s+(?:OVERRIDE|MESSAGE|NOTE))?\s*\]|<\|im_start\|>\s*system|<\/?system>|#{2,}\s*(?:system|instruction)s?\s*:|(?:SYSTEM|ADMIN)\s+(?:OVERRIDE|MESSAGE)\s*:)/i],
-  ['authority-impersonation', /\b(?:message|instructions?|note)\s+(?:from|by)\s+(?:the\s+)?(?:system\s+administrator|developers?\s+of\s+(?:this|the)\s+(?:assistant|agent|model)|anthropic|openai)\s*:/i],
+  ['authority-impersonation', /\b(?:message|instructions?|note|request|order)\s+(?:from|by)\s+(?:the\s+|your\s+)?(?:system\s+administrator|administrator|admin|repository\s+owner|repo\s+owner|project\s+owner|maintainers?|owner|operator|your\s+(?:user|developer)|developers?\s+of\s+(?:this|the)\s+(?:assistant|agent|model)|anthropic|openai)\s*:/i],
+  ['authority-impersonation', /\b(?:the\s+)?(?:user|owner|admin(?:istrator)?|maintainer|operator)\s+has\s+(?:already\s+)?(?:authori[sz]ed|permitted|allowed|approved|granted)\s+(?:you|the\s+(?:assistant|agent|AI))\s+(?:to\b|permission)/i],
+  ['authority-impersonation', /(?:^|\n)[ \t]*(?:SYSTEM|ADMIN|ADMINISTRATOR|DEVELOPER|OPERATOR)[ \t]*:[ \t]*(?:you\b|your\b|ignore\b|forget\b|new\s+instructions|the\s+(?:assistant|agent|AI)\b)/],
+  ['authority-impersonation', /\b(?:BEGIN|START)\s+(?:SYSTEM\s+(?:PROMPT|MESSAGE|INSTRUCTIONS?)|(?:NEW\s+)?INSTRUCTIONS|ADMIN\s+(?:MESSAGE|OVERRIDE))\b/],
+  ['chat-template', /\[INST\]|<<SYS>>|<\|(?:im_start|im_end|system|user|assistant|endoftext|start_header_id|eot_id)\|>|<start_of_turn>|\n\n(?:Human|Assistant)\s*:/],
   ['authority-impersonation', /\b(?:developer|admin|god|jailbreak|DAN)\s+mode\s+(?:enabled|activated|on)\b/i],
-  ['tool-call-bait', /\b(?:call|invoke|use|run|execute)\s+(?:the\s+)?[`'"]?(?:bash|shell|terminal|exec|run_command|computer|write_file|str_replace_editor|fetch|web_fetch)[`'"]?\s+(?:tool|function|command)\b/i],
+  // Not `run the shell command below` (every install guide): a tool or function of the agent's, named.
+  ['tool-call-bait', /\b(?:call|invoke|use|run|execute)\s+(?:the\s+)?[`'"]?(?:bash|shell|terminal|exec|run_command|computer|write_file|str_replace_editor|fetch|web_fetch)[`'"]?\s+(?:tool|function)\b|\b(?:call|invoke)\s+(?:the\s+)?[`'"]?(?:bash|shell|terminal|exec|run_command)[`'"]?\s+command\b/i],
   ['tool-call-bait', /<(?:tool_call|function_calls|invoke\s+name=|tool_use)\b/i],
   ['tool-call-bait', /\b(?:curl|wget)\s+[^\n|]{1,200}\|\s*(?:ba|z)?sh\b/i],
+  // Speaking to the model that reads the page: `Hey Claude,`, `Note for the coding agent:`, `(you, the AI)`.
+  [
+    'addressed-to-ai',
+    new RegExp(
+      `\\bif\\s+you\\s+are\\s+(?:an?\\s+)?(?:AI|A\\.I\\.|LLM|(?:large\\s+)?language\\s+model|AI\\s+(?:assistant|agent|model)|assistant|chat\\s*bot|bot)\\b${NOT_A_GROUP}|(?:^|[.!?,;:"'(\\s])(?:hey|hi|hello|dear|attention|psst|note\\s+(?:to|for)|p\\.?\\s?s\\.?\\s+(?:to|for)|(?:important\\s+)?(?:instructions?|message|note|reminder)\\s+(?:to|for))\\s*,?\\s+(?:the\\s+|any\\s+|all\\s+|every\\s+|an?\\s+|you,?\\s+)?(?:autonomous\\s+|coding\\s+|automated\\s+)?${AI_NAME}\\b${NOT_A_GROUP}|(?:you|your)\\s*\\(\\s*the\\s+(?:AI|assistant|model|agent|LLM)\\s*\\)|\\b(?:when|if)\\s+(?:an?\\s+|the\\s+|any\\s+)?${AI_NAME}\\s+(?:reads?|process(?:es)?|summari[sz]es?|sees?|parses?)\\s+this|\\b${AI_NAME}\\s+(?:reading|processing|summari[sz]ing|parsing|reviewing|visiting|browsing|crawling)\\s+this\\s+(?:page|document|file|issue|text|repo(?:sitory)?|site|e-?mail|message|README|PR|pull\\s+request|comment)`,
+      'i',
+    ),
+  ],
+  ['new-instructions', /\b(?:previous|prior|original|current|earlier)\s+(?:task|instructions?|request|goal|assignment)\s+(?:is|are|has\s+been|have\s+been|was|were)\s+(?:now\s+)?(?:cancel+ed|void(?:ed)?|revoked|obsolete|superseded|replaced|withdrawn|no\s+longer\s+(?:valid|relevant|needed))/i],
+  ['authority-impersonation', /\bI\s+(?:hereby\s+)?(?:order|command|instruct|direct|authori[sz]e)\s+you\s+to\b/i],
+  ['authority-impersonation', /\b(?:pretend|imagine|assume)\s+(?:that\s+)?(?:the\s+user|your\s+user|I|the\s+owner)\s+(?:has\s+)?(?:asked|told|instructed|wants?|authori[sz]ed)\s+you\b/i],
+  ['config-injection', /(?:^|[\s{,"'<])(?:system|agent|assistant|ai|llm|model)[_-](?:override|instructions?|directives?|commands?)\b/i],
+  ['covert-action', /\b(?:without\s+(?:asking|confirmation|confirming|telling|informing|review(?:ing)?)|(?:do\s+not|don'?t|never)\s+(?:tell|inform|mention\s+(?:this\s+)?to|ask)\s+(?:the\s+)?user|before\s+any\s+other\s+step)\b[^\n]{0,120}?\b(?:run|execute|push|publish|upload|send|delete|merge|approve|install|commit|curl|wget)\b|\b(?:run|execute|push|publish|upload|send|delete|merge|approve|install|commit)\b[^\n]{0,120}?\b(?:without\s+(?:asking|confirmation|confirming|telling|informing)|(?:and\s+)?(?:do\s+not|don'?t)\s+(?:tell|inform)\s+(?:the\s+)?user)\b/i],
+  // A link to be filled in by the model (`?q={conversation}`), not a badge whose URL carries a token.
+  ['markdown-image-exfil', /!\[[^\]\n]{0,100}\]\(\s*https?:\/\/[^)\s]{1,300}[?&][^)\s]{0,300}(?:conversation|chat|history|INSERT|PROMPT|\{|\[|%7B)/i],
+  ['exfiltration-request', /\b(?:include|append|put|encode)\s+(?:the\s+|your\s+)?(?:full\s+|whole\s+|entire\s+)?(?:conversation|chat(?:\s+history)?|system\s+prompt|api\s+keys?|tokens?|secrets|credentials)\s+(?:in|into)\s+(?:the\s+|this\s+)?(?:url|link|image|query)/i],
   ['exfiltration-request', /\b(?:send|post|upload|forward|exfiltrate|append)\s+(?:the\s+|your\s+|all\s+(?:of\s+)?(?:the\s+)?)?(?:api[\s_-]?keys?|tokens?|credentials|secrets|environment(?:\s+variables)?|env\s+vars|\.env|ssh\s+keys?|conversation|chat\s+history)\b[^\n]{0,120}?\b(?:to|into)\s+(?:https?:\/\/|this\s+(?:url|endpoint|address)|the\s+(?:url|endpoint|webhook))/i],
-  ['hidden-html-comment', /<!--(?:(?!-->)[\s\S]){0,4000}?\b(?:ignore|instructions?|assistant|AI\s+agent|you\s+must|execute|system\s+prompt)\b(?:(?!-->)[\s\S]){0,4000}?-->/i],
+  // Not `<!-- prettier-ignore -->` or `<!-- eslint-disable -->`: a word of a tool's directive is not an instruction.
+  ['hidden-html-comment', /<!--(?:(?!-->)[\s\S]){0,4000}?(?:(?<![-\w])ignore(?![-\w])|\b(?:instructions?|assistant|AI\s+agent|you\s+must|execute|system\s+prompt|LLM|language\s+model|tell\s+the\s+user|when\s+summari[sz]ing)\b|\bAI\s*:)(?:(?!-->)[\s\S]){0,4000}?-->/i],
   ['hidden-css-text', /<[a-z]+[^>]{0,200}style\s*=\s*["'][^"']{0,200}(?:display\s*:\s*none|visibility\s*:\s*hidden|font-size\s*:\s*0|color\s*:\s*(?:white|#fff(?:fff)?)\b)[^>]{0,200}>[^<]{0,2000}\b(?:ignore|instructions?|assistant|you\s+must|execute)\b/i],
   ['hidden-markdown-comment', /(?:^|\n)\s*\[\/\/\]\s*:\s*#\s*\([^)\n]{0,2000}\b(?:ignore|instructions?|assistant|you\s+must|execute)\b/i],
   ['unicode-tags', /[\u{E0000}-\u{E007F}]/u],
@@ -34,6 +78,64 @@ const INJECTION: readonly (readonly [string, RegExp])[] = [
 
 /** Base64 runs worth decoding for instructions hidden in them. */
 const B64_RUN = /[A-Za-z0-9+/]{24,}={0,2}/g;
+
+// ---------------------------------------------------------------- instructions aimed at the agent, by their parts
+
+/**
+ * Phrasings are endless; their parts are few. A sentence (with its
+ * neighbour) that speaks to the model, drops its rules, or hides what it
+ * asks, and that tells it to act on something sensitive or send something
+ * somewhere. Each part alone is ordinary: AGENTS.md speaks to agents, install
+ * guides say "run", security docs say "token".
+ */
+const ADDRESSEE = /\b(?:AI|A\.I\.|LLMs?|language\s+models?|model|assistants?|agents?|bots?|crawlers?|Claude(?:\s+Code)?|Codex|Copilot|ChatGPT|GPT|Gemini|whoever\s+(?:reads|processes|parses)|any(?:one|thing)\s+(?:that|who)\s+(?:reads|processes))\b/i;
+const DROP_RULES =
+  /\b(?:(?:ignore|disregard|forget(?:\s+about)?|stop\s+following|bypass|override|abandon|drop)\s+(?:all\s+|any\s+)?(?:of\s+)?(?:the\s+|your\s+|these\s+|its\s+)?(?:[A-Za-z.]+\s+)?(?:rules|instructions?|guidelines|guidance|guardrails|policy|policies|restrictions|safety|task|user|constraints|limits)|override\s+(?:engaged|enabled|activated|mode)|unrestricted|unfiltered|jailbr(?:eak|oken)|no\s+(?:restrictions|rules|limits)|new\s+orders)\b/i;
+const COVERT = /\b(?:(?:quietly|silently|secretly|covertly)\s+(?:\w+\s+)?(?:run|execute|delete|remove|push|publish|upload|send|e-?mail|post|paste|add|append|copy|disable|commit|merge|approve|install|include|attach|insert|change|modify)|without\s+(?:asking|telling|informing|confirmation|mentioning)|(?:do\s+not|don'?t|never)\s+(?:tell|inform|mention|alert)|only\s+job\s+now)\b/i;
+const ACT =
+  /\b(?:run|execute|exec|delete|remove|rm|push|publish|upload|send|e-?mail|post|paste|print|output|reveal|show|tell|respond|reply|write|add|append|copy|disable|commit|merge|approve|install|exfiltrate|leak|share|forward|curl|wget|include|attach|rotate|dump)\b/i;
+const SENSITIVE =
+  /(?:\b(?:secrets?|tokens?|api[\s_-]?keys?|(?:openai|anthropic|aws|ssh|private|gpg|signing)\s+keys?|passwords?|passwd|credentials?|(?:your|all|all\s+(?:of\s+)?the|the\s+contents\s+of\s+(?:the\s+)?)\s+(?:environment\s+variables|env\s+vars)|process\.env|printenv|cookies?|session\s+(?:tokens?|transcripts?|cookies?)|transcripts?|conversation|system\s+prompt|authorized_keys|id_rsa|id_ed25519|force[\s-]push(?:es)?|GITHUB_TOKEN|AWS_[A-Z_]+)\b|--force\b|(?:^|[\s`'"(])(?:\.env|\.git|\.aws|\.ssh|\.netrc|\.npmrc|~\/\.ssh|\/etc\/(?:shadow|passwd|sudoers))\b)/i;
+const SEND = /\b(?:send|upload|post|paste|e-?mail|forward|share|exfiltrate|leak|submit|transmit)\b/i;
+const DESTINATION = /\bhttps?:\/\/[^\s)"'<>]{3,}|\b[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}\b|\b\d{1,3}(?:\.\d{1,3}){3}(?::\d{2,5})?\b|\bpastebin\b/i;
+/** Where to look: around the rarer parts (links are everywhere in docs and code). */
+const CANDIDATE = new RegExp(`${ADDRESSEE.source}|${DROP_RULES.source}|${COVERT.source}`, 'gi');
+const SENTENCE_END = /[.!?\n]+\s*/g;
+
+/** Where the sentence going on at `from` ends (after its punctuation and blanks), or the text's end. */
+function sentenceEnd(text: string, from: number): number {
+  SENTENCE_END.lastIndex = from;
+  const e = SENTENCE_END.exec(text);
+  return e ? e.index + e[0].length : text.length;
+}
+
+/** The first sentence pair around a rarer part that reads as an instruction to the agent, or undefined. */
+function instructionToAgent(text: string): { start: number; match: string } | undefined {
+  CANDIDATE.lastIndex = 0;
+  let tries = 0;
+  let checkedTo = -1;
+  for (let m = CANDIDATE.exec(text); m !== null && tries < 32; m = CANDIDATE.exec(text)) {
+    if (m[0].length === 0) CANDIDATE.lastIndex++;
+    if (m.index < checkedTo) continue;
+    tries++;
+    // The window: the sentence holding the part, and the next one.
+    let a = m.index;
+    while (a > 0 && a > m.index - 300 && !/[.!?\n]/.test(text[a - 1] ?? '')) a--;
+    const b = Math.min(sentenceEnd(text, sentenceEnd(text, m.index + m[0].length)), m.index + 600);
+    checkedTo = b;
+    // Links say where, and nothing else: a `/commit/` or `?token=` in one is no verb or secret.
+    const w = text.slice(a, b);
+    const dest = DESTINATION.test(w);
+    const words = w.replace(/\bhttps?:\/\/[^\s)"'<>]+/g, ' ');
+    const to = ADDRESSEE.test(words);
+    const drop = DROP_RULES.test(words);
+    const covert = COVERT.test(words);
+    const act = ACT.test(words);
+    const sensitive = SENSITIVE.test(words);
+    if ((drop && (act || to || sensitive)) || (to && act && (sensitive || dest)) || (covert && act) || (sensitive && dest && SEND.test(words))) return { start: a, match: w.trim() };
+  }
+  return undefined;
+}
 
 export interface InboundFinding {
   /** Heuristic family, e.g. `ignore-previous-instructions`, `hidden-html-comment`. */
@@ -45,6 +147,22 @@ export interface InboundFinding {
 }
 
 const INVISIBLE = /[\u200B-\u200F\u2060-\u2064\uFEFF\u00AD]/g;
+
+/** Cyrillic and Greek letters drawn like Latin ones (the common confusables), to their Latin look-alike. */
+const CONFUSABLE: Readonly<Record<string, string>> = Object.fromEntries(
+  [...'АВЕЅІЈКМНОРСТХУаеіјорсхуѕԁһӏΑΒΕΖΗΙΚΜΝΟΡΤΥΧοαιν'].map((c, i) => [c, 'ABESIJKMHOPCTXYaeijopcxysdhlABEZHIKMNOPTYXoaiv'[i] ?? c]),
+);
+const NON_LATIN_LOOKALIKE = /[\u0370-\u03FF\u0400-\u04FF\u0500-\u052F\uFF01-\uFF5E]/;
+/** Six or more single letters each followed by one space (`i g n o r e`), words apart by two or more. */
+const SPACED_LETTERS = /(?:\b[A-Za-z] {1,3}){5,}[A-Za-z]\b/g;
+
+function deobfuscated(text: string): string {
+  let t = text;
+  if (/(?:%[0-9A-Fa-f]{2}){6}/.test(t)) t = t.replace(/(?:%[0-9A-Fa-f]{2})+/g, (run) => Buffer.from(run.replace(/%/g, ''), 'hex').toString('latin1'));
+  if (NON_LATIN_LOOKALIKE.test(t)) t = t.normalize('NFKC').replace(/[\u0370-\u052F]/g, (c) => CONFUSABLE[c] ?? c);
+  if (/\b[A-Za-z] [A-Za-z] [A-Za-z] /.test(t)) t = t.replace(SPACED_LETTERS, (run) => run.split(/ {2,}/).map((w) => w.replace(/ /g, '')).join(' '));
+  return t;
+}
 
 /** Prompt-injection heuristics on a text: each family that fires, once, with where. */
 export function inboundFindings(text: string): InboundFinding[] {
@@ -70,6 +188,12 @@ export function inboundFindings(text: string): InboundFinding[] {
       add('zero-width-hidden-text', at, hit[0]);
     }
   }
+  // Letters from other scripts that look Latin, fullwidth forms, l e t t e r s spaced out: look again, normalised.
+  const plain = deobfuscated(visible);
+  if (plain !== visible) {
+    const hit = INJECTION.map(([name, re]) => (name === 'unicode-tags' || name === 'zero-width-run' || re.test(visible) ? null : re.exec(plain))).find((m) => m) ?? null;
+    if (hit) add('obfuscated-instructions', 0, hit[0]);
+  }
   // Encoded instructions: base64 that decodes to an override.
   B64_RUN.lastIndex = 0;
   let n = 0;
@@ -79,6 +203,11 @@ export function inboundFindings(text: string): InboundFinding[] {
       add('encoded-instructions', m.index, m[0]);
       break;
     }
+  }
+  // The catch-all, for phrasings no family names: only when none fired.
+  if (out.length === 0) {
+    const hit = instructionToAgent(plain);
+    if (hit) add('instruction-to-agent', hit.start, hit.match);
   }
   return out;
 }
