@@ -93,7 +93,6 @@ try {
     for (const f of readdirSync(d)) chownSync(join(d, f), 10001, 10001);
   }
   const svc = plan.services[0];
-  if (svc?.command === undefined) throw new Error('the git gate plan has no command');
   await docker([
     'create', ...LABEL, '--name', names.gate, '--network', names.int, '--network-alias', 'bundle', '--read-only', '--tmpfs', '/tmp:rw,nosuid,nodev,size=64m',
     '--cap-drop', 'ALL', '--security-opt', 'no-new-privileges', '--init', '--user', '10001:10001',

@@ -199,7 +199,7 @@ describe('git-gate in containers', { timeout: 15 * 60_000 }, () => {
       '--user', `${BUNDLE_UID}:${BUNDLE_UID}`, '--pids-limit', '512',
       '-v', `${hostDir}:${BUNDLE_DIR}:rw`, '-v', `${queueDir}:${QUEUE_DIR_IN_BUNDLE}:rw`,
       ...Object.entries(svc.env ?? {}).flatMap(([k, v]) => ['-e', `${k}=${v}`]),
-      '--entrypoint', svc.command?.[0] ?? 'node', gateImage, ...(svc.command?.slice(1) ?? []),
+      '--entrypoint', svc.command[0] ?? 'node', gateImage, ...svc.command.slice(1),
     ]);
     await docker(['network', 'connect', NET_EGRESS, GATE]);
     await docker(['start', GATE]);

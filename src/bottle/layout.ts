@@ -83,27 +83,13 @@ export const SIDECAR_NODE_FLAGS: readonly string[] = ['--max-semi-space-size=1',
 export const EGRESS_NODE_FLAGS: readonly string[] = ['--max-semi-space-size=2', '--heap-growing-percent=50'];
 
 /**
- * The init's Node flags: the egress proxy runs in the init's process
- * (sidecars/init/in-process.ts), so they are the proxy's. No
- * --enable-source-maps: with it Node reads and parses a module's source map
- * as it loads it, 2 MB for the proxy's, on the bottle's start path.
- */
-export const INIT_NODE_FLAGS: readonly string[] = EGRESS_NODE_FLAGS;
-
-/** The bundle's PID 1. */
-export function initCommand(): string[] {
-  return ['node', ...INIT_NODE_FLAGS, bundleEntry('init')];
-}
-
-/**
- * The egress proxy's environment in the bundle (the init's, as the proxy runs in it): glibc makes a malloc arena
+ * The egress proxy's environment in the bundle: glibc makes a malloc arena
  * per thread that allocates (the main thread, V8's GC helpers, libuv's pool)
  * up to 8 a core, and each keeps what was freed in it. Two arenas cut the
  * proxy's peak RSS under the benchmark's four workloads from 97.5-99.0 to
  * 93.0-93.6 MiB (paired runs, Node 22).
  */
 export const EGRESS_ENV: Readonly<Record<string, string>> = { MALLOC_ARENA_MAX: '2' };
-// (glibc reads it once, at the process's start: it is set on the bundle container, so every sidecar gets it.)
 
 /** The command that runs a bundled sidecar entry in the bundle. */
 export function sidecarCommand(name: string, flags: readonly string[] = SIDECAR_NODE_FLAGS): string[] {

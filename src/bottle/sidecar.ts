@@ -21,10 +21,7 @@ export const SIDECARS: readonly SidecarName[] = ['egress', 'git-gate', 'supervis
 /** A process the bundle init runs (see sidecars/init/config.ts). */
 export interface BundleServiceSpec {
   readonly name: string;
-  /** The process the init spawns; absent when `inProcess` is given. */
-  readonly command?: readonly string[];
-  /** A module the init runs in its own process instead (sidecars/init/in-process.ts). */
-  readonly inProcess?: string;
+  readonly command: readonly string[];
   readonly env?: Readonly<Record<string, string>>;
   readonly restart: 'always' | 'never';
   readonly readyProbe?: { readonly tcpPort: number };

@@ -9,7 +9,7 @@ import type { ResolvedEnv } from '../../manifest/types.js';
 import { BottleError } from '../../errors.js';
 import type { Progress } from '../../progress.js';
 import { AGENT_UID, shellEnvFile } from '../../bottle/agent-setup.js';
-import { AGENT, BUNDLE_HEARTBEAT_PORT, BUNDLE_HOST, BUNDLE_RUN_DIR, BUNDLE_SECRETS_STDIN_ENV, EGRESS_ENV, inBundle, initCommand } from '../../bottle/layout.js';
+import { AGENT, BUNDLE_HEARTBEAT_PORT, BUNDLE_HOST, BUNDLE_RUN_DIR, BUNDLE_SECRETS_STDIN_ENV, inBundle } from '../../bottle/layout.js';
 import { extract } from 'tar-stream';
 import type { AgentFile, BundleServiceSpec } from '../../bottle/sidecar.js';
 import type { BackendName } from '../../bottle/spec.js';
@@ -159,11 +159,7 @@ export async function startBundle(engine: Engine, p: BundleParts, image: string,
       name: names.bundle,
       Image: image,
       Labels: labels(identity, 'bundle', p.home, p.backend),
-      // The init with its flags from layout.ts (the image's ENTRYPOINT is the same).
-      Entrypoint: initCommand(),
       Env: [
-        // The egress proxy runs in the init's process: its environment is the init's.
-        ...Object.entries(EGRESS_ENV).map(([k, v]) => `${k}=${v}`),
         `BOT_BOTTLE_BUNDLE_CONFIG=${inBundle('bundle', 'config')}`,
         `BOT_BOTTLE_HEALTH_FILE=${inBundle('bundle', 'health')}`,
         `BOT_BOTTLE_HEARTBEAT_PORT=${BUNDLE_HEARTBEAT_PORT}`,

@@ -4,7 +4,7 @@
  * (and the files its sidecars write, such as the egress CA), or the bundle
  * container's exit. The deadline only bounds a bundle that neither comes up
  * nor dies (a hung sidecar); it is generous because on a loaded machine (many
- * bottles starting at once on two cores) the sidecars' Node processes boot slowly, and
+ * bottles starting at once on two cores) four Node processes boot slowly, and
  * a launch must not fail for being slow.
  */
 import { watch, type FSWatcher } from 'node:fs';

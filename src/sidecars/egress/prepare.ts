@@ -6,7 +6,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { BottleError, errnoCode } from '../../errors.js';
-import { AGENT, BUNDLE_EGRESS_CA_DIR, BUNDLE_HOST, bundleEntry, bundleSecret, inBundle, SERVICE_FILES } from '../../bottle/layout.js';
+import { AGENT, BUNDLE_EGRESS_CA_DIR, BUNDLE_HOST, EGRESS_ENV, EGRESS_NODE_FLAGS, sidecarCommand, bundleSecret, inBundle, SERVICE_FILES } from '../../bottle/layout.js';
 import type { SidecarPlan, SidecarPrepareInput, StateFile } from '../../bottle/sidecar.js';
 import { egressConfigFile, egressKnownSecrets, egressTokens } from './config-file.js';
 import { INSIDE } from '../net-scope.js';
@@ -57,9 +57,8 @@ export async function prepare(input: SidecarPrepareInput): Promise<SidecarPlan> 
     services: [
       {
         name: 'egress',
-        // In the init's process: one Node boot fewer on the start path (sidecars/init/in-process.ts).
-        inProcess: bundleEntry('egress'),
-        env: { BOT_BOTTLE_EGRESS_CONFIG: inBundle('egress', 'config') },
+        command: sidecarCommand('egress', EGRESS_NODE_FLAGS),
+        env: { ...EGRESS_ENV, BOT_BOTTLE_EGRESS_CONFIG: inBundle('egress', 'config') },
         restart: 'always',
         readyProbe: { tcpPort: EGRESS_PORT },
       },

@@ -22,11 +22,6 @@ void test('parses a valid config', () => {
   assert.deepEqual(c, good);
 });
 
-void test('parses a service the init runs in its own process', () => {
-  const raw = { ...good, services: [{ name: 'egress', inProcess: '/opt/bot-bottle/egress.js', env: { C: '/x' }, restart: 'always', readyProbe: { tcpPort: 3128 } }] };
-  assert.deepEqual(parseBundleConfig(structuredClone(raw)), raw);
-});
-
 void test('rejects bad configs with a one-line message naming the field', () => {
   const svc = good.services[0];
   const cases: Array<[unknown, RegExp]> = [
@@ -44,9 +39,6 @@ void test('rejects bad configs with a one-line message naming the field', () => 
     [{ ...good, services: [{ ...svc, restrat: 'always' }] }, /unknown key "restrat"/],
     [{ ...good, services: [svc, svc] }, /duplicate name "heartbeat"/],
     [{ ...good, healthFile: 5 }, /^healthFile:/],
-    [{ ...good, services: [{ ...svc, inProcess: '/opt/bot-bottle/egress.js' }] }, /services\[0\]: has both command and inProcess/],
-    [{ ...good, services: [{ name: 'egress', inProcess: 'egress.js', restart: 'always' }] }, /services\[0\]\.inProcess: must be an absolute path/],
-    [{ ...good, services: [{ name: 'egress', restart: 'always' }] }, /services\[0\]\.command: must be a non-empty array/],
   ];
   for (const [raw, re] of cases) {
     assert.throws(

@@ -19,13 +19,7 @@ export interface ReadyProbe {
 
 export interface ServiceSpec {
   name: string;
-  /** The process to spawn; absent when `inProcess` is given instead. */
-  command?: string[];
-  /**
-   * An ES module (absolute path) the init loads and runs in its own process
-   * instead of spawning one (see in-process.ts): one Node boot fewer.
-   */
-  inProcess?: string;
+  command: string[];
   env?: Record<string, string>;
   restart: RestartPolicy;
   readyProbe?: ReadyProbe;
@@ -57,32 +51,24 @@ const NAME_RE = /^[a-z0-9][a-z0-9_-]{0,62}$/;
 function parseService(v: unknown, i: number): ServiceSpec {
   const where = `services[${i}]`;
   if (!isObj(v)) fail(where, 'must be an object');
-  onlyKeys(v, where, ['name', 'command', 'inProcess', 'env', 'restart', 'readyProbe']);
+  onlyKeys(v, where, ['name', 'command', 'env', 'restart', 'readyProbe']);
 
   const name = nonEmptyString(v.name, `${where}.name`);
   if (!NAME_RE.test(name)) fail(`${where}.name`, `"${name}" must match ${String(NAME_RE)}`);
 
-  let command: string[] | undefined;
-  let inProcess: string | undefined;
-  if (v.inProcess !== undefined) {
-    if (v.command !== undefined) fail(where, 'has both command and inProcess; give one');
-    inProcess = nonEmptyString(v.inProcess, `${where}.inProcess`);
-    if (!inProcess.startsWith('/')) fail(`${where}.inProcess`, 'must be an absolute path');
-  } else {
-    const cmd = v.command;
-    if (!Array.isArray(cmd) || cmd.length === 0) fail(`${where}.command`, 'must be a non-empty array');
-    command = cmd.map((a, j) => {
-      if (typeof a !== 'string') fail(`${where}.command[${j}]`, 'must be a string');
-      return a;
-    });
-    if (command[0] === '') fail(`${where}.command[0]`, 'must be a non-empty string');
-  }
+  const cmd = v.command;
+  if (!Array.isArray(cmd) || cmd.length === 0) fail(`${where}.command`, 'must be a non-empty array');
+  const command = cmd.map((a, j) => {
+    if (typeof a !== 'string') fail(`${where}.command[${j}]`, 'must be a string');
+    return a;
+  });
+  if (command[0] === '') fail(`${where}.command[0]`, 'must be a non-empty string');
 
   const restart = v.restart;
   if (restart !== 'always' && restart !== 'never') {
     fail(`${where}.restart`, 'must be "always" or "never"');
   }
-  const spec: ServiceSpec = { name, ...(command !== undefined ? { command } : {}), ...(inProcess !== undefined ? { inProcess } : {}), restart };
+  const spec: ServiceSpec = { name, command, restart };
 
   if (v.env !== undefined) {
     if (!isObj(v.env)) fail(`${where}.env`, 'must be an object of strings');

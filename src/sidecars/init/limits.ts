@@ -51,7 +51,7 @@ export function explainExit(signal: NodeJS.Signals | null, oomBefore: number | u
   if (signal !== 'SIGKILL') return undefined;
   const after = oomKills(c);
   if (after === undefined || oomBefore === undefined || after <= oomBefore) return undefined;
-  return `killed by the kernel: the sidecar bundle hit its memory limit (${memoryLimit(c) ?? 'unknown'})`;
+  return `killed by the kernel: the sidecar bundle hit its memory limit (${memoryLimit(c) ?? 'unknown'}); egress fails closed until it restarts`;
 }
 
 /** Why a service could not be started, when the process limit explains it. */

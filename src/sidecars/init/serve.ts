@@ -84,5 +84,3 @@ if (process.env[BUNDLE_SECRETS_STDIN_ENV] === '1') {
 } else {
   startServices();
 }
-// The in-process services' code loads while the secrets are on their way (in-process.ts).
-supervisor.preload();

@@ -15,7 +15,6 @@ import {
   type ExitInfo,
   type ServiceState,
 } from './health.js';
-import { failureOf, loadInProcess, type InProcessModule, type InProcessService } from './in-process.js';
 
 export interface BackoffPolicy {
   initialMs: number;
@@ -43,13 +42,6 @@ export interface SupervisorOptions {
   env?: NodeJS.ProcessEnv;
   /** The cgroup folder to read limits from (default /sys/fs/cgroup). */
   cgroup?: CgroupFiles;
-  /** Loads an in-process service's module (default: import it). */
-  loadModule?: (path: string) => Promise<InProcessModule>;
-  /**
-   * An in-process service could not start: the init must end (fail closed,
-   * see in-process.ts). Default: exit with `code`.
-   */
-  onFatal?: (line: string, code: number) => void;
 }
 
 /** Delay before restart number `failures + 1` of a crash streak. */
@@ -61,8 +53,6 @@ interface Slot {
   spec: ServiceSpec;
   state: ServiceState;
   child: ChildProcess | null;
-  /** A running in-process service (spec.inProcess). */
-  inProc: InProcessService | null;
   pid: number | null;
   restarts: number;
   /** Crashes in the current streak; drives the backoff. */
@@ -111,10 +101,6 @@ export class Supervisor {
   private readonly cgroup: CgroupFiles | undefined;
   private started = false;
   private stopping: Promise<void> | null = null;
-  private readonly loadModule: (path: string) => Promise<InProcessModule>;
-  private readonly onFatal: (line: string, code: number) => void;
-  /** In-process services' modules, by path: imported once, ahead of start (preload). */
-  private readonly modules = new Map<string, Promise<InProcessModule>>();
 
   constructor(
     private readonly config: BundleConfig,
@@ -130,13 +116,10 @@ export class Supervisor {
     this.settleMs = opts.settleMs ?? 1000;
     this.baseEnv = opts.env ?? process.env;
     this.cgroup = opts.cgroup;
-    this.loadModule = opts.loadModule ?? loadInProcess;
-    this.onFatal = opts.onFatal ?? ((_line, code) => process.exit(code));
     this.slots = config.services.map((spec) => ({
       spec,
       state: 'starting',
       child: null,
-      inProc: null,
       pid: null,
       restarts: 0,
       failures: 0,
@@ -146,26 +129,6 @@ export class Supervisor {
       restartTimer: null,
       probeTimer: null,
     }));
-  }
-
-  /**
-   * Begin loading the in-process services' code (nothing runs): called while
-   * the init still waits for the secrets, so that wait and the load overlap.
-   */
-  preload(): void {
-    for (const { spec } of this.slots) void this.module(spec);
-  }
-
-  private module(spec: ServiceSpec): Promise<InProcessModule> | undefined {
-    const path = spec.inProcess;
-    if (path === undefined) return undefined;
-    let p = this.modules.get(path);
-    if (p === undefined) {
-      p = this.loadModule(path);
-      p.catch(() => undefined); // reported when the service starts
-      this.modules.set(path, p);
-    }
-    return p;
   }
 
   start(): void {
@@ -203,16 +166,13 @@ export class Supervisor {
   private async shutdown(): Promise<void> {
     const live = this.slots.filter((s) => s.child !== null);
     const groups = live.map((s) => s.pid);
-    const inProc = this.slots.flatMap((s) => (s.inProc === null ? [] : [s.inProc]));
     for (const s of this.slots) {
       this.clearTimers(s);
-      s.inProc = null;
       if (s.child === null && s.state !== 'failed') s.state = 'stopped';
     }
     this.changed();
     for (const pid of groups) signalGroup(pid, 'SIGTERM');
-    const closed = inProc.map((svc) => svc.close().catch((err: unknown) => this.log(`[init] closing an in-process service: ${String(err)}`)));
-    const all = Promise.all([...live.map((s) => s.exited), ...closed]);
+    const all = Promise.all(live.map((s) => s.exited));
     if (!(await within(all, this.stopGraceMs))) {
       for (const s of live) {
         if (s.child !== null) this.log(`[init] ${s.spec.name} ignored SIGTERM; killing`);
@@ -226,47 +186,8 @@ export class Supervisor {
     this.changed();
   }
 
-  /** An in-process service: its module (preloaded), then its start; never restarted (in-process.ts). */
-  private startInProcess(slot: Slot, loading: Promise<InProcessModule>): void {
-    const { spec } = slot;
-    slot.state = 'starting';
-    slot.startedAt = Date.now();
-    slot.pid = process.pid;
-    this.changed();
-    const log = (line: string): void => this.log(`[${spec.name}] ${line}`);
-    let mod: InProcessModule | undefined;
-    loading
-      .then(async (m) => {
-        mod = m;
-        if (this.stopping !== null) return;
-        this.setState(slot, 'running');
-        const svc = await m.startInProcess({ env: spec.env ?? {}, log });
-        if (this.stopping !== null) {
-          await svc.close();
-          return;
-        }
-        slot.inProc = svc;
-        if (spec.readyProbe !== undefined) this.probe(slot, () => slot.inProc === svc, spec.readyProbe.tcpPort);
-        else this.setState(slot, 'ready'); // it resolved once serving
-      })
-      .catch((err: unknown) => {
-        if (this.stopping !== null) return;
-        const f = failureOf(mod, spec.name, err);
-        log(f.line);
-        slot.pid = null;
-        slot.lastExit = { code: f.code, signal: null, at: new Date().toISOString(), reason: f.line };
-        this.setState(slot, 'failed');
-        this.onFatal(f.line, f.code);
-      });
-  }
-
   private spawnService(slot: Slot): void {
     const { spec } = slot;
-    const loading = this.module(spec);
-    if (loading !== undefined) {
-      this.startInProcess(slot, loading);
-      return;
-    }
     const [file, ...args] = spec.command as [string, ...string[]];
     slot.state = 'starting';
     slot.startedAt = Date.now();
@@ -329,7 +250,7 @@ export class Supervisor {
     if (slot.child !== child || this.stopping !== null) return;
     this.setState(slot, 'running');
     if (slot.spec.readyProbe !== undefined) {
-      this.probe(slot, () => slot.child === child, slot.spec.readyProbe.tcpPort);
+      this.probe(slot, child, slot.spec.readyProbe.tcpPort);
       return;
     }
     // Without a probe, "ready" means "survived a moment": a crash-looping
@@ -340,16 +261,15 @@ export class Supervisor {
     }, this.settleMs);
   }
 
-  /** `current`: the process (or in-process service) probed is still the slot's. */
-  private probe(slot: Slot, current: () => boolean, port: number): void {
+  private probe(slot: Slot, child: ChildProcess, port: number): void {
     void tcpProbe(port).then((ok) => {
-      if (!current() || this.stopping !== null) return;
+      if (slot.child !== child || this.stopping !== null) return;
       // Readiness is re-checked for the life of the process: a sidecar that
       // stops accepting connections must stop counting as ready.
       if (ok && slot.state === 'running') this.setState(slot, 'ready');
       else if (!ok && slot.state === 'ready') this.setState(slot, 'running');
       const next = slot.state === 'ready' ? this.readyProbeIntervalMs : this.probeIntervalMs;
-      slot.probeTimer = setTimeout(() => this.probe(slot, current, port), next);
+      slot.probeTimer = setTimeout(() => this.probe(slot, child, port), next);
     });
   }
 
