@@ -23,17 +23,25 @@ export interface BenchRequest {
   readonly body?: Buffer;
 }
 
-const UP = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ';
-const LO = 'abcdefghijklmnopqrstuvwxyz';
-const DG = '0123456789';
-const AN = UP + LO + DG;
+export const UP = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ';
+export const LO = 'abcdefghijklmnopqrstuvwxyz';
+export const DG = '0123456789';
+export const AN = UP + LO + DG;
+
+export type AddRequest = (kind: 'attack' | 'benign', cls: string, host: string, method: string, path: string, headers?: [string, string][], body?: string | Buffer) => void;
+
+/** A list of requests and the function that appends one, numbered `a001`, `b002`… in order. */
+export function requestList(): { out: BenchRequest[]; add: AddRequest } {
+  const out: BenchRequest[] = [];
+  let n = 0;
+  const add: AddRequest = (kind, cls, host, method, path, headers = [], body) =>
+    out.push({ id: `${kind[0]}${String(++n).padStart(3, '0')}`, kind, cls, host, method, path, headers, ...(body === undefined ? {} : { body: Buffer.from(body) }) });
+  return { out, add };
+}
 
 export function requests(known: string, seed = 'bot-bottle-dlp-bench-1'): BenchRequest[] {
   const r = new Rng(seed);
-  const out: BenchRequest[] = [];
-  let n = 0;
-  const add = (kind: 'attack' | 'benign', cls: string, host: string, method: string, path: string, headers: [string, string][] = [], body?: string | Buffer) =>
-    out.push({ id: `${kind[0]}${String(++n).padStart(3, '0')}`, kind, cls, host, method, path, headers, ...(body === undefined ? {} : { body: Buffer.from(body) }) });
+  const { out, add } = requestList();
   const json: [string, string] = ['content-type', 'application/json'];
   const form: [string, string] = ['content-type', 'application/x-www-form-urlencoded'];
   const text: [string, string] = ['content-type', 'text/plain'];

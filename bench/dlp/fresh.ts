@@ -4,19 +4,11 @@
  */
 import { deflateRawSync, deflateSync, brotliCompressSync, gzipSync } from 'node:zlib';
 import { Rng } from '../scan/corpus.js';
-import type { BenchRequest } from './cases.js';
-
-const UP = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ';
-const LO = 'abcdefghijklmnopqrstuvwxyz';
-const DG = '0123456789';
-const AN = UP + LO + DG;
+import { AN, DG, requestList, UP, type BenchRequest } from './cases.js';
 
 export function requests(known: string, seed = 'bot-bottle-dlp-fresh-1'): BenchRequest[] {
   const r = new Rng(seed);
-  const out: BenchRequest[] = [];
-  let n = 0;
-  const add = (kind: 'attack' | 'benign', cls: string, host: string, method: string, path: string, headers: [string, string][] = [], body?: string | Buffer) =>
-    out.push({ id: `${kind[0]}${String(++n).padStart(3, '0')}`, kind, cls, host, method, path, headers, ...(body === undefined ? {} : { body: Buffer.from(body) }) });
+  const { out, add } = requestList();
   const json: [string, string] = ['content-type', 'application/json'];
   const text: [string, string] = ['content-type', 'text/plain'];
   const akia = () => 'AKIA' + r.chars(UP + '234567', 16);
