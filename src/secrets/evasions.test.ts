@@ -31,6 +31,7 @@ void test('egress: disguised keys are found, with their span in the request', ()
     ['base32', `d=${base32(id)}`, 'aws-access-key-id', 'base32'],
     ['backwards', `d=${[...sk].reverse().join('')}`, 'stripe-secret-key', 'turned'],
     ['ROT13', `d=${rot13(gh)}`, 'github-pat', 'turned'],
+    ['ROT13 of a key id without digits (one in 28)', `x=${rot13('AKIA' + chars('ABCDEFGHIJKLMNOPQRSTUVWXYZ', 16))}`, 'aws-access-key-id', 'turned'],
   ];
   for (const [name, text, rule, via] of cases) {
     const f = found(text).find((x) => x.rule === rule);

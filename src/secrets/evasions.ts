@@ -163,14 +163,14 @@ function base32(at: number, run: string): View | undefined {
 }
 
 /**
- * Only tokens a key could be turned into are turned: letters and digits both,
- * not hex (digests and ids), not a path of short segments (`/v1/repos/x`),
- * not an identifier made of words.
- * Code and API traffic are full of identifiers, hashes and paths, and each
- * token turned is one more text to scan.
+ * Only tokens a key could be turned into are turned: not hex (digests and
+ * ids), not a path of short segments (`/v1/repos/x`), not an identifier made
+ * of words. Code and API traffic are full of identifiers, hashes and paths,
+ * and each token turned is one more text to scan. Digits are not required:
+ * one AWS key id in 28 has none.
  */
 function keyShaped(t: string): boolean {
-  if (!/[0-9]/.test(t) || !/[G-Zg-z]/.test(t)) return false;
+  if (!/[G-Zg-z]/.test(t)) return false;
   if (t.includes('/') && t.split('/').every((seg) => seg.length <= 12)) return false;
   // Not words strung together (`A_0_modifier_cannot_be_used_1079`): a key has a long random piece.
   const { total, longest } = randomChars(t);

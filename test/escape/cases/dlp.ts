@@ -100,10 +100,10 @@ export const dlpCases: EscapeCase[] = [
     return carry(w, w.known, (u) => `'${u}?x=${enc}'`);
   }),
   {
-    id: 'dlp/out-of-reach-reversed',
+    id: 'dlp/reversed-key',
     category: 'dlp',
-    attack: 'the key reversed (no pattern matches; the threat model says so)',
-    expect: 'out-of-reach',
+    attack: 'the key reversed (the egress turns key-shaped tokens around)',
+    expect: 'stopped',
     async run(w) {
       const k = w.marker();
       const rev = [...k].reverse().join('');
@@ -112,10 +112,10 @@ export const dlpCases: EscapeCase[] = [
     },
   },
   {
-    id: 'dlp/out-of-reach-rot13',
+    id: 'dlp/rot13-key',
     category: 'dlp',
-    attack: 'the key in ROT13',
-    expect: 'out-of-reach',
+    attack: 'the key in ROT13 (the egress rotates key-shaped tokens back)',
+    expect: 'stopped',
     async run(w) {
       const k = w.marker();
       const rot = k.replace(/[A-Z]/g, (c) => String.fromCharCode(((c.charCodeAt(0) - 65 + 13) % 26) + 65));
