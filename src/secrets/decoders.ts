@@ -33,7 +33,8 @@ const MIN_LINE = 16;
 
 const MIN_DECODED = 16;
 
-function printableRatio(s: string): number {
+/** The share of a text's characters that are printable ASCII, tab or a line break. */
+export function printableRatio(s: string): number {
   let ok = 0;
   for (let i = 0; i < s.length; i++) {
     const c = s.charCodeAt(i);

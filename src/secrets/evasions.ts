@@ -9,7 +9,7 @@
  * letters), so the git-gate never builds them.
  */
 
-import type { Decoded, Run } from './decoders.js';
+import { printableRatio, type Decoded, type Run } from './decoders.js';
 import { randomChars } from './value.js';
 
 export interface View {
@@ -35,15 +35,6 @@ function viewOf(text: string, from: readonly number[], to: readonly number[], st
       return a === Infinity ? [start, end] : [a, b];
     },
   };
-}
-
-function printable(s: string): boolean {
-  let ok = 0;
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if ((c >= 32 && c < 127) || c === 9 || c === 10 || c === 13) ok++;
-  }
-  return s.length > 0 && ok / s.length >= 0.92;
 }
 
 // ---------------------------------------------------------------- character escapes
@@ -155,7 +146,7 @@ function base32(at: number, run: string): View | undefined {
       out += String.fromCharCode((acc >> bits) & 0xff);
     }
   }
-  if (out.length < 10 || !printable(out)) return undefined;
+  if (out.length < 10 || printableRatio(out) < 0.92) return undefined;
   // Decoded byte i came from characters [8i/5, 8(i+1)/5) of the run.
   const from = Array.from(out, (_, i) => at + Math.floor((8 * i) / 5));
   const to = Array.from(out, (_, i) => at + Math.ceil((8 * (i + 1)) / 5));
