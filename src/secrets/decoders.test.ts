@@ -197,10 +197,17 @@ void test('windows are what widening every join point on its own and merging giv
     // The join itself, on texts with many splits (the test above mostly sees none).
     assert.equal(j?.text ?? text, text.replace(SPLIT, ''), JSON.stringify(text));
     if (!j) continue;
+    for (let k = 0; k < 8; k++) {
+      const a: number = rand(j.text.length + 1);
+      const b: number = a + rand(j.text.length + 1 - a);
+      assert.equal(j.slice(a, b), j.text.slice(a, b), `${JSON.stringify(text)} slice ${a} ${b}`);
+    }
     const at: number[] = [];
     for (let p = 0; p <= j.text.length; p++) if (j.spansJoin(p - 1, p + 1)) at.push(p); // a join point p is the one in (p - 1, p + 1)
     for (const radius of [0, 1, 3, 8, 40]) {
       assert.deepEqual(j.windows(radius), reference(j.text, at, radius), `${JSON.stringify(text)} radius ${radius}`);
+      // A window is cut from the original text's pieces, never from the whole joined text: the same characters.
+      for (const [a, b] of j.windows(radius)) assert.equal(j.slice(a, b), j.text.slice(a, b));
       checked++;
     }
   }

@@ -7,7 +7,10 @@
  */
 
 export interface Joined {
+  /** The whole joined text (made on first use: scanning needs only `slice`s of it). */
   readonly text: string;
+  /** `text.slice(start, end)`, without making `text`. */
+  slice(start: number, end: number): string;
   map(start: number, end: number): [number, number];
   /** Does [start, end) of the joined text contain a join point? */
   spansJoin(start: number, end: number): boolean;
@@ -98,39 +101,71 @@ function firstAbove(sorted: readonly number[], x: number): number {
   return lo;
 }
 
-/** The text with the [start, end) spans (flattened, in order, disjoint) removed. */
+/**
+ * The text with the [start, end) spans (flattened, in order, disjoint) removed. The joined text is read
+ * in place, through the map, and only the windows are copied out (`slice`): the whole of it is made only
+ * when asked for (`text`). On a push a joined text is a whole file, often hundreds of kilobytes, and
+ * copying one (the join, or the first character read of a string built with `+=`) took a millisecond
+ * or more, most of the time this view spent, for the few kilobytes of windows that are scanned.
+ */
 function joinSpans(text: string, spans: readonly number[]): Joined | undefined {
   if (spans.length === 0) return undefined;
   // Joined-text positions at which something was removed, and the cumulative removed length there.
   const at: number[] = [];
   const removedBefore: number[] = [];
-  let out = '';
+  let length = 0;
   let last = 0;
   let removed = 0;
   for (let k = 0; k < spans.length; k += 2) {
     const start = spans[k];
     const end = spans[k + 1];
-    out += text.slice(last, start);
+    length += start - last;
     removed += end - start;
-    at.push(out.length);
+    at.push(length);
     removedBefore.push(removed);
     last = end;
   }
-  out += text.slice(last);
+  const n = length + text.length - last;
+  // Segment k of the joined text, [at[k - 1], at[k]) (from 0, to n), is the original at an offset of removedBefore[k - 1] (0).
+  const offsetOf = (k: number): number => (k === 0 ? 0 : removedBefore[k - 1]);
+  const endOf = (k: number): number => (k < at.length ? at[k] : n);
   // Original index of the joined char at j: j + removed length of all joins at positions <= j.
-  const toOrig = (j: number): number => {
-    const lo = firstAbove(at, j);
-    return j + (lo === 0 ? 0 : removedBefore[lo - 1]);
+  const toOrig = (j: number): number => j + offsetOf(firstAbove(at, j));
+  // The segment the last character read lay in: the walks of `windows` read neighbours, rarely across a join.
+  let segFrom = 0;
+  let segTo = -1;
+  let segOffset = 0;
+  const codeAt = (j: number): number => {
+    if (j < segFrom || j >= segTo) {
+      const k = firstAbove(at, j);
+      segFrom = k === 0 ? 0 : at[k - 1];
+      segTo = endOf(k);
+      segOffset = offsetOf(k);
+    }
+    return text.charCodeAt(j + segOffset);
+  };
+  let whole: string | undefined;
+  const slice = (a: number, b: number): string => {
+    const pieces: string[] = [];
+    for (let k = firstAbove(at, a), pos = a; pos < b; k++) {
+      const e = Math.min(b, endOf(k));
+      if (e > pos) pieces.push(text.slice(pos + offsetOf(k), e + offsetOf(k)));
+      pos = Math.max(pos, e);
+    }
+    return pieces.length === 1 ? pieces[0] : pieces.join('');
   };
   return {
-    text: out,
+    get text() {
+      whole ??= slice(0, n);
+      return whole;
+    },
+    slice,
     map: (s, e) => [toOrig(s), e > s ? toOrig(e - 1) + 1 : toOrig(s)],
     spansJoin: (s, e) => {
       const lo = firstAbove(at, s);
       return lo < at.length && at[lo] < e;
     },
     windows: (radius) => {
-      const n = out.length;
       const wins: [number, number][] = [];
       // Each character is walked over once, not once per join point near it: a walk back stops where
       // the previous window ends (the two merge), and a window that already reaches past
@@ -139,14 +174,14 @@ function joinSpans(text: string, spans: readonly number[]): Joined | undefined {
         const last = wins[wins.length - 1];
         const lastEnd = last ? last[1] : -1;
         let a = Math.max(0, j - radius);
-        while (a > lastEnd && a > 0 && isTokenChar(out.charCodeAt(a - 1))) a--;
+        while (a > lastEnd && a > 0 && isTokenChar(codeAt(a - 1))) a--;
         let b = Math.min(n, j + radius);
         if (last && a <= lastEnd) {
           if (b <= lastEnd) continue;
-          while (b < n && isTokenChar(out.charCodeAt(b))) b++;
+          while (b < n && isTokenChar(codeAt(b))) b++;
           last[1] = b;
         } else {
-          while (b < n && isTokenChar(out.charCodeAt(b))) b++;
+          while (b < n && isTokenChar(codeAt(b))) b++;
           wins.push([a, b]);
         }
       }
@@ -154,4 +189,3 @@ function joinSpans(text: string, spans: readonly number[]): Joined | undefined {
     },
   };
 }
-

@@ -365,9 +365,15 @@ const JOIN_WINDOW = 512;
 function scanJoined(joined: Joined, ctx: Ctx, out: Raw[], direct: number, via: string, specificOnly: boolean): void {
   const inner: Raw[] = [];
   for (const [a, b] of joined.windows(JOIN_WINDOW)) {
-    const slice = joined.text.slice(a, b);
+    const slice = joined.slice(a, b);
     const found: Raw[] = [];
-    runRules(slice, ctx, found, specificOnly, { text: joined.text, offset: a });
+    // The whole joined text only for a `nearby` pattern (rare): made then, not for every window.
+    runRules(slice, ctx, found, specificOnly, {
+      get text() {
+        return joined.text;
+      },
+      offset: a,
+    });
     if (!specificOnly && ctx.known) runKnown(slice, ctx.known, found);
     for (const r of found) inner.push({ ...r, start: r.start + a, end: r.end + a });
   }
