@@ -10,7 +10,7 @@
  * children, medians). Asserts nothing.
  *
  *   bash bench/scan/get-gitleaks.sh && npm run build
- *   node --import tsx bench/scan/push.ts [runs=3] [--baseline OTHER/dist/cli/bin.js] [--interleave] [--verbose]
+ *   node --import tsx bench/scan/push.ts [runs=3] [--baseline OTHER/bin/bot-bottle | OTHER/dist/cli/bin.js] [--interleave] [--verbose]
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -119,8 +119,10 @@ function timed(cmd: string, args: string[], discard = false): { ms: number; cpu:
   return { ms, cpu: childrenCpuMs() - c0, out: p.stdout };
 }
 
+/** `cli`: the package's executable (bin/bot-bottle), or a program's bin.js run with this Node. */
 function ours(cli: string, repo: string, range: string): Run {
-  const r = timed(process.execPath, [cli, 'scan', '--repo', repo, '--range', range, '--json']);
+  const args = ['scan', '--repo', repo, '--range', range, '--json'];
+  const r = cli.endsWith('.js') ? timed(process.execPath, [cli, ...args]) : timed(cli, args);
   return { ms: r.ms, cpu: r.cpu, hits: r.out.split('\n').filter(Boolean).map((l) => JSON.parse(l) as Hit) };
 }
 
@@ -136,8 +138,8 @@ const b = build(repo);
 process.stdout.write(`push: ${b.commits} commits, ${b.files} files, ${(b.bytes / 1e6).toFixed(2)} MB added, ${b.planted.length} planted secrets (real code from npm packages, decoys in 7 languages)\n`);
 const key = (h: Hit) => `${h.commit}\0${h.path}`;
 const plantedKeys = new Set(b.planted.map(key));
-// dist/cli/bin.js is the `bot-bottle` executable (package.json bin): what a pre-push hook runs.
-const tools: [string, (i: number) => Run][] = [['bot-bottle scan (CLI)', () => ours(join(root, 'dist', 'cli', 'bin.js'), repo, b.range)]];
+// bin/bot-bottle is the `bot-bottle` executable (package.json bin): what a pre-push hook runs.
+const tools: [string, (i: number) => Run][] = [['bot-bottle scan (CLI)', () => ours(join(root, 'bin', 'bot-bottle'), repo, b.range)]];
 if (baseline) tools.push([`baseline ${baseline}`, () => ours(baseline, repo, b.range)]);
 const gl = gitleaksBinary();
 if (gl) tools.push(['gitleaks 8.16 detect', () => gitleaks(gl, repo, b.range, join(work, 'gl.json'))]);

@@ -114,3 +114,16 @@ void test('the bot-bottle executable (dist/cli/bin.js): scan through its own ent
   assert.equal(top.status, 0);
   assert.match(top.stdout, /\bstart\b[\s\S]*\bscan\b/);
 });
+
+void test('bin/bot-bottle (package.json bin): starts the program; a scan starts Node without NODE_EXTRA_CA_CERTS, other commands keep it', () => {
+  const launcher = join(import.meta.dirname, '..', '..', 'bin', 'bot-bottle');
+  // A file that does not exist: Node warns on start-up when it was asked to read it.
+  const env = { ...process.env, NO_COLOR: '1', NODE_EXTRA_CA_CERTS: join(dir, 'no-such-ca.pem') };
+  const scan = spawnSync(launcher, ['scan', '--repo', dir, '--range', `${base}..${head}`, '--json'], { encoding: 'utf8', env });
+  assert.equal(scan.status, 1, scan.stderr);
+  assert.equal(scan.stdout.trimEnd().split('\n').length, 3);
+  assert.doesNotMatch(scan.stderr, /extra certs/);
+  const version = spawnSync(launcher, ['--version'], { encoding: 'utf8', env });
+  assert.equal(version.status, 0);
+  assert.match(version.stderr, /Ignoring extra certs from .*no-such-ca\.pem/);
+});
