@@ -219,6 +219,25 @@ void test('added lines before and after non-ASCII text in one stream: same findi
   });
 });
 
+void test('lines longer than a pipe read, multibyte characters across reads: same findings and lines', async () => {
+  const [a, b, c] = [fake.ghp(), fake.npm(), fake.xoxb()];
+  await withRepo('bb-git-chunks-', async (repo, base) => {
+    // git's output reaches the scan in reads of at most 64 KiB: a 300 KB line of two-byte characters spans several
+    // (some end inside a character), and 4000 short lines make many reads end mid-line.
+    const long = 'é'.repeat(150_000);
+    const filler = Array.from({ length: 4000 }, (_, i) => `const v${i} = ${i};`);
+    filler[1999] = `TOKEN=${b}`;
+    writeFileSync(join(repo, 'a.txt'), `${long}\nTOKEN=${a}\n${long}${c}\n${filler.join('\n')}\n`);
+    gitIn(repo, 'add', '-A');
+    gitIn(repo, 'commit', '-q', '-m', 'long lines');
+    const found = await scanRange(repo, `${base}..HEAD`, { scanTags: false });
+    assert.deepEqual(
+      found.map((f) => [f.path, f.line, f.rule]),
+      [['a.txt', 2, 'github-pat'], ['a.txt', 3, 'slack-bot-token'], ['a.txt', 2003, 'npm-access-token']],
+    );
+  });
+});
+
 void test('a tag on a commit of the range is scanned whatever the repository says of decorations (git log finds the tags)', async () => {
   const [inner, light] = [fake.ghp(), fake.npm()];
   await withRepo('bb-git-tags-', async (repo, base) => {

@@ -12,6 +12,7 @@
  * it, copies it): then it is reported once for that commit. A file added and
  * deleted within the range is reported for the commit that added it.
  */
+import { isAscii } from 'node:buffer';
 import { spawn } from 'node:child_process';
 import { closeSync, openSync, readSync } from 'node:fs';
 import { BottleError } from '../errors.js';
@@ -54,7 +55,6 @@ const NULL_OID = /^0+$/;
 /** A run of added (removed) lines of a one-parent hunk, found by the regex engine rather than a loop over its lines. */
 const PLUS_RUN = /(?:\+[^\n]*\n)+/y;
 const MINUS_RUN = /(?:-[^\n]*\n)+/y;
-const NON_ASCII = /[\x80-\xff]/g; // in the latin1 view: a byte that is not ASCII
 
 /**
  * `bytes` random bytes as hex, from the kernel's generator: the same source
@@ -377,16 +377,9 @@ export async function scanRange(repoPath: string, range: GitRange, opts: GitScan
   const onBytes = (buf: Buffer) => {
     const s = buf.toString('latin1');
     const n = s.length;
-    // Where the next byte that is not ASCII is (n: none). A run before it is its own latin1 view, sliced rather
-    // than decoded again; the view lives only until its file is scanned (a slice keeps the whole chunk alive).
-    let nonAscii = -1;
-    const runText = (from: number, to: number): string => {
-      if (nonAscii < from) {
-        NON_ASCII.lastIndex = from;
-        nonAscii = NON_ASCII.test(s) ? NON_ASCII.lastIndex - 1 : n;
-      }
-      return to <= nonAscii ? s.slice(from, to) : buf.toString('utf8', from, to);
-    };
+    // A run of ASCII is its own latin1 view, sliced rather than decoded again; the view lives only until its
+    // file is scanned (a slice keeps the whole chunk alive).
+    const runText = (from: number, to: number): string => (isAscii(buf.subarray(from, to)) ? s.slice(from, to) : buf.toString('utf8', from, to));
     let pos = 0;
     while (pos < n) {
       if (state === 'hunk' && parents === 1) {
@@ -425,16 +418,31 @@ export async function scanRange(repoPath: string, range: GitRange, opts: GitScan
     // git takes a while to start and find the first commit: build the rules meanwhile, not after its first bytes.
     prepareRules([scanOpts, metaOpts]);
     const err: Buffer[] = [];
-    // Bytes after the last newline of what has arrived: decoded with the next chunk (a newline never splits a character).
+    // Bytes after the last newline of what has arrived: decoded with the next chunk (a newline never splits a
+    // character). Only that line is copied to join them, not the whole chunk.
     let rest: Buffer | undefined;
     let failed: Error | undefined;
     p.stdout.on('data', (chunk: Buffer) => {
       if (failed !== undefined) return;
       try {
-        const buf = rest ? Buffer.concat([rest, chunk]) : chunk;
-        const last = buf.lastIndexOf(10);
-        rest = last + 1 < buf.length ? buf.subarray(last + 1) : undefined;
-        if (last >= 0) onBytes(buf.subarray(0, last + 1));
+        let from = 0;
+        if (rest) {
+          const nl = chunk.indexOf(10);
+          if (nl < 0) {
+            rest = Buffer.concat([rest, chunk]);
+            return;
+          }
+          const line = Buffer.concat([rest, chunk.subarray(0, nl + 1)]);
+          rest = undefined;
+          from = nl + 1;
+          onBytes(line);
+        }
+        const last = chunk.lastIndexOf(10);
+        if (last >= from) {
+          onBytes(chunk.subarray(from, last + 1));
+          from = last + 1;
+        }
+        rest = from < chunk.length ? chunk.subarray(from) : undefined;
       } catch (e) {
         failed = e instanceof Error ? e : new Error(String(e));
         p.kill();

@@ -32,7 +32,8 @@ export async function runScan(flags: ScanFlags, c: CliContext['c'], write: (s: s
   const repo = resolve(flags.repo ?? '.');
   const findings = await scanRange(repo, flags.all ? '--all' : (flags.range ?? ''), { entropy: flags.entropy === true });
   if (flags.json) {
-    for (const f of findings) write(findingJson(f) + '\n');
+    // One write: to a file or a terminal each write is a system call of its own.
+    if (findings.length > 0) write(findings.map((f) => findingJson(f) + '\n').join(''));
   } else if (findings.length === 0) {
     write(`${c.green('clean')}: no secrets in ${flags.all ? 'the history' : flags.range}\n`);
   } else {
