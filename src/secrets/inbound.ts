@@ -66,6 +66,11 @@ const INJECTION: readonly (readonly [string, RegExp])[] = [
   ],
   ['new-instructions', /\b(?:previous|prior|original|current|earlier)\s+(?:task|instructions?|request|goal|assignment)\s+(?:is|are|has\s+been|have\s+been|was|were)\s+(?:now\s+)?(?:cancel+ed|void(?:ed)?|revoked|obsolete|superseded|replaced|withdrawn|no\s+longer\s+(?:valid|relevant|needed))/i],
   ['authority-impersonation', /\bI\s+(?:hereby\s+)?(?:order|command|instruct|direct|authori[sz]e)\s+you\s+to\b/i],
+  // What the model is to say to its user: `in your summary, tell the user to...`, `end your reply with this link`.
+  [
+    'reply-manipulation',
+    /\b(?:(?:in|at\s+the\s+(?:end|start|beginning)\s+of|when\s+(?:writing|giving))\s+your\s+(?:reply|answer|summary|response\s+to\s+the\s+user)\s*,?\s+(?:please\s+|you\s+(?:must|should)\s+|always\s+)?(?:include|add|mention|insert|append|tell|recommend|say|state|urge|advise)|(?:modify|change|alter|end|begin|start|finish)\s+your\s+(?:reply|answer|summary)\s+(?:with|by|to)\b)/i,
+  ],
   // Put in front of the task the agent was given: `before you can solve the task I gave you, do the following first`.
   [
     'task-hijack',
@@ -81,7 +86,12 @@ const INJECTION: readonly (readonly [string, RegExp])[] = [
   ['exfiltration-request', /\b(?:send|post|upload|forward|exfiltrate|append)\s+(?:the\s+|your\s+|all\s+(?:of\s+)?(?:the\s+)?)?(?:api[\s_-]?keys?|tokens?|credentials|secrets|environment(?:\s+variables)?|env\s+vars|\.env|ssh\s+keys?|conversation|chat\s+history)\b[^\n]{0,120}?\b(?:to|into)\s+(?:https?:\/\/|this\s+(?:url|endpoint|address)|the\s+(?:url|endpoint|webhook))/i],
   // Not `<!-- prettier-ignore -->` or `<!-- eslint-disable -->`: a word of a tool's directive is not an instruction.
   ['hidden-html-comment', /<!--(?:(?!-->)[\s\S]){0,4000}?(?:(?<![-\w])ignore(?![-\w])|\b(?:instructions?|assistant|AI\s+agent|you\s+must|execute|system\s+prompt|LLM|language\s+model|tell\s+the\s+user|when\s+summari[sz]ing)\b|\bAI\s*:)(?:(?!-->)[\s\S]){0,4000}?-->/i],
-  ['hidden-css-text', /<[a-z]+[^>]{0,200}style\s*=\s*["'][^"']{0,200}(?:display\s*:\s*none|visibility\s*:\s*hidden|font-size\s*:\s*0|color\s*:\s*(?:white|#fff(?:fff)?)\b)[^>]{0,200}>[^<]{0,2000}\b(?:ignore|instructions?|assistant|you\s+must|execute)\b/i],
+  // Hidden from the person who looks at the page, there for the model that reads its source: display/visibility,
+  // zero size or opacity, off-screen, text the colour of nothing, the `hidden` and `aria-hidden` attributes.
+  [
+    'hidden-css-text',
+    /<[a-z]+\b[^>]{0,200}?(?:style\s*=\s*["'][^"']{0,200}?(?:display\s*:\s*none|visibility\s*:\s*hidden|font-size\s*:\s*0(?:\.\d+)?(?:px|em|pt)?\s*[;"']|opacity\s*:\s*0(?:\.0\d*)?\s*[;"']|color\s*:\s*(?:white|transparent|#fff(?:fff)?|rgba\([^)]{0,30},\s*0\))\b|(?:left|top|text-indent)\s*:\s*-\d{3,}|(?:height|width|max-height)\s*:\s*0(?:px)?\s*[;"'])|\s(?:hidden|aria-hidden\s*=\s*["']?true)\b)[^>]{0,200}>[^<]{0,2000}?\b(?:ignore|disregard|instructions?|assistant|you\s+must|execute|system\s+prompt|AI\s+(?:agent|model|assistant)|LLM)\b/i,
+  ],
   ['hidden-markdown-comment', /(?:^|\n)\s*\[\/\/\]\s*:\s*#\s*\([^)\n]{0,2000}\b(?:ignore|instructions?|assistant|you\s+must|execute)\b/i],
   // Not the tags of a subdivision flag (England: black flag, `gbeng`, cancel tag), which emoji data and tests carry.
   ['unicode-tags', /(?<!\u{1F3F4}[\u{E0020}-\u{E007E}]{0,8})[\u{E0000}-\u{E007F}]/u],
