@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { BottleError } from '../errors.js';
 import { bytes, fake, seed } from './fakes.test.js';
-import { scanRange, unquoteGitPath, type GitFinding } from './index.js';
+import { redact, scanRange, unquoteGitPath, type GitFinding } from './index.js';
 
 seed(1234);
 
@@ -216,6 +216,26 @@ void test('added lines before and after non-ASCII text in one stream: same findi
       found.map((f) => [f.path, f.line, f.rule]),
       [['a.txt', 2, 'github-pat'], ['a.txt', 3, 'npm-access-token'], ['a.txt', 4, 'slack-bot-token'], ['b.txt', 2, 'github-pat']],
     );
+  });
+});
+
+void test('text outside ASCII beside secrets: the same findings, lines and redactions as decoded text gives; a known secret outside ASCII is found', async () => {
+  const [a, b] = [fake.ghp(), fake.npm()];
+  await withRepo('bb-git-bytes-', async (repo, base) => {
+    // à is C3 A0 in UTF-8: read as bytes, A0 is a no-break space to a regex; … and 🔑 are three and four bytes.
+    writeFileSync(
+      join(repo, 'a.txt'),
+      `à${a}à\n“token”: “${b}…”\npassword = "pàsswörd-très-long"\n🔑 key=${a} 🔑\nmot de passe : clé-secrète-42!\n`,
+    );
+    gitIn(repo, 'add', '-A');
+    gitIn(repo, 'commit', '-q', '-m', 'accents');
+    const found = await scanRange(repo, `${base}..HEAD`, { scanTags: false });
+    assert.deepEqual(found.map((f) => [f.path, f.line]), [['a.txt', 1], ['a.txt', 2], ['a.txt', 4]]);
+    assert.deepEqual(found.map((f) => f.rule), ['github-pat', 'npm-access-token', 'github-pat']);
+    assert.deepEqual(found.map((f) => f.redacted), [redact(a), redact(b), redact(a)]);
+    // The bottle's own secret, not ASCII: read decoded, found where it is.
+    const known = await scanRange(repo, `${base}..HEAD`, { scanTags: false, knownSecrets: ['clé-secrète-42!'] });
+    assert.deepEqual(known.filter((f) => f.rule === 'known-secret').map((f) => f.line), [5]);
   });
 });
 

@@ -12,7 +12,6 @@
  * it, copies it): then it is reported once for that commit. A file added and
  * deleted within the range is reported for the commit that added it.
  */
-import { isAscii } from 'node:buffer';
 import { spawn } from 'node:child_process';
 import { closeSync, openSync, readSync } from 'node:fs';
 import { BottleError } from '../errors.js';
@@ -366,20 +365,22 @@ export async function scanRange(repoPath: string, range: GitRange, opts: GitScan
   };
   /**
    * Whole lines of the stream (`buf` ends with a newline). Most of a push is
-   * runs of `+` lines of one-parent diffs: each run is decoded in one call, its
+   * runs of `+` lines of one-parent diffs: each run is one slice, its
    * prefixes dropped by one replace; runs of `-` lines are stepped over.
    *
    * Lines are found in a latin1 view of the bytes (one byte a character, so
-   * offsets are byte offsets), and only what is scanned is decoded as UTF-8,
-   * run by run: a run of ASCII then stays a one-byte string even when other
-   * bytes of the same chunk are not ASCII (a two-byte string is slower to scan).
+   * offsets are byte offsets), and added lines are scanned in that view too,
+   * not decoded as UTF-8: every rule of a push matches ASCII only, and a
+   * UTF-8 byte above 0x7f never equals an ASCII one, so a character outside
+   * ASCII becomes two to four characters no rule takes for part of a secret,
+   * and lines keep their numbers. Decoded, one curly quote in a file made all
+   * of its text a two-byte string, twice the memory and slower to scan: half
+   * the bench push's text. The egress DLP reads bodies the same way, and a
+   * known secret is also matched as its UTF-8 bytes (known.ts).
    */
   const onBytes = (buf: Buffer) => {
     const s = buf.toString('latin1');
     const n = s.length;
-    // A run of ASCII is its own latin1 view, sliced rather than decoded again; the view lives only until its
-    // file is scanned (a slice keeps the whole chunk alive).
-    const runText = (from: number, to: number): string => (isAscii(buf.subarray(from, to)) ? s.slice(from, to) : buf.toString('utf8', from, to));
     let pos = 0;
     while (pos < n) {
       if (state === 'hunk' && parents === 1) {
@@ -390,7 +391,8 @@ export async function scanRange(repoPath: string, range: GitRange, opts: GitScan
           if (runOf.test(s)) {
             const end = runOf.lastIndex - 1; // the run's last newline
             if (runOf === PLUS_RUN) {
-              const raw = runText(pos + 1, end);
+              // A slice lives only until its file is scanned (it keeps the whole chunk alive).
+              const raw = s.slice(pos + 1, end);
               const run = raw.replaceAll('\n+', '\n');
               added.add(run, newLine);
               newLine += raw.length - run.length + 1; // one `\n+` dropped per line after the first
