@@ -103,8 +103,13 @@ const DECODE_BUDGET_FACTOR = 8;
 
 interface Compiled {
   readonly rule: Rule;
-  /** The regex this mode runs (`regexFor`); the egress form is made when the rule's keywords first occur. */
+  /**
+   * The regex this mode runs (`regexFor`), without its `d` flag: most matches fail the rule's checks, and
+   * a match with indices allocates an array per group. The egress form is made when the rule's keywords first occur.
+   */
   regex: RegExp | undefined;
+  /** The same regex, sticky and with indices: run again at a match that passed, for the secret's offsets. */
+  exact: RegExp | undefined;
   readonly priority: number;
   /** The rule's keywords as ids of the shared matcher. */
   readonly keywordIds: readonly number[];
@@ -120,8 +125,21 @@ interface RuleSet {
 
 /** The regex a rule runs in a mode: its own, or on the egress path its loose form (generic rules keep theirs). */
 function regexFor(c: Compiled, mode: ScanMode): RegExp {
-  c.regex ??= mode === 'egress' && !c.rule.generic ? looseRegex(c.rule) : c.rule.regex;
+  if (c.regex === undefined) {
+    const re = mode === 'egress' && !c.rule.generic ? looseRegex(c.rule) : c.rule.regex;
+    c.regex = new RegExp(re.source, re.flags.replace('d', ''));
+  }
   return c.regex;
+}
+
+/**
+ * Where group `g` of the match of `c`'s regex at `index` lies. The same regex, sticky at the same index,
+ * makes the same match (the global one found none earlier, and a match from one position is determined).
+ */
+function spanAt(c: Compiled, text: string, index: number, g: number): [number, number] | undefined {
+  const re = (c.exact ??= new RegExp(c.regex?.source ?? '', (c.regex?.flags ?? '').replace('g', '') + 'dy'));
+  re.lastIndex = index;
+  return re.exec(text)?.indices?.[g];
 }
 
 /**
@@ -149,7 +167,7 @@ function ruleSet(mode: ScanMode, packs: readonly RulePack[]): RuleSet {
     // Fail closed: a keyword the automaton lacks would silently turn its rule off.
     if (keywordIds.includes(-1)) throw new Error(`rule ${rule.id}: a keyword is not in the matcher`);
     const groups = typeof rule.secretGroup === 'number' ? [rule.secretGroup] : (rule.secretGroup ?? [0]);
-    return { rule, regex: undefined, priority: rule.generic ? 500 + i : i, keywordIds, groups };
+    return { rule, regex: undefined, exact: undefined, priority: rule.generic ? 500 + i : i, keywordIds, groups };
   });
   set = { mode, rules, keywords };
   ruleSets.set(key, set);
@@ -226,11 +244,18 @@ function runRules(text: string, ctx: Ctx, out: Raw[], specificOnly = false, with
     let nearbyAt: number[] | undefined;
     for (let m = re.exec(text); m !== null; m = re.exec(text)) {
       if (m[0].length === 0) re.lastIndex++;
-      const g = groups.find((i) => m[i] !== undefined) ?? 0;
-      const span = m.indices?.[g];
+      let g = 0;
+      for (let k = 0; k < groups.length; k++) {
+        if (m[groups[k]] !== undefined) {
+          g = groups[k];
+          break;
+        }
+      }
       const secret = m[g];
-      if (!span || secret === undefined) continue;
+      if (secret === undefined) continue;
       if (!accept(rule, secret, ctx.mode)) continue;
+      const span = spanAt(c, text, m.index, g);
+      if (!span) continue;
       if (rule.nearby) {
         nearbyAt ??= nearbyPositions(rule.nearby.pattern, within?.text ?? text);
         const at = within?.offset ?? 0;
