@@ -1,17 +1,28 @@
 /** Cheap statistics on candidate secret values: entropy and placeholder shapes. */
 
+/**
+ * Counts per UTF-16 code unit, and the units in the order they first occur: one pair of tables for every
+ * call (each left zeroed), where a Map per call allocated its table and an iterator result per entry,
+ * a third of what a scan allocated.
+ */
+const COUNTS = new Int32Array(65536);
+const FIRST = new Uint16Array(65536);
+
 /** Shannon entropy in bits per character. */
 export function shannon(s: string): number {
   const n = s.length;
   if (n === 0) return 0;
-  const counts = new Map<number, number>();
+  let distinct = 0;
   for (let i = 0; i < n; i++) {
     const c = s.charCodeAt(i);
-    counts.set(c, (counts.get(c) ?? 0) + 1);
+    if (COUNTS[c]++ === 0) FIRST[distinct++] = c;
   }
+  // Summed in order of first occurrence, as the Map this replaced iterated: the same float, bit for bit.
   let h = 0;
-  for (const k of counts.values()) {
-    const p = k / n;
+  for (let k = 0; k < distinct; k++) {
+    const c = FIRST[k];
+    const p = COUNTS[c] / n;
+    COUNTS[c] = 0;
     h -= p * Math.log2(p);
   }
   return h;
