@@ -209,6 +209,25 @@ function decodeAt(chars: string, k: number, opts: Base64Options): { text: string
   return printableRatio(s) >= 0.92 ? { text: s, skip: k } : undefined;
 }
 
+/** A decoded run (from `start` to `end` of the text, `n` base64 characters at `pos`, or from `start` on) as a view. */
+function decodedRun(start: number, end: number, n: number, pos: number[] | undefined, d: { text: string; skip: number; tooLarge?: boolean }): Decoded {
+  const at = (i: number): number => (pos ? (pos[i] ?? end - 1) : start + i);
+  return {
+    start,
+    end,
+    text: d.text,
+    ...(d.tooLarge ? { tooLarge: true } : {}),
+    map:
+      d.skip < 0
+        ? () => [start, end]
+        : (ds, de) => {
+            const s = d.skip + Math.floor(ds / 3) * 4;
+            const e = Math.min(n, d.skip + Math.ceil(de / 3) * 4);
+            return [at(s), at(Math.max(s, e - 1)) + 1];
+          },
+  };
+}
+
 export function findBase64Runs(text: string, opts: Base64Options = PUSH_BASE64, runs: readonly Run[] = base64Runs(text, opts.minLine)): Decoded[] {
   const out: Decoded[] = [];
   for (let r = 0; r < runs.length; r++) {
@@ -242,25 +261,10 @@ export function findBase64Runs(text: string, opts: Base64Options = PUSH_BASE64, 
       if (first.end - first.start < opts.minRun) continue;
       chars = text.slice(first.start, first.end);
     }
-    const at = (i: number): number => (pos ? (pos[i] ?? end - 1) : start + i);
     for (let k = 0; k < (opts.alignments ? 4 : 1); k++) {
       const d = decodeAt(chars, k, opts);
       if (d === undefined) continue;
-      const n = chars.length;
-      out.push({
-        start,
-        end,
-        text: d.text,
-        ...(d.tooLarge ? { tooLarge: true } : {}),
-        map:
-          d.skip < 0
-            ? () => [start, end]
-            : (ds, de) => {
-                const s = d.skip + Math.floor(ds / 3) * 4;
-                const e = Math.min(n, d.skip + Math.ceil(de / 3) * 4);
-                return [at(s), at(Math.max(s, e - 1)) + 1];
-              },
-      });
+      out.push(decodedRun(start, end, chars.length, pos, d));
       break;
     }
   }
@@ -322,7 +326,8 @@ export function findHexRuns(text: string, minHex = MIN_HEX, runs: readonly Run[]
   const out: Decoded[] = [];
   let re = HEX_RUNS.get(minHex);
   if (!re) HEX_RUNS.set(minHex, (re = new RegExp(`[0-9A-Fa-f]{${minHex},}`, 'g')));
-  for (const run of runs) {
+  for (let r = 0; r < runs.length; r++) {
+    const run = runs[r];
     if (run.end - run.start < minHex) continue;
     // The run's maximal runs of hex digits that are long enough, by the regex engine (on a slice: a view, not a copy).
     const slice = text.slice(run.start, run.end);

@@ -170,7 +170,8 @@ function joinSpans(text: string, spans: readonly number[]): Joined | undefined {
       // Each character is walked over once, not once per join point near it: a walk back stops where
       // the previous window ends (the two merge), and a window that already reaches past
       // `j + radius` already ends where a walk forward from there would (after a token run).
-      for (const j of at) {
+      for (let k = 0; k < at.length; k++) {
+        const j = at[k];
         const last = wins[wins.length - 1];
         const lastEnd = last ? last[1] : -1;
         let a = Math.max(0, j - radius);

@@ -162,10 +162,13 @@ export class KeywordMatcher {
     for (let i = 0, n = text.length; i < n; i++) {
       s = next[s + wide[text.charCodeAt(i)]];
       if (s >= firstOut) {
-        for (const id of out[s / width] ?? []) {
-          if (!seen[id]) {
-            seen[id] = true;
-            if (--left === 0) return seen;
+        const ids = out[s / width];
+        if (ids !== undefined) {
+          for (let k = 0; k < ids.length; k++) {
+            if (!seen[ids[k]]) {
+              seen[ids[k]] = true;
+              if (--left === 0) return seen;
+            }
           }
         }
       }

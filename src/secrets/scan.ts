@@ -235,7 +235,11 @@ function anyPresent(ids: readonly number[], present: readonly boolean[]): boolea
 
 function runRules(text: string, ctx: Ctx, out: Raw[], specificOnly = false, within?: Within, seen?: readonly boolean[]): void {
   const present = seen ?? ctx.set.keywords.present(text);
-  for (const c of ctx.set.rules) {
+  // Indexed loops here and below, not `for…of`: much of a scan runs before the optimiser has seen it, and
+  // there an iterator allocates a result object per element.
+  const rules = ctx.set.rules;
+  for (let i = 0; i < rules.length; i++) {
+    const c = rules[i];
     const { rule, priority, keywordIds, groups } = c;
     if (specificOnly && (rule.generic || keywordIds.length === 0)) continue;
     if (keywordIds.length > 0 && !anyPresent(keywordIds, present)) continue;
@@ -371,8 +375,10 @@ function resolve(raws: Raw[]): Raw[] {
   return kept.sort((a, b) => a.start - b.start);
 }
 
-function covered(raws: readonly Raw[], start: number, end: number): boolean {
-  return raws.some((r) => r.start <= start && end <= r.end);
+/** Does one of the first `n` of `raws` contain [start, end)? */
+function covered(raws: readonly Raw[], n: number, start: number, end: number): boolean {
+  for (let i = 0; i < n; i++) if (raws[i].start <= start && end <= raws[i].end) return true;
+  return false;
 }
 
 /**
@@ -404,7 +410,7 @@ function scanJoined(joined: Joined, ctx: Ctx, out: Raw[], direct: number, via: s
   }
   for (const r of inner) {
     const [s, e] = joined.map(r.start, r.end);
-    if (!joined.spansJoin(r.start, r.end) || covered(out.slice(0, direct), s, e)) continue;
+    if (!joined.spansJoin(r.start, r.end) || covered(out, direct, s, e)) continue;
     out.push({ rule: r.rule, start: s, end: e, priority: r.priority + 0.25, via });
   }
 }
@@ -452,9 +458,11 @@ function scanRaw(text: string, ctx: Ctx, depth: number, via?: string): Raw[] {
     }
     if (ctx.budget < d.text.length) return;
     ctx.budget -= d.text.length;
-    for (const r of scanRaw(d.text, ctx, depth + 1, via)) {
+    const inner = scanRaw(d.text, ctx, depth + 1, via);
+    for (let i = 0; i < inner.length; i++) {
+      const r = inner[i];
       const [s, e] = d.map(r.start, r.end);
-      if (covered(out.slice(0, direct), s, e)) continue;
+      if (covered(out, direct, s, e)) continue;
       out.push({ rule: r.rule, start: s, end: e, priority: r.priority + 0.5, via: r.via ?? via });
     }
   };
@@ -475,16 +483,22 @@ function scanRaw(text: string, ctx: Ctx, depth: number, via?: string): Raw[] {
     // Disguises over one layer of encoding at most; a token turned twice is the token, already scanned.
     if (egress && depth <= 1) for (const v of evasionViews(text, runs, via !== 'turned')) decodeWith(v.decoded, v.via);
     if (opts.decodeBase64 !== false) {
-      for (const d of findBase64Runs(text, b64, runs)) {
-        if (covered(out.slice(0, direct), d.start, d.end)) continue;
+      const found = findBase64Runs(text, b64, runs);
+      for (let i = 0; i < found.length; i++) {
+        const d = found[i];
+        if (covered(out, direct, d.start, d.end)) continue;
         decodeWith(d, 'base64');
       }
     }
     if (opts.decodeHex !== false) {
-      for (const d of findHexRuns(text, hexMin, runs)) decodeWith(d, 'hex');
+      const found = findHexRuns(text, hexMin, runs);
+      for (let i = 0; i < found.length; i++) decodeWith(found[i], 'hex');
       if (egress) for (const d of findDelimitedHex(text)) decodeWith(d, 'hex');
     }
-    if (opts.decodeUrl !== false) for (const d of findUrlEncoded(text)) decodeWith(d, 'url');
+    if (opts.decodeUrl !== false) {
+      const found = findUrlEncoded(text);
+      for (let i = 0; i < found.length; i++) decodeWith(found[i], 'url');
+    }
   }
   if (opts.entropy && depth === 0) runEntropy(text, out);
   return out;

@@ -44,7 +44,8 @@ export function wordy(piece: string): boolean {
   if (chunks.length === 0) return false;
   let letters = 0;
   let digits = 0;
-  for (const c of chunks) {
+  for (let i = 0; i < chunks.length; i++) {
+    const c = chunks[i];
     if (c.charCodeAt(0) >= 48 && c.charCodeAt(0) <= 57) {
       digits += c.length;
       continue;
@@ -68,7 +69,9 @@ export function wordy(piece: string): boolean {
 export function randomChars(value: string): { total: number; longest: number } {
   let total = 0;
   let longest = 0;
-  for (const piece of value.split(/[^A-Za-z0-9]+/)) {
+  const pieces = value.split(/[^A-Za-z0-9]+/);
+  for (let i = 0; i < pieces.length; i++) {
+    const piece = pieces[i];
     if (piece === '' || wordy(piece)) continue;
     total += piece.length;
     longest = Math.max(longest, piece.length);
