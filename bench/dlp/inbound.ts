@@ -1,6 +1,10 @@
 /**
  * Prompt-injection heuristics (`dlp.inbound`, and what the git-gate fetches)
- * on four batches of hand-written text, each written before the heuristics
+ * on three sets. `--set outside`: texts nobody here wrote, fetched from npm
+ * at bench time (bench/dlp/outside.ts), in a tuning half and a held-out half
+ * (its misses are never printed). `--set real`: files flagged and time on
+ * every text file of this checkout's node_modules (docs and code). Default:
+ * five batches of hand-written text, each written before the heuristics
  * were changed for it: attacks in phrasings the families did not name yet,
  * and ordinary documentation with the same words. Printed per batch, for the
  * current heuristics; a batch's first figure in the closing note is what the
