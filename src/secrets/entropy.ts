@@ -35,7 +35,8 @@ const PLACEHOLDER_WORDS =
 /**
  * True when a value is a documentation example or placeholder: a marker word
  * (EXAMPLE, dummy, xxxx, your_api_key_here, <token>, ${VAR}, changeme…), a run
- * of 8 identical characters, or an ascending/descending sequence of 8.
+ * of 8 identical characters, or an ascending/descending sequence of 6
+ * (`abcdef123456`, `12345abcdef`: a random key holds one once in tens of millions).
  */
 export function isPlaceholder(value: string): boolean {
   if (PLACEHOLDER_WORDS.test(value)) return true;
@@ -47,7 +48,7 @@ export function isPlaceholder(value: string): boolean {
     same = d === 0 ? same + 1 : 1;
     up = d === 1 ? up + 1 : 1;
     down = d === -1 ? down + 1 : 1;
-    if (same >= 8 || up >= 8 || down >= 8) return true;
+    if (same >= 8 || up >= 6 || down >= 6) return true;
   }
   return false;
 }

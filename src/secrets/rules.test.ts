@@ -191,6 +191,30 @@ void test('a JWT must have a JSON header; a token inside a specific rule is not 
   assert.deepEqual(rulesOf(`password = "${gh}"`), ['github-pat']);
 });
 
+void test('a JWT of one claim is a toy token on a push, and still a finding on egress', () => {
+  const seg = (o: object) => Buffer.from(JSON.stringify(o)).toString('base64url');
+  const head = seg({ alg: 'HS256', typ: 'JWT' });
+  const sig = chars(B64.replace(/[+/]/g, ''), 43);
+  const toy = `${head}.${seg({ foo: 'bar' })}.${sig}`;
+  const real = `${head}.${seg({ sub: '1234567890', iat: 1700000000, scope: 'admin' })}.${sig}`;
+  assert.deepEqual(rulesOf(`token: ${toy}`), []);
+  assert.deepEqual(scanText(`token: ${toy}`, { mode: 'egress' }).map((f) => f.rule), ['jwt']);
+  assert.deepEqual(rulesOf(`token: ${real}`), ['jwt']);
+});
+
+void test('the generic rule: names about a secret (hash, type, env name, id), ARNs, badge tokens and short sequences are not findings', () => {
+  const value = 'Spa_APgwBrarSeQbxI-rbragXho6dqFpH5x9PqaPfUI';
+  assert.deepEqual(rulesOf(`googleAccessTokenHash = "${value}"`), []);
+  assert.deepEqual(rulesOf(`computed512TokenHash = "${value}"`), []);
+  assert.deepEqual(rulesOf(`const credentialID = "f741662395b249c9b8acdebf1722c5ae"`), []);
+  assert.deepEqual(rulesOf(`googleAccessToken = "${value}"`), ['generic-secret']);
+  assert.deepEqual(rulesOf(`"secret": "6a61eb0296034c89b49cc51dde9b40aa",`), ['generic-secret']);
+  assert.deepEqual(rulesOf('ARN: "arn:aws:secretsmanager:us-west-2:123456789012:secret:MySecret1-a1b2c3",'), []);
+  assert.deepEqual(rulesOf('[![codecov](https://codecov.io/gh/o/r/graph/badge.svg?token=yenl5fzxxr)](https://codecov.io/gh/o/r)'), []);
+  assert.deepEqual(rulesOf('signingSecret: "abcdefg12345",'), []);
+  assert.deepEqual(rulesOf('client.TokenID = "12345abcdef"'), []);
+});
+
 void test('redaction shows at most 4 leading and 4 trailing characters, and nothing of a short secret', () => {
   for (let n = 1; n <= 120; n++) {
     const s = chars(B64, n);

@@ -90,12 +90,29 @@ export function looseRegex(rule: Rule): RegExp {
 const ASSIGN = `["']?[ \\t]{0,8}(?::{1,3}=|=>|\\|\\|=|\\?\\??=|=|:|>)[ \\t]{0,8}["'\`]?`;
 
 function jwtHeaderIsJson(secret: string): boolean {
-  const head = secret.slice(0, secret.indexOf('.'));
+  const dot = secret.indexOf('.');
+  const head = secret.slice(0, dot);
   try {
     const json: unknown = JSON.parse(Buffer.from(head, 'base64url').toString('utf8'));
-    return typeof json === 'object' && json !== null && ('alg' in json || 'typ' in json || 'kid' in json);
+    if (typeof json !== 'object' || json === null || !('alg' in json || 'typ' in json || 'kid' in json)) return false;
   } catch {
     return false;
+  }
+  return jwtPayloadHasClaims(secret.slice(dot + 1, secret.indexOf('.', dot + 1)));
+}
+
+/**
+ * A token that grants something says who it is for and until when: two claims
+ * or more (`sub`, `exp`, `iat`, `iss`…). A payload of one claim (`{"foo":"bar"}`,
+ * `{"some":"payload"}`) is the toy token of a library's tests and docs. A
+ * payload that does not decode (encrypted, or cut) is given the benefit of the doubt.
+ */
+function jwtPayloadHasClaims(payload: string): boolean {
+  try {
+    const json: unknown = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8'));
+    return typeof json !== 'object' || json === null || Array.isArray(json) || Object.keys(json).length >= 2;
+  } catch {
+    return true;
   }
 }
 
@@ -142,7 +159,14 @@ function looksLikeIdentifier(v: string): boolean {
 }
 
 const GENERIC_NAMES =
-  'password|passwd|passphrase|pwd|secret|api[_.-]?key|apikey|access[_.-]?key|private[_.-]?key|(?<!(?:next|page|continuation|pagination|csrf|xsrf|sync|cursor|resume)[_.-]?)token|auth[_.-]?key|credentials?|client[_.-]?secret|consumer[_.-]?secret|signing[_.-]?key|encryption[_.-]?key|master[_.-]?key';
+  'password|passwd|passphrase|pwd|secret|api[_.-]?key|apikey|access[_.-]?key|private[_.-]?key|(?<!(?:next|page|continuation|pagination|csrf|xsrf|sync|cursor|resume)[_.-]?|\\.(?:svg|png)\\?)token|auth[_.-]?key|credentials?|client[_.-]?secret|consumer[_.-]?secret|signing[_.-]?key|encryption[_.-]?key|master[_.-]?key';
+
+/**
+ * How a secret-sounding name ends when it names something about the secret, not
+ * the secret: `tokenHash`, `requested_token_type`, `API_KEY_ENV_NAME`,
+ * `secretPath`, `credentialID`, `token_ttl`.
+ */
+const NOT_A_SECRET_NAME = '(?:hash|digest|type|name|url|uri|endpoint|path|file|length|size|ttl|count|prefix|header|field|env|id)';
 
 /** Values a secret-sounding name is often given that are not secrets. */
 const GENERIC_ALLOW: readonly RegExp[] = [
@@ -563,7 +587,7 @@ export const RULES: readonly Rule[] = [
     description: 'High-entropy value assigned to a name like password, secret, api_key, token',
     keywords: ['pass', 'pwd', 'secret', 'key', 'token', 'credential'],
     regex: re(
-      `(?:${GENERIC_NAMES})[A-Za-z0-9_.-]{0,24}["']?[ \\t]{0,8}(?::{1,3}=|=>|\\|\\|=|\\?\\??=|=|:|>)[ \\t]{0,8}(?:\\([ \\t]{0,4})?(?:"([\\x21\\x23-\\x5b\\x5d-\\x7e]{8,200})"|'([\\x21-\\x26\\x28-\\x5b\\x5d-\\x7e]{8,200})'|\`([\\x21-\\x5b\\x5d-\\x5f\\x61-\\x7e]{8,200})\`|([A-Za-z0-9_+/=.~!@#$%^&*-]{8,200})(?=[\\s,;'"\`)}\\]<]|$))`,
+      `(?<!:)(?:${GENERIC_NAMES})[A-Za-z0-9_.-]{0,24}(?<!${NOT_A_SECRET_NAME})["']?[ \\t]{0,8}(?::{1,3}=|=>|\\|\\|=|\\?\\??=|=|:|>)[ \\t]{0,8}(?:\\([ \\t]{0,4})?(?:"([\\x21\\x23-\\x5b\\x5d-\\x7e]{8,200})"|'([\\x21-\\x26\\x28-\\x5b\\x5d-\\x7e]{8,200})'|\`([\\x21-\\x5b\\x5d-\\x5f\\x61-\\x7e]{8,200})\`|([A-Za-z0-9_+/=.~!@#$%^&*-]{8,200})(?=[\\s,;'"\`)}\\]<]|$))`,
       'i',
     ),
     secretGroup: [1, 2, 3, 4],
