@@ -115,8 +115,12 @@ export class KeywordMatcher {
    * least `long` long, or at least `short` long and preceded on their line by
    * blanks only: pushed to `runs` as start, end pairs. One loop in place of
    * a regex pass (the base64 runs) over the same text.
+   *
+   * With `lineOf` (a flag per keyword id) and `lines`: the start of every
+   * line on which a flagged keyword occurs, pushed to `lines` once each, in
+   * order (a rule whose matches stay on one line then runs on those lines).
    */
-  presentAndRuns(text: string, runClass: Uint8Array, long: number, short: number, runs: number[]): boolean[] {
+  presentAndRuns(text: string, runClass: Uint8Array, long: number, short: number, runs: number[], lineOf?: Uint8Array, lines?: number[]): boolean[] {
     const seen = new Array<boolean>(this.keywords.length).fill(false);
     const { wide, next, out, width, firstOut } = this;
     let s = 0;
@@ -133,7 +137,16 @@ export class KeywordMatcher {
       s = next[s + wide[c]];
       if (s >= firstOut) {
         const ids = out[s / width];
-        if (ids !== undefined) for (let k = 0; k < ids.length; k++) seen[ids[k]] = true;
+        if (ids !== undefined) {
+          for (let k = 0; k < ids.length; k++) {
+            seen[ids[k]] = true;
+            // The line's start found back from the hit (a keyword holds no line break), not tracked per character.
+            if (lineOf !== undefined && lines !== undefined && lineOf[ids[k]] === 1) {
+              const start = text.lastIndexOf('\n', i) + 1;
+              if (lines.length === 0 || lines[lines.length - 1] !== start) lines.push(start);
+            }
+          }
+        }
       }
       if (runClass[c] === 1) {
         if (runStart < 0) {

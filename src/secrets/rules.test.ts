@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { B64, chars, fake, p, seed } from './fakes.test.js';
+import { KeywordMatcher } from './keywords.js';
 import { RULES, redact, scanText, type SecretFinding } from './index.js';
 
 seed(42);
@@ -254,4 +255,41 @@ void test('no packs named is the credentials pack, in either mode and in any ord
     assert.ok(byDefault.length >= 2 && byDefault.every((f) => f.rule !== 'card-number'), mode);
   }
   assert.ok(scanText(text, { mode: 'egress', packs: ['financial', 'credentials'] }).some((f) => f.rule === 'card-number'));
+});
+
+void test('a line-local rule matches the same on the lines holding its keywords as on the whole text', () => {
+  // What Rule.lineLocal promises, checked on texts dense in names, operators, quotes, values and line breaks
+  // (CRLF, a break right after a value, at the very end, a name split by one): the scanner then runs the
+  // rule's regex on those lines only, found by the keyword pass.
+  const local = RULES.filter((r) => r.lineLocal);
+  assert.ok(local.length > 0);
+  const matcher = new KeywordMatcher(RULES.flatMap((r) => r.keywords));
+  const pieces = [
+    'password', 'api_key', 'apiKey', 'next_token', 'pageToken', 'X-Token', 'client-secret', 'CREDENTIALS', 'pwd', 'secret', 'tok', 'en', 'pass',
+    '=', ': ', ' = ', ':=', '=>', '||=', '?=', ' > ', '"', "'", '`', '(', ')', ' ', '\t', '\n', '\r\n', '\n', ',', ';',
+    'Xk9#mQ2$vL7pR4t', 'hunter2hunter2', 'a8F3kQ9zL2mN7xP4', '${DB_PASS}', 'abc/def+ghi==', 'ñé', 'Zq7', '_.-',
+  ];
+  let state = 99;
+  const rand = (n: number) => (((state = (Math.imul(state, 1103515245) + 12345) >>> 0) >>> 8) % n);
+  let matched = 0;
+  for (let i = 0; i < 3000; i++) {
+    const text = Array.from({ length: 1 + rand(60) }, () => pieces[rand(pieces.length)]).join('');
+    for (const rule of local) {
+      const lineOf = new Uint8Array(matcher.keywords.length);
+      for (const k of rule.keywords) lineOf[matcher.keywords.indexOf(k)] = 1;
+      const lines: number[] = [];
+      matcher.presentAndRuns(text, new Uint8Array(65536), 1, 1, [], lineOf, lines);
+      const re = new RegExp(rule.regex.source, rule.regex.flags);
+      const whole = [...text.matchAll(re)].map((m) => `${m.index} ${JSON.stringify(m.indices)}`);
+      const byLine = lines.flatMap((from) => {
+        const nl = text.indexOf('\n', from);
+        return [...text.slice(from, nl === -1 ? text.length : nl).matchAll(re)].map(
+          (m) => `${from + m.index} ${JSON.stringify(m.indices?.map((s) => s && s.map((x) => x + from)))}`,
+        );
+      });
+      assert.deepEqual(byLine, whole, `${rule.id} on ${JSON.stringify(text)}`);
+      matched += whole.length;
+    }
+  }
+  assert.ok(matched > 300, `only ${matched} matches: the texts test too little`);
 });

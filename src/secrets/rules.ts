@@ -66,6 +66,13 @@ export interface Rule {
   readonly egressOnly?: boolean;
   /** `validate` is about structure (a PEM body, a checksum of the pack rules), kept on the egress path. */
   readonly structural?: boolean;
+  /**
+   * Every match lies on one line, holds one of `keywords`, and matches the
+   * same with the text cut to its line (no look-around past the line's
+   * ends, `$` only where a line break also ends it): the regex then runs
+   * on the lines where a keyword occurs, not the whole text (rules.test.ts checks it).
+   */
+  readonly lineLocal?: boolean;
 }
 
 // Boundaries: a token is not part of a longer identifier-ish run.
@@ -594,6 +601,8 @@ export const RULES: readonly Rule[] = [
     entropy: 3.0,
     minClasses: 2,
     generic: true,
+    // On code, 'key', 'token' and 'pass' are on one line in fifteen: its regex ran over the rest for nothing.
+    lineLocal: true,
     validate: (v) => !looksLikeIdentifier(v) && secretLikeValue(v),
     allow: GENERIC_ALLOW,
   },

@@ -115,12 +115,16 @@ interface Compiled {
   readonly keywordIds: readonly number[];
   /** Capture groups that may hold the secret, in order (`Rule.secretGroup` as a list). */
   readonly groups: readonly number[];
+  /** `Rule.lineLocal`: run on the lines its keywords occur on, when the keyword pass found them. */
+  readonly lineLocal: boolean;
 }
 
 interface RuleSet {
   readonly mode: ScanMode;
   readonly rules: readonly Compiled[];
   readonly keywords: KeywordMatcher;
+  /** The keyword ids of the set's line-local rules (1 each), for the keyword pass to find their lines; none without such rules. */
+  readonly lineOf: Uint8Array | undefined;
 }
 
 /** The regex a rule runs in a mode: its own, or on the egress path its loose form (generic rules keep theirs). */
@@ -167,9 +171,16 @@ function ruleSet(mode: ScanMode, packs: readonly RulePack[]): RuleSet {
     // Fail closed: a keyword the automaton lacks would silently turn its rule off.
     if (keywordIds.includes(-1)) throw new Error(`rule ${rule.id}: a keyword is not in the matcher`);
     const groups = typeof rule.secretGroup === 'number' ? [rule.secretGroup] : (rule.secretGroup ?? [0]);
-    return { rule, regex: undefined, exact: undefined, priority: rule.generic ? 500 + i : i, keywordIds, groups };
+    const lineLocal = rule.lineLocal === true && keywordIds.length > 0;
+    return { rule, regex: undefined, exact: undefined, priority: rule.generic ? 500 + i : i, keywordIds, groups, lineLocal };
   });
-  set = { mode, rules, keywords };
+  let lineOf: Uint8Array | undefined;
+  for (const c of rules) {
+    if (!c.lineLocal) continue;
+    lineOf ??= new Uint8Array(keywords.keywords.length);
+    for (const id of c.keywordIds) lineOf[id] = 1;
+  }
+  set = { mode, rules, keywords, lineOf };
   ruleSets.set(key, set);
   return set;
 }
@@ -233,40 +244,58 @@ function anyPresent(ids: readonly number[], present: readonly boolean[]): boolea
   return false;
 }
 
-function runRules(text: string, ctx: Ctx, out: Raw[], specificOnly = false, within?: Within, seen?: readonly boolean[]): void {
+/**
+ * `lines`: where the keyword pass found the set's line-local keywords (line starts), if it ran; a line-local
+ * rule then runs on those lines only.
+ */
+function runRules(text: string, ctx: Ctx, out: Raw[], specificOnly = false, within?: Within, seen?: readonly boolean[], lines?: readonly number[]): void {
   const present = seen ?? ctx.set.keywords.present(text);
   // Indexed loops here and below, not `for…of`: much of a scan runs before the optimiser has seen it, and
   // there an iterator allocates a result object per element.
   const rules = ctx.set.rules;
   for (let i = 0; i < rules.length; i++) {
     const c = rules[i];
-    const { rule, priority, keywordIds, groups } = c;
+    const { rule, keywordIds } = c;
     if (specificOnly && (rule.generic || keywordIds.length === 0)) continue;
     if (keywordIds.length > 0 && !anyPresent(keywordIds, present)) continue;
-    const re = regexFor(c, ctx.set.mode);
-    re.lastIndex = 0;
-    let nearbyAt: number[] | undefined;
-    for (let m = re.exec(text); m !== null; m = re.exec(text)) {
-      if (m[0].length === 0) re.lastIndex++;
-      let g = 0;
-      for (let k = 0; k < groups.length; k++) {
-        if (m[groups[k]] !== undefined) {
-          g = groups[k];
-          break;
-        }
+    if (lines !== undefined && c.lineLocal) {
+      for (let l = 0; l < lines.length; l++) {
+        const from = lines[l];
+        const nl = text.indexOf('\n', from);
+        runRule(c, text.slice(from, nl === -1 ? text.length : nl), from, text, ctx, out, within);
       }
-      const secret = m[g];
-      if (secret === undefined) continue;
-      if (!accept(rule, secret, ctx.mode)) continue;
-      const span = spanAt(c, text, m.index, g);
-      if (!span) continue;
-      if (rule.nearby) {
-        nearbyAt ??= nearbyPositions(rule.nearby.pattern, within?.text ?? text);
-        const at = within?.offset ?? 0;
-        if (!hasNear(nearbyAt, at + span[0] - rule.nearby.window, at + span[1] + rule.nearby.window)) continue;
+    } else runRule(c, text, 0, text, ctx, out, within);
+  }
+}
+
+/** One rule's matches in `subject`, which starts at `offset` of `text`. */
+function runRule(c: Compiled, subject: string, offset: number, text: string, ctx: Ctx, out: Raw[], within: Within | undefined): void {
+  const { rule, priority, groups } = c;
+  const re = regexFor(c, ctx.set.mode);
+  re.lastIndex = 0;
+  let nearbyAt: number[] | undefined;
+  for (let m = re.exec(subject); m !== null; m = re.exec(subject)) {
+    if (m[0].length === 0) re.lastIndex++;
+    let g = 0;
+    for (let k = 0; k < groups.length; k++) {
+      if (m[groups[k]] !== undefined) {
+        g = groups[k];
+        break;
       }
-      out.push({ rule: rule.id, start: span[0], end: span[1], priority });
     }
+    const secret = m[g];
+    if (secret === undefined) continue;
+    if (!accept(rule, secret, ctx.mode)) continue;
+    const span = spanAt(c, subject, m.index, g);
+    if (!span) continue;
+    const start = offset + span[0];
+    const end = offset + span[1];
+    if (rule.nearby) {
+      nearbyAt ??= nearbyPositions(rule.nearby.pattern, within?.text ?? text);
+      const at = within?.offset ?? 0;
+      if (!hasNear(nearbyAt, at + start - rule.nearby.window, at + end + rule.nearby.window)) continue;
+    }
+    out.push({ rule: rule.id, start, end, priority });
   }
 }
 
@@ -444,11 +473,14 @@ function scanRaw(text: string, ctx: Ctx, depth: number, via?: string): Raw[] {
   const wantRuns = depth < MAX_DEPTH[ctx.mode] && (opts.decodeBase64 !== false || opts.decodeHex !== false);
   const spans: number[] = [];
   let seen: boolean[] | undefined;
+  let lines: number[] | undefined;
   if (wantRuns) {
     const { long, short } = runLengths(b64.minLine, useful);
-    seen = ctx.set.keywords.presentAndRuns(text, B64_RUN_CHARS, long, short, spans);
+    const { lineOf } = ctx.set;
+    if (lineOf) lines = [];
+    seen = ctx.set.keywords.presentAndRuns(text, B64_RUN_CHARS, long, short, spans, lineOf, lines);
   }
-  runRules(text, ctx, out, false, undefined, seen);
+  runRules(text, ctx, out, false, undefined, seen, lines);
   if (known) runKnown(text, known, out);
   const direct = out.length;
   const decodeWith = (d: Decoded, via: string) => {
