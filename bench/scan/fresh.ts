@@ -9,7 +9,7 @@
  * Prints numbers; asserts nothing.
  *
  *   bash bench/scan/get-gitleaks.sh && npm run build
- *   node --import tsx bench/scan/fresh.ts [--held-out] [--verbose [N]] [--gitleaks] [--no-gitleaks]
+ *   node --import tsx bench/scan/fresh.ts [--held-out | --held-out-2] [--verbose [N]] [--gitleaks] [--no-gitleaks] [--cli OTHER/bin/bot-bottle]
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -17,14 +17,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { scanBytes } from '../../src/secrets/index.js';
 import { fastImport } from './corpus.js';
-import { fetchFresh, freshDir, freshFiles, HELD_OUT, PACKAGES, pkgDir } from './fresh-corpus.js';
+import { fetchFresh, freshDir, freshFiles, HELD_OUT, HELD_OUT_2, PACKAGES, pkgDir } from './fresh-corpus.js';
 import { gitleaksBinary, runGitleaks, type Hit } from './score.js';
 
 const root = join(import.meta.dirname, '..', '..');
-const heldOut = process.argv.includes('--held-out');
+const heldOut2 = process.argv.includes('--held-out-2');
+const heldOut = heldOut2 || process.argv.includes('--held-out');
 const at = process.argv.indexOf('--verbose');
 const verbose = at > 0 ? Number(/^\d+$/.test(process.argv[at + 1] ?? '') ? process.argv[at + 1] : 200) : 0;
-const list = heldOut ? HELD_OUT : PACKAGES;
+const list = heldOut2 ? HELD_OUT_2 : heldOut ? HELD_OUT : PACKAGES;
 
 const roots = fetchFresh(list);
 const files = freshFiles(roots);
@@ -32,7 +33,7 @@ const bytes = files.reduce((a, f) => a + f.size, 0);
 const mb = bytes / 1e6;
 const byFrom = (from: string) => list.filter((p) => p.from === from).length;
 process.stdout.write(
-  `${heldOut ? 'held-out' : 'fresh'} corpus: ${list.length} packages (npm ${byFrom('npm')}, PyPI ${byFrom('pypi')}, Debian Go/Ruby ${byFrom('deb')}), ${files.length} text files, ${mb.toFixed(1)} MB (${freshDir()})\n`,
+  `${heldOut2 ? 'second held-out' : heldOut ? 'held-out' : 'fresh'} corpus: ${list.length} packages (npm ${byFrom('npm')}, PyPI ${byFrom('pypi')}, Debian Go/Ruby ${byFrom('deb')}), ${files.length} text files, ${mb.toFixed(1)} MB (${freshDir()})\n`,
 );
 
 const work = mkdtempSync(join(tmpdir(), 'bb-fresh-'));
@@ -51,10 +52,12 @@ function timed<T>(f: () => T): { ms: number; v: T } {
   return { ms: performance.now() - t0, v };
 }
 
-/** bin/bot-bottle: the package's executable, what a pre-push hook runs. */
+/** bin/bot-bottle: the package's executable, what a pre-push hook runs (`--cli OTHER/bin/bot-bottle`: another checkout's, a baseline). */
 function ours(): Hit[] {
-  if (!existsSync(join(root, 'dist', 'cli', 'bin.js'))) throw new Error('no dist/cli/bin.js: npm run build first');
-  const r = spawnSync(join(root, 'bin', 'bot-bottle'), ['scan', '--repo', repo, '--range', range, '--json'], { encoding: 'utf8', maxBuffer: 1 << 28 });
+  const ci = process.argv.indexOf('--cli');
+  const cli = ci > 0 ? (process.argv[ci + 1] ?? '') : join(root, 'bin', 'bot-bottle');
+  if (!existsSync(join(cli, '..', '..', 'dist', 'cli', 'bin.js'))) throw new Error(`no dist/cli/bin.js beside ${cli}: npm run build first`);
+  const r = spawnSync(cli, ['scan', '--repo', repo, '--range', range, '--json'], { encoding: 'utf8', maxBuffer: 1 << 28 });
   if (r.status !== 0 && r.status !== 1) throw new Error(`bot-bottle scan: exit ${r.status}: ${r.stderr}`);
   return r.stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l) as Hit);
 }

@@ -35,20 +35,46 @@ const PLACEHOLDER_WORDS =
 /**
  * True when a value is a documentation example or placeholder: a marker word
  * (EXAMPLE, dummy, xxxx, your_api_key_here, <token>, ${VAR}, changeme…), a run
- * of 8 identical characters, or an ascending/descending sequence of 6
- * (`abcdef123456`, `12345abcdef`: a random key holds one once in tens of millions).
+ * of 8 identical characters, an ascending/descending sequence of 6
+ * (`abcdef123456`, `12345abcdef`: a random key holds one once in tens of millions),
+ * a value made of such runs of 4 (`abcd1234`), or hex of counting bytes.
  */
 export function isPlaceholder(value: string): boolean {
   if (PLACEHOLDER_WORDS.test(value)) return true;
   let same = 1;
   let up = 1;
   let down = 1;
+  let inRuns = 0; // characters in ascending or descending runs of 4 or more (`abcd1234`)
   for (let i = 1; i < value.length; i++) {
     const d = value.charCodeAt(i) - value.charCodeAt(i - 1);
     same = d === 0 ? same + 1 : 1;
     up = d === 1 ? up + 1 : 1;
     down = d === -1 ? down + 1 : 1;
     if (same >= 8 || up >= 6 || down >= 6) return true;
+    const run = Math.max(up, down);
+    if (run === 4) inRuns += 4;
+    else if (run > 4) inRuns++;
+  }
+  if (value.length >= 8 && inRuns >= value.length * 0.8) return true;
+  return countingBytes(value);
+}
+
+/**
+ * Hex whose bytes count up or down (`000102030405…`, `0102…1f20`): a test
+ * vector's stand-in key, never a generated one. Eight bytes in a row suffice.
+ */
+function countingBytes(value: string): boolean {
+  const hex = value.startsWith('0x') ? value.slice(2) : value;
+  if (hex.length < 16 || hex.length % 2 !== 0 || !/^[0-9a-fA-F]+$/.test(hex)) return false;
+  let up = 1;
+  let down = 1;
+  let prev = parseInt(hex.slice(0, 2), 16);
+  for (let i = 2; i < hex.length; i += 2) {
+    const b = parseInt(hex.slice(i, i + 2), 16);
+    up = b === prev + 1 ? up + 1 : 1;
+    down = b === prev - 1 ? down + 1 : 1;
+    if (up >= 8 || down >= 8) return true;
+    prev = b;
   }
   return false;
 }

@@ -54,6 +54,7 @@ void test('names in code are not secret values: camelCase with a short chunk or 
     '_HUGGINGFACE_API_KEY_ENV_NAME',
     '_process$env$NEXTAUTH3', // compiled JavaScript
     'token123',
+    '_ProviderT', // a type parameter
   ]) {
     assert.equal(secretLikeValue(v), false, v);
   }

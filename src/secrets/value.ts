@@ -94,7 +94,10 @@ export function wordy(piece: string, caps = false): boolean {
   if (letters === 0) return true;
   // Random text breaks into many one- and two-letter chunks; a name that has such chunks (or an abbreviation)
   // has two words of four letters or more, and more words than short chunks.
-  if ((short > 0 || abbreviations > 0) && (words < 2 || short > words)) return false;
+  // A type parameter's name ends in one capital after a word (`_ProviderT`, `_AzureApiKeyT`): not a short chunk.
+  const typeParameter = words >= 1 && /[a-z][A-Z]$/.test(piece) ? 1 : 0;
+  const shortChunks = short - typeParameter;
+  if ((shortChunks > 0 || abbreviations > 0) && (words < 2 || shortChunks > words)) return false;
   // A word and a number (`token123`, `v2`); more digits than that is hex or random.
   if (digits > Math.max(3, letters / 2) || (digits > 4 && words < 2)) return false;
   return chunks.length <= Math.max(1, Math.floor(piece.length / 3));
