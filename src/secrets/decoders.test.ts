@@ -136,6 +136,16 @@ void test('known secrets: raw, URL-encoded, hex and base64 occurrences are found
   // Too short to search for: ignored.
   assert.deepEqual(scanText('abc abc abc', { knownSecrets: ['abc'] }), []);
   assert.ok(knownForms(secret).length >= 4);
+  // One list for many texts (its forms are built once): a secret put into the same list later is found too,
+  // and one taken out is no longer.
+  const list = [secret];
+  const other = 'An0ther-' + chars(B64, 20);
+  assert.deepEqual(scanText(`x ${other} y`, { knownSecrets: list }), []);
+  list.push(other);
+  assert.deepEqual(scanText(`x ${other} y`, { knownSecrets: list }).map((f) => f.match), [other]);
+  list[0] = other;
+  list.pop();
+  assert.deepEqual(scanText(`the value is ${secret}.`, { knownSecrets: list }), []);
 });
 
 void test('entropy warnings are opt-in', () => {

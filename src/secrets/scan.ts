@@ -536,10 +536,26 @@ function scanRaw(text: string, ctx: Ctx, depth: number, via?: string): Raw[] {
   return out;
 }
 
+/**
+ * The `KnownSecrets` of a `knownSecrets` list, kept by list: a git scan passes the same list with every
+ * file, and building the forms (each secret in every encoding) cost more than scanning most files: on the
+ * bench push with three known secrets, 460 ms against 315 with them built once. A copy of the list tells
+ * a list changed in place since.
+ */
+const knownByList = new WeakMap<readonly string[], { readonly copy: readonly string[]; readonly known: KnownSecrets }>();
+
+function knownOf(list: readonly string[]): KnownSecrets {
+  const hit = knownByList.get(list);
+  if (hit && hit.copy.length === list.length && hit.copy.every((s, i) => s === list[i])) return hit.known;
+  const known = new KnownSecrets(list);
+  knownByList.set(list, { copy: [...list], known });
+  return known;
+}
+
 /** Scan one text for secrets. Offsets are into `text`. */
 export function scanText(text: string, opts: ScanOptions = {}): SecretFinding[] {
   const mode = opts.mode ?? 'push';
-  const known = opts.known ?? (opts.knownSecrets && opts.knownSecrets.length > 0 ? new KnownSecrets(opts.knownSecrets) : undefined);
+  const known = opts.known ?? (opts.knownSecrets && opts.knownSecrets.length > 0 ? knownOf(opts.knownSecrets) : undefined);
   const ctx: Ctx = {
     mode,
     set: ruleSet(mode, opts.packs ?? ['credentials']),
