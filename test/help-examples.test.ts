@@ -13,10 +13,10 @@
  */
 import assert from 'node:assert/strict';
 import { type ChildProcessWithoutNullStreams, execFile, spawn } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { createServer } from 'node:net';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import { docker, labelled, makeHome, ROOT, run, type RunResult, type TestHome } from './helpers.js';
@@ -84,15 +84,14 @@ describe('every --help example runs', () => {
     // `claude-dev` as the README writes it.
     writeFileSync(join(home, 'bottles', 'claude-dev.md'), '---\nagent_provider:\n  template: claude\n  auth_token: ANTHROPIC_API_KEY\nsupervise: true\n---\n');
     writeFileSync(join(home, 'agents', 'claude-dev.md'), '---\nbottle: claude-dev\n---\nYou fix failing tests.\n');
-    // `bot-bottle` on PATH, as after `npm install -g`.
+    // `bot-bottle` on PATH, as after `npm install -g`: a link to the package's executable, with this Node on PATH.
     const bin = join(userHome, 'bin');
     mkdirSync(bin);
     const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { bin: Record<string, string> };
-    writeFileSync(join(bin, 'bot-bottle'), `#!/bin/sh\nexec '${process.execPath}' '${join(ROOT, pkg.bin['bot-bottle'] ?? '')}' "$@"\n`);
-    chmodSync(join(bin, 'bot-bottle'), 0o755);
+    symlinkSync(join(ROOT, pkg.bin['bot-bottle'] ?? ''), join(bin, 'bot-bottle'));
     // fish makes its completions folder on first start; the example writes into it.
     mkdirSync(join(userHome, '.config', 'fish', 'completions'), { recursive: true });
-    env = { ...h.env, HOME: userHome, PATH: `${bin}:${h.env.PATH ?? ''}`, DISPLAY: undefined, WAYLAND_DISPLAY: undefined };
+    env = { ...h.env, HOME: userHome, PATH: `${bin}:${dirname(process.execPath)}:${h.env.PATH ?? ''}`, DISPLAY: undefined, WAYLAND_DISPLAY: undefined };
     // The folder the examples run in: a repository with an origin/main behind HEAD (`scan --range origin/main..HEAD`).
     repo = join(h.cwd, 'project');
     mkdirSync(repo);
