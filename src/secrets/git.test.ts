@@ -239,6 +239,30 @@ void test('text outside ASCII beside secrets: the same findings, lines and redac
   });
 });
 
+void test('a secret in an author or committer name is reported for every commit that carries it', async () => {
+  const token = fake.ghp();
+  await withRepo('bb-git-ident-', async (repo, base) => {
+    // The same leaky author and committer twice (each scanned once, reported per commit), then a leaky committer alone.
+    const commit = (n: number, author: string, committer: string) => {
+      writeFileSync(join(repo, `f${n}.txt`), `${n}\n`);
+      gitIn(repo, 'add', '-A');
+      execFileSync('git', ['-C', repo, 'commit', '-q', '-m', `c${n}`], {
+        env: { ...process.env, GIT_AUTHOR_NAME: author, GIT_AUTHOR_EMAIL: 'a@t.invalid', GIT_COMMITTER_NAME: committer, GIT_COMMITTER_EMAIL: 'c@t.invalid', GIT_CONFIG_NOSYSTEM: '1', HOME: repo },
+      });
+    };
+    const leaky = `Dev ${token}`;
+    commit(1, leaky, leaky);
+    commit(2, leaky, leaky);
+    commit(3, 'Clean Author', leaky);
+    const found = await scanRange(repo, `${base}..HEAD`, { scanTags: false });
+    const ids = gitIn(repo, 'rev-list', '--reverse', `${base}..HEAD`).split('\n');
+    assert.deepEqual(
+      found.map((f) => [ids.indexOf(f.commit), f.path, f.rule]),
+      [[0, '<author>', 'github-pat'], [0, '<committer>', 'github-pat'], [1, '<author>', 'github-pat'], [1, '<committer>', 'github-pat'], [2, '<committer>', 'github-pat']],
+    );
+  });
+});
+
 void test('lines longer than a pipe read, multibyte characters across reads: same findings and lines', async () => {
   const [a, b, c] = [fake.ghp(), fake.npm(), fake.xoxb()];
   await withRepo('bb-git-chunks-', async (repo, base) => {

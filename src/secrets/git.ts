@@ -278,6 +278,17 @@ export async function scanRange(repoPath: string, range: GitRange, opts: GitScan
       emitFor(commit, `<path:${these[i] ?? ''}>`)(0, rule, redacted, allowed, via),
     );
   };
+  // A push's commits mostly share one or two authors: each name and email is scanned once, its findings repeated.
+  const idents = new Map<string, Parameters<EmitFinding>[]>();
+  const scanIdent = (ident: string, emit: EmitFinding) => {
+    let found = idents.get(ident);
+    if (!found) {
+      const these: Parameters<EmitFinding>[] = [];
+      scanLines({ lines: [ident], numbers: [0] }, metaOpts, (...f) => these.push(f));
+      idents.set(ident, (found = these));
+    }
+    for (const f of found) emit(...f);
+  };
   const flushMessage = () => {
     while (msg.length > 0 && msg[msg.length - 1] === '') msg.pop();
     scanLines({ lines: msg, numbers: msg.map((_, i) => i + 1) }, scanOpts, emitFor(commit, '<commit-message>'));
@@ -302,8 +313,8 @@ export async function scanRange(repoPath: string, range: GitRange, opts: GitScan
       if (line.startsWith(IDENT)) {
         if (metadata) {
           const [author = '', committer = ''] = line.slice(IDENT.length).split('\0');
-          scanLines({ lines: [author], numbers: [0] }, metaOpts, emitFor(commit, '<author>'));
-          if (committer !== author) scanLines({ lines: [committer], numbers: [0] }, metaOpts, emitFor(commit, '<committer>'));
+          scanIdent(author, emitFor(commit, '<author>'));
+          if (committer !== author) scanIdent(committer, emitFor(commit, '<committer>'));
         }
         return;
       }
