@@ -65,11 +65,15 @@ function time(cmd: string, args: string[]): { ms: number; out: string } {
   return { ms, out: p.stdout };
 }
 
-/** A command line that runs `bot-bottle scan` in a fresh process. */
-function ourCli(): { how: string; argv: (repo: string, range: string) => string[] } {
+/** A command line that runs `bot-bottle scan` in a fresh process: the package's executable when the build made it. */
+function ourCli(): { how: string; cmd: string; argv: (repo: string, range: string) => string[] } {
+  const launcher = join(root, 'bin', 'bot-bottle');
+  if (existsSync(launcher) && existsSync(join(root, 'dist', 'cli', 'bin.js'))) {
+    return { how: 'bin/bot-bottle scan', cmd: launcher, argv: (repo, range) => ['scan', '--repo', repo, '--range', range, '--json'] };
+  }
   const main = join(root, 'dist', 'cli', 'main.js');
   if (existsSync(main) && /^\s+scan\b/m.test(spawnSync(process.execPath, [main, '--help'], { encoding: 'utf8' }).stdout)) {
-    return { how: 'node dist/cli/main.js scan', argv: (repo, range) => [main, 'scan', '--repo', repo, '--range', range, '--json'] };
+    return { how: 'node dist/cli/main.js scan', cmd: process.execPath, argv: (repo, range) => [main, 'scan', '--repo', repo, '--range', range, '--json'] };
   }
   const out = join(root, 'node_modules', '.cache', 'bot-bottle-scan-bench');
   rmSync(out, { recursive: true, force: true });
@@ -82,7 +86,7 @@ function ourCli(): { how: string; argv: (repo: string, range: string) => string[
     "const p = new Command('bot-bottle'); registerScan(p, cliContext);",
     "await p.parseAsync(process.argv.slice(process.argv.indexOf('scan')), { from: 'user' });",
   ].join('\n');
-  return { how: 'node (tsc build of registerScan + commander, as main.ts wires it)', argv: (repo, range) => ['--input-type=module', '-e', script, '--', 'scan', '--repo', repo, '--range', range, '--json'] };
+  return { how: 'node (tsc build of registerScan + commander, as main.ts wires it)', cmd: process.execPath, argv: (repo, range) => ['--input-type=module', '-e', script, '--', 'scan', '--repo', repo, '--range', range, '--json'] };
 }
 
 const work = mkdtempSync(join(tmpdir(), 'bb-speed-'));
@@ -98,7 +102,7 @@ let oursCount = 0;
 let glCount = 0;
 for (let i = 0; i < runs + 1; i++) {
   const warm = i === 0; // the first round warms caches and is not counted
-  const a = time(process.execPath, cli.argv(repo, range));
+  const a = time(cli.cmd, cli.argv(repo, range));
   oursCount = a.out.split('\n').filter(Boolean).length;
   const t0 = performance.now();
   await scanRange(repo, range);
