@@ -209,14 +209,17 @@ void test('the generic rule: names about a secret (hash, type, env name, id), AR
   assert.deepEqual(rulesOf(`computed512TokenHash = "${value}"`), []);
   assert.deepEqual(rulesOf(`const credentialID = "f741662395b249c9b8acdebf1722c5ae"`), []);
   assert.deepEqual(rulesOf(`googleAccessToken = "${value}"`), ['generic-secret']);
-  assert.deepEqual(rulesOf(`"secret": "6a61eb0296034c89b49cc51dde9b40aa",`), ['generic-secret']);
+  // Random hex values are built here, not written out: this repository's own history must scan clean.
+  const hex32 = ['6a61eb0296034c89', 'b49cc51dde9b40aa'].join('');
+  const hex64 = ['8f3a9c0d1e2b4f5a6c7d8e9f0a1b2c3d', '4e5f6a7b8c9d0e1f2a3b4c5d6e7f8091'].join('');
+  assert.deepEqual(rulesOf(`"secret": "${hex32}",`), ['generic-secret']);
   assert.deepEqual(rulesOf('ARN: "arn:aws:secretsmanager:us-west-2:123456789012:secret:MySecret1-a1b2c3",'), []);
   assert.deepEqual(rulesOf('[![codecov](https://codecov.io/gh/o/r/graph/badge.svg?token=yenl5fzxxr)](https://codecov.io/gh/o/r)'), []);
   assert.deepEqual(rulesOf('signingSecret: "abcdefg12345",'), []);
   assert.deepEqual(rulesOf('client.TokenID = "12345abcdef"'), []);
   assert.deepEqual(rulesOf('{"Username": "<token>", "Secret": "abcd1234"}'), []);
   assert.deepEqual(rulesOf('export const TEST_SECRET = "0102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f20";'), []);
-  assert.deepEqual(rulesOf('export const SECRET = "8f3a9c0d1e2b4f5a6c7d8e9f0a1b2c3d4e5f6a7b8c9d0e1f2a3b4c5d6e7f8091";'), ['generic-secret']);
+  assert.deepEqual(rulesOf(`export const SECRET = "${hex64}";`), ['generic-secret']);
 });
 
 void test('redaction shows at most 4 leading and 4 trailing characters, and nothing of a short secret', () => {
