@@ -20,8 +20,9 @@
  * `/tmp/bot-bottle-fresh-corpus`; a package already unpacked is not fetched again.
  */
 import { execFileSync } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { packageFiles, type CorpusFile } from './npm-corpus.js';
 
 export interface Pkg {
   readonly from: 'npm' | 'pypi' | 'deb';
@@ -165,12 +166,8 @@ export function fetchFresh(list: readonly Pkg[], log: (s: string) => void = (s) 
   return list.map((p) => join(root, 'pkg', pkgDir(p)));
 }
 
-export interface FreshFile {
-  /** `<package dir>/<path in the package>`: also the path it gets in the bench's git repository. */
-  readonly rel: string;
-  readonly abs: string;
-  readonly size: number;
-}
+/** `rel` is `<package dir>/<path in the package>`: also the path it gets in the bench's git repository. */
+export type FreshFile = CorpusFile;
 
 /** A NUL in the first 8000 bytes: binary (what git and our scanner decide too). */
 function binary(abs: string): boolean {
@@ -190,21 +187,7 @@ function binary(abs: string): boolean {
  * paths git fast-import would need quoted are left out too.
  */
 export function freshFiles(roots: readonly string[]): FreshFile[] {
-  const out: FreshFile[] = [];
-  const walk = (dir: string, base: string): void => {
-    for (const e of readdirSync(dir, { withFileTypes: true })) {
-      const abs = join(dir, e.name);
-      if (e.isDirectory()) walk(abs, base);
-      else if (e.isFile() && e.name !== '.done' && !e.name.endsWith('.map')) {
-        const rel = relative(base, abs);
-        const size = statSync(abs).size;
-        if (size === 0 || size > 2_000_000 || !/^[\w./@+-]+$/.test(rel) || binary(abs)) continue;
-        out.push({ rel, abs, size });
-      }
-    }
-  };
-  for (const r of roots) walk(r, join(r, '..'));
-  return out.sort((a, b) => (a.rel < b.rel ? -1 : 1));
+  return packageFiles(roots, (f) => f.size > 0 && f.size <= 2_000_000 && /^[\w./@+-]+$/.test(f.rel) && !binary(f.abs));
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {

@@ -16,6 +16,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { scanBytes } from '../../src/secrets/index.js';
+import { lastAtOrBefore } from '../../src/secrets/lines.js';
 import { fastImport } from './corpus.js';
 import { fetchFresh, freshDir, freshFiles, HELD_OUT, HELD_OUT_2, PACKAGES, pkgDir } from './fresh-corpus.js';
 import { gitleaksBinary, runGitleaks, type Hit } from './score.js';
@@ -91,16 +92,7 @@ const matched = (h: Hit): string => {
     const { text, findings } = scanBytes(readFileSync(join(freshDir(), 'pkg', h.path)));
     const starts = [0];
     for (let i = text.indexOf('\n'); i !== -1; i = text.indexOf('\n', i + 1)) starts.push(i + 1);
-    const lineAt = (off: number) => {
-      let lo = 0;
-      let hi = starts.length - 1;
-      while (lo < hi) {
-        const mid = (lo + hi + 1) >> 1;
-        if ((starts[mid] ?? 0) <= off) lo = mid;
-        else hi = mid - 1;
-      }
-      return lo + 1;
-    };
+    const lineAt = (off: number) => lastAtOrBefore(starts, off) + 1;
     const f = findings.find((x) => x.rule === h.rule && lineAt(x.start) === h.line);
     return f ? ` => ${JSON.stringify(f.match.slice(0, 80))}` : '';
   } catch {

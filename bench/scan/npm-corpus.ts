@@ -120,20 +120,29 @@ export interface CorpusFile {
   readonly size: number;
 }
 
-/** Every text file of the unpacked packages (source maps excluded: they repeat the sources). */
-export function corpusFiles(roots: readonly string[]): CorpusFile[] {
+/**
+ * The files under each unpacked package that `keep` accepts (never a source map: it repeats the sources,
+ * nor the cache's `.done` marker), named from the package's folder, sorted by that name.
+ */
+export function packageFiles(roots: readonly string[], keep: (f: CorpusFile) => boolean): CorpusFile[] {
   const out: CorpusFile[] = [];
   const walk = (dir: string, base: string): void => {
     for (const e of readdirSync(dir, { withFileTypes: true })) {
       const abs = join(dir, e.name);
       if (e.isDirectory()) walk(abs, base);
-      else if (e.isFile() && TEXT_EXT.test(e.name) && !e.name.endsWith('.map') && !SKIP.test(e.name)) {
-        out.push({ rel: relative(base, abs), abs, size: statSync(abs).size });
+      else if (e.isFile() && !e.name.endsWith('.map') && !SKIP.test(e.name)) {
+        const f = { rel: relative(base, abs), abs, size: statSync(abs).size };
+        if (keep(f)) out.push(f);
       }
     }
   };
   for (const r of roots) walk(r, join(r, '..'));
   return out.sort((a, b) => (a.rel < b.rel ? -1 : 1));
+}
+
+/** Every text file of the unpacked packages, by extension. */
+export function corpusFiles(roots: readonly string[]): CorpusFile[] {
+  return packageFiles(roots, (f) => TEXT_EXT.test(f.abs));
 }
 
 export function readCorpusFile(f: CorpusFile): Buffer {

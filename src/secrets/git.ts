@@ -431,31 +431,16 @@ export async function scanRange(repoPath: string, range: GitRange, opts: GitScan
     // git takes a while to start and find the first commit: build the rules meanwhile, not after its first bytes.
     prepareRules([scanOpts, metaOpts]);
     const err: Buffer[] = [];
-    // Bytes after the last newline of what has arrived: decoded with the next chunk (a newline never splits a
-    // character). Only that line is copied to join them, not the whole chunk.
+    // Bytes after the last newline of what has arrived: decoded with the next chunk (a newline never splits a character).
     let rest: Buffer | undefined;
     let failed: Error | undefined;
     p.stdout.on('data', (chunk: Buffer) => {
       if (failed !== undefined) return;
       try {
-        let from = 0;
-        if (rest) {
-          const nl = chunk.indexOf(10);
-          if (nl < 0) {
-            rest = Buffer.concat([rest, chunk]);
-            return;
-          }
-          const line = Buffer.concat([rest, chunk.subarray(0, nl + 1)]);
-          rest = undefined;
-          from = nl + 1;
-          onBytes(line);
-        }
-        const last = chunk.lastIndexOf(10);
-        if (last >= from) {
-          onBytes(chunk.subarray(from, last + 1));
-          from = last + 1;
-        }
-        rest = from < chunk.length ? chunk.subarray(from) : undefined;
+        const buf = rest ? Buffer.concat([rest, chunk]) : chunk;
+        const last = buf.lastIndexOf(10);
+        rest = last + 1 < buf.length ? buf.subarray(last + 1) : undefined;
+        if (last >= 0) onBytes(buf.subarray(0, last + 1));
       } catch (e) {
         failed = e instanceof Error ? e : new Error(String(e));
         p.kill();

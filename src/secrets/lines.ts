@@ -46,7 +46,7 @@ export function scanLines(src: LineText, opts: ScanOptions, emit: EmitFinding): 
 }
 
 /** Index of the last element of ascending `xs` that is <= `x` (0 when none is). */
-function lastAtOrBefore(xs: readonly number[], x: number): number {
+export function lastAtOrBefore(xs: readonly number[], x: number): number {
   let lo = 0;
   let hi = xs.length - 1;
   while (lo < hi) {
