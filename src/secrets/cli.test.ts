@@ -3,9 +3,11 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { after, before, test } from 'node:test';
 import { Command } from 'commander';
 import { registerScan, runScan } from '../cli/commands/scan.js';
+import { codeCacheOf } from '../cli/scan-load.js';
 import type { CliContext } from '../cli/context.js';
 import { colors } from '../cli/output.js';
 import { BottleError } from '../errors.js';
@@ -126,4 +128,22 @@ void test('bin/bot-bottle (package.json bin): starts the program; a scan starts 
   const version = spawnSync(launcher, ['--version'], { encoding: 'utf8', env });
   assert.equal(version.status, 0);
   assert.match(version.stderr, /Ignoring extra certs from .*no-such-ca\.pem/);
+});
+
+void test('a scan starts with the code cache the build made for its bundle; one V8 refuses (other flags) changes nothing but speed', () => {
+  const cli = join(import.meta.dirname, '..', '..', 'dist', 'cli');
+  const bundle = join(cli, 'scan.bundle.cjs');
+  assert.ok(existsSync(codeCacheOf(bundle)), `${codeCacheOf(bundle)} is missing: npm run build writes it`);
+  const probe = `import { compileScan } from ${JSON.stringify(pathToFileURL(join(cli, 'scan-load.js')).href)}; process.stdout.write(String(compileScan(${JSON.stringify(bundle)}).cacheUsed));`;
+  const used = (...flags: string[]) => spawnSync(process.execPath, [...flags, '--input-type=module', '-e', probe], { encoding: 'utf8' }).stdout;
+  assert.equal(used(), 'true');
+  assert.equal(used('--max-lazy'), 'false');
+  const args = [join(cli, 'scan.cjs'), 'scan', '--repo', dir, '--range', `${base}..${head}`, '--json'];
+  const env = { ...process.env, NO_COLOR: '1' };
+  const cached = spawnSync(process.execPath, args, { encoding: 'utf8', env });
+  const compiled = spawnSync(process.execPath, ['--max-lazy', ...args], { encoding: 'utf8', env });
+  assert.equal(cached.status, 1, cached.stderr);
+  assert.equal(compiled.status, 1, compiled.stderr);
+  assert.equal(cached.stdout.trimEnd().split('\n').length, 3);
+  assert.equal(compiled.stdout, cached.stdout);
 });
