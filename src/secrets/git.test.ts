@@ -239,6 +239,30 @@ void test('text outside ASCII beside secrets: the same findings, lines and redac
   });
 });
 
+void test('a secret in a path is reported for every commit that changes the path (the paths are scanned once, after the log)', async () => {
+  const [one, two] = [fake.ghp(), fake.ghp()];
+  await withRepo('bb-git-paths-', async (repo, base) => {
+    const change = (paths: string[], n: number) => {
+      for (const p of paths) {
+        mkdirSync(join(repo, p, '..'), { recursive: true });
+        writeFileSync(join(repo, p), `${n}\n`);
+      }
+      gitIn(repo, 'add', '-A');
+      gitIn(repo, 'commit', '-q', '-m', `c${n}`);
+    };
+    change([`keys/${one}.txt`, 'src/a.ts'], 1);
+    change(['src/a.ts'], 2);
+    change([`keys/${one}.txt`, `more/${two}/b.ts`], 3);
+    const found = await scanRange(repo, `${base}..HEAD`, { scanTags: false });
+    const ids = gitIn(repo, 'rev-list', '--reverse', `${base}..HEAD`).split('\n');
+    assert.deepEqual(
+      found.map((f) => [ids.indexOf(f.commit), f.path, f.line, f.rule]),
+      [[0, `<path:keys/${one}.txt>`, 0, 'github-pat'], [2, `<path:keys/${one}.txt>`, 0, 'github-pat'], [2, `<path:more/${two}/b.ts>`, 0, 'github-pat']],
+    );
+    assert.deepEqual(await scanRange(repo, `${base}..HEAD`, { scanTags: false, scanMetadata: false }), []);
+  });
+});
+
 void test('a secret in an author or committer name is reported for every commit that carries it', async () => {
   const token = fake.ghp();
   await withRepo('bb-git-ident-', async (repo, base) => {
