@@ -28,6 +28,8 @@ const common = {
 };
 await build({ ...common, entryPoints: { 'scan.bundle': 'src/cli/scan-main.ts' }, sourcemap: 'linked', legalComments: 'linked' });
 await build({ ...common, entryPoints: { scan: 'src/cli/scan-start.ts' } });
+// scan-load.ts reads the bundle as latin1: esbuild's default (charset: 'ascii') escapes everything else.
+if (/[^\x00-\x7f]/.test(readFileSync('dist/cli/scan.bundle.cjs', 'latin1'))) throw new Error('bundle-scan: dist/cli/scan.bundle.cjs is not ASCII');
 for (const old of ['scan.bundle.js', 'scan.bundle.js.map', 'scan.bundle.js.LEGAL.txt']) rmSync(join('dist/cli', old), { force: true });
 
 const cache = 'dist/cli/scan.bundle.cjs.v8cache';

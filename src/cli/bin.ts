@@ -15,8 +15,7 @@ import { setFlagsFromString } from 'node:v8';
 if (process.argv[2] === 'scan') {
   if (existsSync(new URL('./scan.bundle.cjs', import.meta.url))) await import('./scan-start.js');
   else {
-    const { SCAN_V8_FLAGS } = await import('./scan-load.js');
-    setFlagsFromString(SCAN_V8_FLAGS);
+    setFlagsFromString((await import('./scan-load.js')).SCAN_V8_FLAGS);
     await import('./scan-main.js');
   }
 } else await import('./main.js');

@@ -15,7 +15,6 @@
 import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname } from 'node:path';
-import { setFlagsFromString } from 'node:v8';
 import { Script } from 'node:vm';
 
 /**
@@ -26,6 +25,18 @@ import { Script } from 'node:vm';
  * compiled: the code cache was made under the same flags (V8 refuses one made under others).
  */
 export const SCAN_V8_FLAGS = '--interrupt-budget=1000000 --no-turbo-inlining';
+
+/**
+ * Node ships a code cache for its own modules, checked against V8's flags like any other: once the flags
+ * change, each module it loads after is compiled from source. So the ones a scan needs (child_process and
+ * the streams under it, stdout's stream) are loaded first: 5 ms less at every start.
+ */
+function setScanFlags(): void {
+  const require = createRequire(import.meta.url);
+  require('node:child_process');
+  void process.stdout;
+  (require('node:v8') as typeof import('node:v8')).setFlagsFromString(SCAN_V8_FLAGS);
+}
 
 /** Set at build time only (scripts/bundle-scan.mjs): write the code cache when this scan exits. */
 export const WRITE_CACHE_ENV = 'BOT_BOTTLE_WRITE_SCAN_CACHE';
@@ -38,14 +49,16 @@ type CommonJsBody = (exports: object, require: NodeJS.Require, module: { exports
 
 /** The scan bundle at `bundle` (an absolute path) compiled, with its code cache when V8 takes it. */
 export function compileScan(bundle: string): { script: Script; cacheUsed: boolean } {
-  setFlagsFromString(SCAN_V8_FLAGS);
+  setScanFlags();
   let cachedData: Buffer | undefined;
   try {
     cachedData = readFileSync(codeCacheOf(bundle));
   } catch {
     // no cache (a build that could not run git): compiled from the source
   }
-  const source = readFileSync(bundle, 'utf8');
+  // esbuild writes ASCII only (non-ASCII characters escaped; the build checks): read as one byte a character,
+  // without UTF-8 decoding.
+  const source = readFileSync(bundle, 'latin1');
   const script = new Script(`(function (exports, require, module, __filename, __dirname) { ${source}\n})`, {
     filename: bundle,
     ...(cachedData ? { cachedData } : {}),
