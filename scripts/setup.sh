@@ -9,4 +9,5 @@ bash scripts/ensure-browser.sh
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   npm ci --no-audit --no-fund
 fi
-[ -f dist/cli/main.js ] && [ -z "$(find src -newer dist/cli/main.js \( -name '*.ts' -o -name '*.tsx' -o -name '*.css' -o -name '*.html' \) -print -quit)" ] || npm run --silent build
+# The build's own scripts count too (scripts/bundle-*.mjs make dist/cli/scan.cjs, the dashboard's bundle...).
+[ -f dist/cli/main.js ] && [ -z "$(find src scripts -newer dist/cli/main.js \( -name '*.ts' -o -name '*.tsx' -o -name '*.css' -o -name '*.html' -o -name 'bundle-*.mjs' \) -print -quit)" ] || npm run --silent build
