@@ -245,7 +245,6 @@ export async function scanRange(repoPath: string, range: GitRange, opts: GitScan
     // Decorations after a NUL on the first line: an explicit --decorate-refs overrides log.excludeDecoration.
     `--format=${START.replace('\x01', '%x01')}%H %P${decorate ? '%x00%D' : ''}%n${IDENT.replace('\x01', '%x01')}%an <%ae>%x00%cn <%ce>%n%B%n${END.replace('\x01', '%x01')}`,
     ...(decorate ? ['--decorate-refs=refs/tags/'] : []),
-    ...(listed ? [] : ['--reverse']),
     ...revArgs,
   ];
 
@@ -301,7 +300,10 @@ export async function scanRange(repoPath: string, range: GitRange, opts: GitScan
     if (line.startsWith(START)) {
       flushFile();
       commit = line.slice(START.length).split(' ')[0] ?? '';
-      order.set(commit, order.size);
+      // git log goes newest first (a list, in its order): `--reverse` made git read a range's blobs oldest first,
+      // against the grain of its packs' deltas (4% of git's time on a real 200-commit history, bench/scan/history.ts).
+      // Findings are sorted oldest first at the end; named tags outside the range come after every commit.
+      order.set(commit, listed ? order.size : -order.size);
       // Anything after the NUL is a tag on this commit (only refs/tags/ decorate).
       if (decorate && !tagged) {
         const nul = line.indexOf('\0', START.length);
