@@ -89,10 +89,14 @@ const dirName = (spec: string): string => spec.replace(/^@/, '').replace(/[/@]/g
 
 /** Fetch (`npm pack`) and unpack every package not yet in the cache; returns the unpacked roots. */
 export function fetchCorpus(log: (s: string) => void = (s) => process.stderr.write(`${s}\n`)): string[] {
-  const root = corpusDir();
+  return fetchPackages(PACKAGES, corpusDir(), log);
+}
+
+/** `specs` (`name@version`) fetched with `npm pack` into `root`/tarballs and unpacked under `root`/pkg; their folders, in order. */
+export function fetchPackages(specs: readonly string[], root: string, log: (s: string) => void = (s) => process.stderr.write(`${s}\n`)): string[] {
   const tarballs = join(root, 'tarballs');
   mkdirSync(tarballs, { recursive: true });
-  const missing = PACKAGES.filter((p) => !existsSync(join(root, 'pkg', dirName(p), '.done')));
+  const missing = specs.filter((p) => !existsSync(join(root, 'pkg', dirName(p), '.done')));
   if (missing.length > 0) {
     log(`npm pack: fetching ${missing.length} package(s) into ${tarballs}`);
     const out = execFileSync('npm', ['pack', '--json', '--pack-destination', tarballs, ...missing], { encoding: 'utf8', maxBuffer: 1 << 26, stdio: ['ignore', 'pipe', 'inherit'] });
@@ -107,7 +111,7 @@ export function fetchCorpus(log: (s: string) => void = (s) => process.stderr.wri
       writeFileSync(join(dest, '.done'), '');
     }
   }
-  return PACKAGES.map((p) => join(root, 'pkg', dirName(p)));
+  return specs.map((p) => join(root, 'pkg', dirName(p)));
 }
 
 const TEXT_EXT = /\.(?:[cm]?[jt]sx?|d\.[cm]?ts|json|md|markdown|ya?ml|txt|html?|css|scss|map|flow|coffee|sh|cjs|mjs|ini|toml|xml|d\.ts)$/i;

@@ -12,7 +12,6 @@
  *   bash bench/scan/get-gitleaks.sh && npm run build
  *   node --import tsx bench/scan/push.ts [runs=3] [--baseline OTHER/bin/bot-bottle | OTHER/dist/cli/bin.js] [--interleave] [--verbose]
  */
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -20,23 +19,13 @@ import { fastImport, KINDS, Rng } from './corpus.js';
 import { decoyFiles } from './decoys.js';
 import { corpusFiles, fetchCorpus } from './npm-corpus.js';
 import { gitleaksBinary } from './score.js';
+import { gitleaks, type Hit, median, ours, type Run, timed } from './timing.js';
 
 const root = join(import.meta.dirname, '..', '..');
 const runs = Number(process.argv.find((a) => /^\d+$/.test(a)) ?? 3);
 const at = process.argv.indexOf('--baseline');
 const baseline = at > 0 ? process.argv[at + 1] : undefined;
 const verbose = process.argv.includes('--verbose');
-
-interface Hit {
-  commit: string;
-  path: string;
-}
-
-interface Run {
-  ms: number;
-  cpu: number;
-  hits: Hit[];
-}
 
 function planted(r: Rng, name: string, value: string): { path: string; text: string } {
   const v = value.replace(/\n/g, '\\n');
@@ -96,42 +85,6 @@ function build(dir: string): { range: string; planted: Hit[]; bytes: number; fil
   return { range: `${ids[0]}..${ids[ids.length - 1]}`, planted: plantedAt.map((p) => ({ commit: ids[p.index] ?? '', path: p.path })), bytes, files: nfiles, commits: 200 };
 }
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
-
-/** CPU time (user + system, ms) of this process's waited-for children, from /proc (Linux; NaN elsewhere). */
-function childrenCpuMs(): number {
-  try {
-    const fields = readFileSync('/proc/self/stat', 'utf8').replace(/^.*\) /, '').split(' ');
-    return ((Number(fields[13]) + Number(fields[14])) * 1000) / 100; // cutime + cstime, in USER_HZ (100)
-  } catch {
-    return NaN;
-  }
-}
-
-/** Wall time, and CPU time of the process and its children (git too): on a busy machine the steadier of the two. */
-/** `discard`: the output goes to /dev/null (collecting 5 MB through a pipe would cost more than git's own work). */
-function timed(cmd: string, args: string[], discard = false): { ms: number; cpu: number; out: string } {
-  const c0 = childrenCpuMs();
-  const t0 = process.hrtime.bigint();
-  const p = spawnSync(cmd, args, { cwd: root, encoding: 'utf8', maxBuffer: 1 << 28, stdio: ['ignore', discard ? 'ignore' : 'pipe', 'pipe'] });
-  const ms = Number(process.hrtime.bigint() - t0) / 1e6;
-  if (p.status !== 0 && p.status !== 1) throw new Error(`${cmd}: exit ${p.status}: ${p.stderr}`);
-  return { ms, cpu: childrenCpuMs() - c0, out: p.stdout };
-}
-
-/** `cli`: the package's executable (bin/bot-bottle), or a program's bin.js run with this Node. */
-function ours(cli: string, repo: string, range: string): Run {
-  const args = ['scan', '--repo', repo, '--range', range, '--json'];
-  const r = cli.endsWith('.js') ? timed(process.execPath, [cli, ...args]) : timed(cli, args);
-  return { ms: r.ms, cpu: r.cpu, hits: r.out.split('\n').filter(Boolean).map((l) => JSON.parse(l) as Hit) };
-}
-
-function gitleaks(bin: string, repo: string, range: string, report: string): Run {
-  const r = timed(bin, ['detect', '--source', repo, '--log-opts', range, '--report-format', 'json', '--report-path', report, '--no-banner', '--exit-code', '0', '--log-level', 'error']);
-  const raw = JSON.parse(readFileSync(report, 'utf8')) as { Commit: string; File: string }[] | null;
-  return { ms: r.ms, cpu: r.cpu, hits: (raw ?? []).map((f) => ({ commit: f.Commit, path: f.File })) };
-}
-
 const work = mkdtempSync(join(tmpdir(), 'bb-push-'));
 const repo = join(work, 'repo');
 const b = build(repo);
@@ -168,7 +121,7 @@ tools.forEach(([name], t) => {
   process.stdout.write(`${name.slice(0, 33).padEnd(34)}${`${found.size}/${b.planted.length}`.padStart(12)}${String(fps.length).padStart(13)}${String(fpFiles.size).padStart(10)}${(fps.length / (b.bytes / 1e6)).toFixed(1).padStart(8)}${median(times).toFixed(0).padStart(11)}${median(cpus).toFixed(0).padStart(8)}\n`);
   if (verbose) for (const h of fps.slice(0, 40)) process.stdout.write(`   FP ${h.commit.slice(0, 8)} ${h.path}\n`);
 });
-const floor = [0, 1, 2].map(() => timed('git', ['-C', repo, 'log', '-p', '--cc', '-U0', '--reverse', b.range], true).ms);
+const floor = [0, 1, 2].map(() => timed('git', ['-C', repo, 'log', '-p', '--cc', '-U0', b.range], root, true).ms);
 process.stdout.write(`git log -p alone, output to /dev/null (floor): ${median(floor).toFixed(0)} ms\n`);
 if (!process.env.KEEP) rmSync(work, { recursive: true, force: true });
 else process.stdout.write(`${work}\n`);
