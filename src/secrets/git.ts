@@ -19,6 +19,7 @@ import { unpack } from './archive.js';
 import { binaryStrings, isBinary } from './decoders.js';
 import { nodeCrypto } from './lazy-builtins.js';
 import { AddedLines, scanLines, type EmitFinding, type LineText } from './lines.js';
+import { readAhead } from './read-ahead.js';
 import { prepareRules, type ScanOptions } from './scan.js';
 
 export interface GitFinding {
@@ -440,19 +441,13 @@ export async function scanRange(repoPath: string, range: GitRange, opts: GitScan
     const err: Buffer[] = [];
     // Bytes after the last newline of what has arrived: decoded with the next chunk (a newline never splits a character).
     let rest: Buffer | undefined;
-    let failed: Error | undefined;
-    p.stdout.on('data', (chunk: Buffer) => {
-      if (failed !== undefined) return;
-      try {
-        const buf = rest ? Buffer.concat([rest, chunk]) : chunk;
-        const last = buf.lastIndexOf(10);
-        rest = last + 1 < buf.length ? buf.subarray(last + 1) : undefined;
-        if (last >= 0) onBytes(buf.subarray(0, last + 1));
-      } catch (e) {
-        failed = e instanceof Error ? e : new Error(String(e));
-        p.kill();
-      }
+    const output = readAhead(p.stdout, (chunk) => {
+      const buf = rest ? Buffer.concat([rest, chunk]) : chunk;
+      const last = buf.lastIndexOf(10);
+      rest = last + 1 < buf.length ? buf.subarray(last + 1) : undefined;
+      if (last >= 0) onBytes(buf.subarray(0, last + 1));
     });
+    output.catch(() => p.kill());
     p.stderr.on('data', (b: Buffer) => err.push(b));
     p.on('error', (e) =>
       reject(
@@ -461,18 +456,20 @@ export async function scanRange(repoPath: string, range: GitRange, opts: GitScan
           : e,
       ),
     );
+    // git may exit before its output is processed: the end waits for both.
     p.on('close', (code) => {
-      if (failed !== undefined) return reject(failed);
-      if (code !== 0) return reject(gitError(repoPath, `the range ${listed ? '(commit list)' : range}`, Buffer.concat(err).toString('utf8')));
-      try {
-        if (rest) onBytes(Buffer.concat([rest, Buffer.from('\n')]));
-        if (state === 'msg') flushMessage();
-        flushFile();
-        scanPaths();
-        resolve();
-      } catch (e) {
-        reject(e instanceof Error ? e : new Error(String(e)));
-      }
+      output.then(() => {
+        if (code !== 0) return reject(gitError(repoPath, `the range ${listed ? '(commit list)' : range}`, Buffer.concat(err).toString('utf8')));
+        try {
+          if (rest) onBytes(Buffer.concat([rest, Buffer.from('\n')]));
+          if (state === 'msg') flushMessage();
+          flushFile();
+          scanPaths();
+          resolve();
+        } catch (e) {
+          reject(e instanceof Error ? e : new Error(String(e)));
+        }
+      }, reject);
     });
   });
 
