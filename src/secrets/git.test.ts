@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { BottleError } from '../errors.js';
 import { bytes, fake, seed } from './fakes.test.js';
+import { prestartLog } from './git-log.js';
 import { redact, scanRange, unquoteGitPath, type GitFinding } from './index.js';
 
 seed(1234);
@@ -261,6 +262,23 @@ void test('a secret in a path is reported for every commit that changes the path
     );
     assert.deepEqual(await scanRange(repo, `${base}..HEAD`, { scanTags: false, scanMetadata: false }), []);
   });
+});
+
+void test('a log started before the scan (the scan command\'s start) is read when it is the one the scan would start, stopped otherwise', async () => {
+  const whole = `${ids.base}..main`;
+  const part = `${ids.env}..main`;
+  const [expectWhole, expectPart] = [await scanRange(dir, whole), await scanRange(dir, part)];
+  const same = prestartLog(dir, whole);
+  assert.deepEqual(await scanRange(dir, whole), expectWhole);
+  assert.equal(same.exitCode, 0);
+  assert.ok(same.stdout?.readableEnded, 'the scan read it to its end');
+  const other = prestartLog(dir, whole);
+  assert.deepEqual(await scanRange(dir, part), expectPart);
+  assert.ok(other.killed, 'another range: stopped, and the scan started its own');
+  // Tags named by the caller change the log: not taken either.
+  const tagsNamed = prestartLog(dir, whole);
+  await scanRange(dir, whole, { tags: ['v1'] });
+  assert.ok(tagsNamed.killed);
 });
 
 void test('a secret in an author or committer name is reported for every commit that carries it', async () => {

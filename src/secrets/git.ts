@@ -13,11 +13,10 @@
  * deleted within the range is reported for the commit that added it.
  */
 import { spawn } from 'node:child_process';
-import { closeSync, openSync, readSync } from 'node:fs';
 import { BottleError } from '../errors.js';
 import { unpack } from './archive.js';
 import { binaryStrings, isBinary } from './decoders.js';
-import { nodeCrypto } from './lazy-builtins.js';
+import { adoptLog, GIT_CONFIG, gitEnv, logArgs, logMarkers, spawnGit, type LogMarkers } from './git-log.js';
 import { AddedLines, scanLines, type EmitFinding, type LineText } from './lines.js';
 import { readAhead } from './read-ahead.js';
 import { prepareRules, type ScanOptions } from './scan.js';
@@ -56,40 +55,7 @@ const NULL_OID = /^0+$/;
 const PLUS_RUN = /(?:\+[^\n]*\n)+/y;
 const MINUS_RUN = /(?:-[^\n]*\n)+/y;
 
-/**
- * `bytes` random bytes as hex, from the kernel's generator: the same source
- * as crypto.randomBytes without loading node:crypto (about 8 ms of CPU on
- * every `bot-bottle scan`); node:crypto where there is no /dev/urandom.
- */
-function randomHex(bytes: number): string {
-  const b = Buffer.alloc(bytes);
-  try {
-    const fd = openSync('/dev/urandom', 'r');
-    try {
-      if (readSync(fd, b, 0, bytes, null) === bytes) return b.toString('hex');
-    } finally {
-      closeSync(fd);
-    }
-  } catch {
-    // no /dev/urandom: below
-  }
-  return nodeCrypto().randomBytes(bytes).toString('hex');
-}
-
 // ---------------------------------------------------------------- git processes
-
-const GIT_CONFIG = [
-  '-c', 'core.quotePath=true',
-  '-c', 'diff.noprefix=false',
-  '-c', 'diff.mnemonicPrefix=false',
-  '-c', 'color.ui=never',
-  '-c', 'log.showSignature=false',
-  '-c', 'diff.external=',
-];
-
-function gitEnv(): NodeJS.ProcessEnv {
-  return { ...process.env, GIT_PAGER: 'cat', PAGER: 'cat', LC_ALL: 'C', GIT_TERMINAL_PROMPT: '0' };
-}
 
 function gitError(repo: string, what: string, stderr: string): BottleError {
   const msg = stderr.trim().split('\n').filter(Boolean).pop() ?? 'git failed';
@@ -201,10 +167,6 @@ interface PendingBlob {
  * (oldest first), then path, then line.
  */
 export async function scanRange(repoPath: string, range: GitRange, opts: GitScanOptions = {}): Promise<GitFinding[]> {
-  const nonce = randomHex(8);
-  const START = `\x01${nonce} C `;
-  const END = `\x01${nonce} E`;
-  const IDENT = `\x01${nonce} I `;
   const findings: GitFinding[] = [];
   const order = new Map<string, number>();
   const pending: PendingBlob[] = [];
@@ -240,14 +202,12 @@ export async function scanRange(repoPath: string, range: GitRange, opts: GitScan
   if (!listed && range !== '--all' && (range.startsWith('-') || range.trim() === '')) {
     throw new BottleError('usage', `not a commit range: ${JSON.stringify(range)}`, { fix: 'pass --range BASE..HEAD' });
   }
-  const args = [
-    'log', '-p', '--cc', '-U0', '--no-renames', '--full-index', '--no-color', '--no-ext-diff', '--no-textconv',
-    '--src-prefix=a/', '--dst-prefix=b/', '--submodule=short', '--encoding=UTF-8',
-    // Decorations after a NUL on the first line: an explicit --decorate-refs overrides log.excludeDecoration.
-    `--format=${START.replace('\x01', '%x01')}%H %P${decorate ? '%x00%D' : ''}%n${IDENT.replace('\x01', '%x01')}%an <%ae>%x00%cn <%ce>%n%B%n${END.replace('\x01', '%x01')}`,
-    ...(decorate ? ['--decorate-refs=refs/tags/'] : []),
-    ...revArgs,
-  ];
+  // The log the scan's start may have begun already (git-log.ts), if it is this one; else a new one.
+  const argsFor = (m: LogMarkers) => logArgs(m, decorate, revArgs);
+  const started = listed ? undefined : adoptLog(repoPath, argsFor);
+  const markers = started?.markers ?? logMarkers();
+  const { START, END, IDENT } = markers;
+  const args = argsFor(markers);
 
   // State of the streaming parse.
   let commit = '';
@@ -428,9 +388,9 @@ export async function scanRange(repoPath: string, range: GitRange, opts: GitScan
   };
 
   await new Promise<void>((resolve, reject) => {
-    // stdin only for a list of commits (--stdin): one pipe fewer to make for a range.
-    const argv = ['-C', repoPath, ...GIT_CONFIG, ...args];
-    const p = listed ? spawn('git', argv, { env: gitEnv(), stdio: ['pipe', 'pipe', 'pipe'] }) : spawn('git', argv, { env: gitEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
+    const p = started?.child ?? spawnGit(repoPath, args, listed);
+    const { stdout, stderr } = p;
+    if (!stdout || !stderr) throw new Error('git log: no output pipes');
     if (listed) {
       p.stdin?.on('error', () => undefined);
       p.stdin?.end(range.join('\n') + '\n');
@@ -441,14 +401,14 @@ export async function scanRange(repoPath: string, range: GitRange, opts: GitScan
     const err: Buffer[] = [];
     // Bytes after the last newline of what has arrived: decoded with the next chunk (a newline never splits a character).
     let rest: Buffer | undefined;
-    const output = readAhead(p.stdout, (chunk) => {
+    const output = readAhead(stdout, (chunk) => {
       const buf = rest ? Buffer.concat([rest, chunk]) : chunk;
       const last = buf.lastIndexOf(10);
       rest = last + 1 < buf.length ? buf.subarray(last + 1) : undefined;
       if (last >= 0) onBytes(buf.subarray(0, last + 1));
     });
     output.catch(() => p.kill());
-    p.stderr.on('data', (b: Buffer) => err.push(b));
+    stderr.on('data', (b: Buffer) => err.push(b));
     p.on('error', (e) =>
       reject(
         e && (e as NodeJS.ErrnoException).code === 'ENOENT'
