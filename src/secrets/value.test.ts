@@ -55,6 +55,7 @@ void test('names in code are not secret values: camelCase with a short chunk or 
     '_process$env$NEXTAUTH3', // compiled JavaScript
     'token123',
     '_ProviderT', // a type parameter
+    'AWSSDKCredentialProvider', // a type name after two acronyms (`credentialFetcher: AWSSDKCredentialProvider`, mongodb)
   ]) {
     assert.equal(secretLikeValue(v), false, v);
   }

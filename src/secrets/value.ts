@@ -61,6 +61,7 @@ export function wordy(piece: string, caps = false): boolean {
   let words = 0;
   let short = 0;
   let abbreviations = 0;
+  let longAcronym = false;
   for (let i = 0; i < chunks.length; i++) {
     const c = chunks[i];
     if (c.charCodeAt(0) >= 48 && c.charCodeAt(0) <= 57) {
@@ -69,8 +70,13 @@ export function wordy(piece: string, caps = false): boolean {
     }
     letters += c.length;
     if (/^[A-Z]+$/.test(c)) {
-      // an acronym (HTTP, URL, AWS): short; in a value written in capitals, a word
-      if (c.length > 5 && !(caps && capsWord(c))) return false;
+      // an acronym (HTTP, URL, AWS): short; in a value written in capitals, a word. Two acronyms run together
+      // start a PascalCase type name (`AWSSDKCredentialProvider`): allowed there, before two words (below).
+      if (c.length > 5 && !(caps && capsWord(c))) {
+        if (i !== 0 || c.length > 8 || !camel) return false;
+        longAcronym = true;
+        continue;
+      }
       if (c.length <= 2) short++;
       else if (c.length > 5) words++;
       continue;
@@ -90,6 +96,7 @@ export function wordy(piece: string, caps = false): boolean {
     if (!VOWEL.test(c) || CONSONANT_RUN.test(c)) return false;
     words += c.length > 3 ? 1 : 0.5; // `Key`, `Api`, `Url`: half a word
   }
+  if (longAcronym && words < 2) return false;
   // Digits only: a number, a port, an id. Letters with a few digits: `v2`, `oauth2`, `s3`, `Ed25519PrivateKey`.
   if (letters === 0) return true;
   // Random text breaks into many one- and two-letter chunks; a name that has such chunks (or an abbreviation)
