@@ -20,8 +20,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fastImport } from './corpus.js';
 import { corpusFiles, fetchPackages } from './npm-corpus.js';
-import { gitleaksBinary } from './score.js';
-import { gitleaks, median, ours, type Run } from './timing.js';
+import { median, runRounds, scanTools } from './timing.js';
 
 /** Each package's last 21 releases (no pre-releases) as of 2026-12-03. */
 export const RELEASES: Readonly<Record<string, readonly string[]>> = {
@@ -81,29 +80,13 @@ const diff = execFileSync('git', ['-C', repo, 'log', '-p', '--cc', '-U0', range]
 for (const line of diff.toString('latin1').split('\n')) if (line.startsWith('+') && !line.startsWith('+++ ')) added += line.length;
 process.stdout.write(`history: ${names.length} packages x ${steps - 1} releases = ${ids.length - 1} commits, ${(diff.length / 1e6).toFixed(2)} MB of git log -p, ${(added / 1e6).toFixed(2)} MB added\n\n`);
 
-const tools: [string, () => Run][] = [['bot-bottle scan (CLI)', () => ours(join(root, 'bin', 'bot-bottle'), repo, range)]];
-if (baseline) tools.push([`baseline ${baseline}`, () => ours(baseline, repo, range)]);
-const gl = gitleaksBinary();
-if (gl) tools.push(['gitleaks 8.16 detect', () => gitleaks(gl, repo, range, join(work, 'gl.json'))]);
-const results = tools.map(() => ({ times: [] as number[], cpus: [] as number[], findings: 0 }));
-for (let i = 0; i <= rounds; i++) {
-  tools.forEach(([, run], t) => {
-    const r = run();
-    const out = results[t];
-    if (!out) return;
-    out.findings = r.hits.length;
-    // the first round warms caches
-    if (i > 0) {
-      out.times.push(r.ms);
-      out.cpus.push(r.cpu);
-    }
-  });
-}
+const tools = scanTools(root, repo, range, work, baseline);
+const results = runRounds(tools, rounds);
 process.stdout.write(`${'tool'.padEnd(34)}${'findings'.padStart(10)}${'median ms'.padStart(11)}${'min ms'.padStart(8)}${'cpu ms'.padStart(8)}\n`);
 tools.forEach(([name], t) => {
   const r = results[t];
   if (!r) return;
-  process.stdout.write(`${name.slice(0, 33).padEnd(34)}${String(r.findings).padStart(10)}${median(r.times).toFixed(0).padStart(11)}${Math.min(...r.times).toFixed(0).padStart(8)}${median(r.cpus).toFixed(0).padStart(8)}\n`);
+  process.stdout.write(`${name.slice(0, 33).padEnd(34)}${String(r.hits.length).padStart(10)}${median(r.times).toFixed(0).padStart(11)}${Math.min(...r.times).toFixed(0).padStart(8)}${median(r.cpus).toFixed(0).padStart(8)}\n`);
 });
 if (process.env.KEEP) process.stdout.write(`${repo} ${range}\n`);
 else rmSync(work, { recursive: true, force: true });

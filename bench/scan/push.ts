@@ -18,8 +18,7 @@ import { join } from 'node:path';
 import { fastImport, KINDS, Rng } from './corpus.js';
 import { decoyFiles } from './decoys.js';
 import { corpusFiles, fetchCorpus } from './npm-corpus.js';
-import { gitleaksBinary } from './score.js';
-import { gitleaks, type Hit, median, ours, type Run, timed } from './timing.js';
+import { type Hit, median, runRounds, scanTools, timed } from './timing.js';
 
 const root = join(import.meta.dirname, '..', '..');
 const runs = Number(process.argv.find((a) => /^\d+$/.test(a)) ?? 3);
@@ -91,30 +90,12 @@ const b = build(repo);
 process.stdout.write(`push: ${b.commits} commits, ${b.files} files, ${(b.bytes / 1e6).toFixed(2)} MB added, ${b.planted.length} planted secrets (real code from npm packages, decoys in 7 languages)\n`);
 const key = (h: Hit) => `${h.commit}\0${h.path}`;
 const plantedKeys = new Set(b.planted.map(key));
-// bin/bot-bottle is the `bot-bottle` executable (package.json bin): what a pre-push hook runs.
-const tools: [string, (i: number) => Run][] = [['bot-bottle scan (CLI)', () => ours(join(root, 'bin', 'bot-bottle'), repo, b.range)]];
-if (baseline) tools.push([`baseline ${baseline}`, () => ours(baseline, repo, b.range)]);
-const gl = gitleaksBinary();
-if (gl) tools.push(['gitleaks 8.16 detect', () => gitleaks(gl, repo, b.range, join(work, 'gl.json'))]);
+const tools = scanTools(root, repo, b.range, work, baseline);
 process.stdout.write(`\n${'tool'.padEnd(34)}${'recall'.padStart(12)}${'FP findings'.padStart(13)}${'FP files'.padStart(10)}${'FP/MB'.padStart(8)}${'median ms'.padStart(11)}${'cpu ms'.padStart(8)}\n`);
-// --interleave: each round runs every tool once (on a shared machine the load drifts; one tool after another
-// then mostly measures the drift). Default: each tool's runs in a row, as before.
-const interleave = process.argv.includes('--interleave');
-const results = tools.map(() => ({ times: [] as number[], cpus: [] as number[], hits: [] as Hit[] }));
-const runOnce = (t: number, i: number) => {
-  const x = tools[t][1](i);
-  const r = results[t];
-  if (i > 0) {
-    // the first run warms caches
-    r.times.push(x.ms);
-    r.cpus.push(x.cpu);
-  }
-  r.hits = x.hits;
-};
-if (interleave) for (let i = 0; i < runs + 1; i++) tools.forEach((_, t) => runOnce(t, i));
-else tools.forEach((_, t) => { for (let i = 0; i < runs + 1; i++) runOnce(t, i); });
+// --interleave: each round runs every tool once. Default: each tool's runs in a row, as before.
+const results = runRounds(tools, runs, process.argv.includes('--interleave'));
 tools.forEach(([name], t) => {
-  const { times, cpus, hits } = results[t];
+  const { times, cpus, hits } = results[t] ?? { times: [], cpus: [], hits: [] };
   const found = new Set(hits.filter((h) => plantedKeys.has(key(h))).map(key));
   const fps = hits.filter((h) => !plantedKeys.has(key(h)));
   const fpFiles = new Set(fps.map(key));

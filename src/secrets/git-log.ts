@@ -8,8 +8,9 @@
  * before git starts is a millisecond added to the scan. Started before the
  * scanner's code is compiled and run, git begins about 25 ms earlier.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcessByStdio, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { closeSync, openSync, readSync } from 'node:fs';
+import type { Readable } from 'node:stream';
 import { nodeCrypto } from './lazy-builtins.js';
 
 /**
@@ -17,7 +18,7 @@ import { nodeCrypto } from './lazy-builtins.js';
  * as crypto.randomBytes without loading node:crypto (about 8 ms of CPU on
  * every `bot-bottle scan`); node:crypto where there is no /dev/urandom.
  */
-export function randomHex(bytes: number): string {
+function randomHex(bytes: number): string {
   const b = Buffer.alloc(bytes);
   try {
     const fd = openSync('/dev/urandom', 'r');
@@ -32,7 +33,7 @@ export function randomHex(bytes: number): string {
   return nodeCrypto().randomBytes(bytes).toString('hex');
 }
 
-export const GIT_CONFIG = [
+const GIT_CONFIG = [
   '-c', 'core.quotePath=true',
   '-c', 'diff.noprefix=false',
   '-c', 'diff.mnemonicPrefix=false',
@@ -41,7 +42,7 @@ export const GIT_CONFIG = [
   '-c', 'diff.external=',
 ];
 
-export function gitEnv(): NodeJS.ProcessEnv {
+function gitEnv(): NodeJS.ProcessEnv {
   return { ...process.env, GIT_PAGER: 'cat', PAGER: 'cat', LC_ALL: 'C', GIT_TERMINAL_PROMPT: '0' };
 }
 
@@ -56,28 +57,39 @@ export function logMarkers(nonce = randomHex(8)): LogMarkers {
   return { START: `\x01${nonce} C `, END: `\x01${nonce} E`, IDENT: `\x01${nonce} I ` };
 }
 
-/** git log's arguments: every commit of `revArgs` with its patch, its tags (when `decorate`) and its identities. */
-export function logArgs(m: LogMarkers, decorate: boolean, revArgs: readonly string[]): string[] {
+/** What git log walks: a list of commits on its stdin (in that order), every ref, or a range. */
+export function revArgs(range: string | readonly string[]): string[] {
+  return typeof range !== 'string' ? ['--no-walk=unsorted', '--stdin'] : range === '--all' ? ['--all'] : [range, '--'];
+}
+
+/** git log's arguments: every commit of `revs` with its patch, its tags (when `decorate`) and its identities. */
+export function logArgs(m: LogMarkers, decorate: boolean, revs: readonly string[]): string[] {
   return [
     'log', '-p', '--cc', '-U0', '--no-renames', '--full-index', '--no-color', '--no-ext-diff', '--no-textconv',
     '--src-prefix=a/', '--dst-prefix=b/', '--submodule=short', '--encoding=UTF-8',
     // Decorations after a NUL on the first line: an explicit --decorate-refs overrides log.excludeDecoration.
     `--format=${m.START.replace('\x01', '%x01')}%H %P${decorate ? '%x00%D' : ''}%n${m.IDENT.replace('\x01', '%x01')}%an <%ae>%x00%cn <%ce>%n%B%n${m.END.replace('\x01', '%x01')}`,
     ...(decorate ? ['--decorate-refs=refs/tags/'] : []),
-    ...revArgs,
+    ...revs,
   ];
 }
 
-/** git with `args` in `repoPath`; stdin only for a list of commits (--stdin): one pipe fewer to make for a range. */
-export function spawnGit(repoPath: string, args: readonly string[], stdin: boolean): ChildProcess {
-  return spawn('git', ['-C', repoPath, ...GIT_CONFIG, ...args], { env: gitEnv(), stdio: [stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'] });
+type GitWithoutStdin = ChildProcessByStdio<null, Readable, Readable>;
+
+/** git with `args` in `repoPath`; a stdin only when there is something to give it (one pipe fewer to make otherwise). */
+export function spawnGit(repoPath: string, args: readonly string[], stdin: true): ChildProcessWithoutNullStreams;
+export function spawnGit(repoPath: string, args: readonly string[], stdin: false): GitWithoutStdin;
+export function spawnGit(repoPath: string, args: readonly string[], stdin: boolean): ChildProcessWithoutNullStreams | GitWithoutStdin {
+  const argv = ['-C', repoPath, ...GIT_CONFIG, ...args];
+  const env = gitEnv();
+  return stdin ? spawn('git', argv, { env, stdio: ['pipe', 'pipe', 'pipe'] }) : spawn('git', argv, { env, stdio: ['ignore', 'pipe', 'pipe'] });
 }
 
 interface Prestarted {
   readonly repoPath: string;
   readonly args: readonly string[];
   readonly markers: LogMarkers;
-  readonly child: ChildProcess;
+  readonly child: GitWithoutStdin;
   adopted: boolean;
 }
 
@@ -89,9 +101,9 @@ type WithSlot = { [SLOT]?: Prestarted };
  * Start the git log that a scan of `range` in `repoPath` with the default
  * options reads, for `adoptLog` to take over. Stopped at exit if nothing took it.
  */
-export function prestartLog(repoPath: string, range: string): ChildProcess {
+export function prestartLog(repoPath: string, range: string): GitWithoutStdin {
   const markers = logMarkers();
-  const args = logArgs(markers, true, [range, '--']);
+  const args = logArgs(markers, true, revArgs(range));
   const child = spawnGit(repoPath, args, false);
   // A failed start is the scan's to report: it starts git itself then (adoptLog).
   child.on('error', () => undefined);
@@ -108,15 +120,15 @@ export function prestartLog(repoPath: string, range: string): ChildProcess {
  * (`argsFor` its markers gives the same arguments, in the same repository);
  * otherwise none, and a prestarted log is stopped.
  */
-export function adoptLog(repoPath: string, argsFor: (m: LogMarkers) => readonly string[]): { child: ChildProcess; markers: LogMarkers } | undefined {
+export function adoptLog(repoPath: string, argsFor: (m: LogMarkers) => readonly string[]): { child: GitWithoutStdin; markers: LogMarkers } | undefined {
   const pre = (globalThis as WithSlot)[SLOT];
   if (!pre) return undefined;
   delete (globalThis as WithSlot)[SLOT];
   const same = pre.repoPath === repoPath && pre.child.pid !== undefined && JSON.stringify(argsFor(pre.markers)) === JSON.stringify(pre.args);
   if (!same) {
     pre.child.kill();
-    pre.child.stdout?.destroy();
-    pre.child.stderr?.destroy();
+    pre.child.stdout.destroy();
+    pre.child.stderr.destroy();
     return undefined;
   }
   pre.adopted = true;

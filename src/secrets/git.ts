@@ -12,11 +12,10 @@
  * it, copies it): then it is reported once for that commit. A file added and
  * deleted within the range is reported for the commit that added it.
  */
-import { spawn } from 'node:child_process';
 import { BottleError } from '../errors.js';
 import { unpack } from './archive.js';
 import { binaryStrings, isBinary } from './decoders.js';
-import { adoptLog, GIT_CONFIG, gitEnv, logArgs, logMarkers, spawnGit, type LogMarkers } from './git-log.js';
+import { adoptLog, logArgs, logMarkers, revArgs, spawnGit, type LogMarkers } from './git-log.js';
 import { AddedLines, scanLines, type EmitFinding, type LineText } from './lines.js';
 import { readAhead } from './read-ahead.js';
 import { prepareRules, type ScanOptions } from './scan.js';
@@ -69,21 +68,21 @@ function gitError(repo: string, what: string, stderr: string): BottleError {
   });
 }
 
-/** Run git, collecting stdout as text. */
-function gitText(repo: string, args: readonly string[], what: string, input?: string): Promise<string> {
+/** Run git in `repo` with `input` on its stdin, collecting its stdout. */
+function gitOutput(repo: string, args: readonly string[], what: string, input = ''): Promise<Buffer> {
   return new Promise((resolve, reject) => {
-    const p = spawn('git', ['-C', repo, ...GIT_CONFIG, ...args], { env: gitEnv(), stdio: ['pipe', 'pipe', 'pipe'] });
+    const p = spawnGit(repo, args, true);
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     p.stdout.on('data', (b: Buffer) => out.push(b));
     p.stderr.on('data', (b: Buffer) => err.push(b));
     p.on('error', (e) => reject(new BottleError('usage', `cannot run git: ${e.message}`, { fix: 'install git (apt-get install git)' })));
     p.on('close', (code) => {
-      if (code === 0) resolve(Buffer.concat(out).toString('utf8'));
+      if (code === 0) resolve(Buffer.concat(out));
       else reject(gitError(repo, what, Buffer.concat(err).toString('utf8')));
     });
     p.stdin.on('error', () => undefined);
-    p.stdin.end(input ?? '');
+    p.stdin.end(input);
   });
 }
 
@@ -92,17 +91,7 @@ async function readBlobs(repo: string, oids: readonly string[]): Promise<Map<str
   const blobs = new Map<string, Buffer>();
   const unique = [...new Set(oids)];
   if (unique.length === 0) return blobs;
-  const data = await new Promise<Buffer>((resolve, reject) => {
-    const p = spawn('git', ['-C', repo, 'cat-file', '--batch'], { env: gitEnv(), stdio: ['pipe', 'pipe', 'pipe'] });
-    const out: Buffer[] = [];
-    const err: Buffer[] = [];
-    p.stdout.on('data', (b: Buffer) => out.push(b));
-    p.stderr.on('data', (b: Buffer) => err.push(b));
-    p.on('error', reject);
-    p.on('close', (code) => (code === 0 ? resolve(Buffer.concat(out)) : reject(gitError(repo, 'blobs', Buffer.concat(err).toString('utf8')))));
-    p.stdin.on('error', () => undefined);
-    p.stdin.end(unique.join('\n') + '\n');
-  });
+  const data = await gitOutput(repo, ['cat-file', '--batch'], 'blobs', unique.join('\n') + '\n');
   let pos = 0;
   for (const oid of unique) {
     const nl = data.indexOf(10, pos);
@@ -184,10 +173,10 @@ export async function scanRange(repoPath: string, range: GitRange, opts: GitScan
   const tagsNamed = (opts.tags?.length ?? 0) > 0;
   const decorate = opts.scanTags !== false && !tagsNamed;
   let tagged = false;
-  let tagList: Promise<string> | undefined;
+  let tagList: Promise<Buffer> | undefined;
   const listTags = () => {
     if (opts.scanTags === false) return;
-    tagList = gitText(
+    tagList = gitOutput(
       repoPath,
       // for-each-ref spells bytes %01 and newlines %0a
       ['for-each-ref', `--format=${START.replace('\x01', '%01')}%(objecttype) %(*objectname) %(refname:strip=2)%0a%(contents)%0a${END.replace('\x01', '%01')}`, 'refs/tags'],
@@ -198,12 +187,12 @@ export async function scanRange(repoPath: string, range: GitRange, opts: GitScan
 
   const listed = typeof range !== 'string';
   if (listed && range.length === 0) return [];
-  const revArgs = listed ? ['--no-walk=unsorted', '--stdin'] : range === '--all' ? ['--all'] : [range, '--'];
+  const revs = revArgs(range);
   if (!listed && range !== '--all' && (range.startsWith('-') || range.trim() === '')) {
     throw new BottleError('usage', `not a commit range: ${JSON.stringify(range)}`, { fix: 'pass --range BASE..HEAD' });
   }
   // The log the scan's start may have begun already (git-log.ts), if it is this one; else a new one.
-  const argsFor = (m: LogMarkers) => logArgs(m, decorate, revArgs);
+  const argsFor = (m: LogMarkers) => logArgs(m, decorate, revs);
   const started = listed ? undefined : adoptLog(repoPath, argsFor);
   const markers = started?.markers ?? logMarkers();
   const { START, END, IDENT } = markers;
@@ -388,9 +377,7 @@ export async function scanRange(repoPath: string, range: GitRange, opts: GitScan
   };
 
   await new Promise<void>((resolve, reject) => {
-    const p = started?.child ?? spawnGit(repoPath, args, listed);
-    const { stdout, stderr } = p;
-    if (!stdout || !stderr) throw new Error('git log: no output pipes');
+    const p = listed ? spawnGit(repoPath, args, true) : (started?.child ?? spawnGit(repoPath, args, false));
     if (listed) {
       p.stdin?.on('error', () => undefined);
       p.stdin?.end(range.join('\n') + '\n');
@@ -401,14 +388,14 @@ export async function scanRange(repoPath: string, range: GitRange, opts: GitScan
     const err: Buffer[] = [];
     // Bytes after the last newline of what has arrived: decoded with the next chunk (a newline never splits a character).
     let rest: Buffer | undefined;
-    const output = readAhead(stdout, (chunk) => {
+    const output = readAhead(p.stdout, (chunk) => {
       const buf = rest ? Buffer.concat([rest, chunk]) : chunk;
       const last = buf.lastIndexOf(10);
       rest = last + 1 < buf.length ? buf.subarray(last + 1) : undefined;
       if (last >= 0) onBytes(buf.subarray(0, last + 1));
     });
     output.catch(() => p.kill());
-    stderr.on('data', (b: Buffer) => err.push(b));
+    p.stderr.on('data', (b: Buffer) => err.push(b));
     p.on('error', (e) =>
       reject(
         e && (e as NodeJS.ErrnoException).code === 'ENOENT'
@@ -488,7 +475,7 @@ export async function scanRange(repoPath: string, range: GitRange, opts: GitScan
 
   // Annotated tags pointing into the range (or named).
   if (tagList && (order.size > 0 || (opts.tags?.length ?? 0) > 0)) {
-    const out = await tagList;
+    const out = (await tagList).toString('utf8');
     const named = new Set(opts.tags ?? []);
     let tag: { name: string; target: string; lines: string[] } | undefined;
     for (const line of out.split('\n')) {
