@@ -1,5 +1,8 @@
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
 import { test } from 'node:test';
+import { KeywordPass } from './keyword-pass.js';
 import { KeywordMatcher } from './keywords.js';
 import { RULES } from './rules.js';
 
@@ -68,4 +71,46 @@ void test('the automaton is right for keywords that overlap in every way (random
       m.keywords.forEach((k, id) => assert.equal(got[id], t.toLowerCase().includes(k), `${JSON.stringify(m.keywords)} in ${JSON.stringify(t)}: ${k}`));
     }
   }
+});
+
+void test('the WebAssembly pass finds what the JavaScript loop finds (keywords, runs, keyword lines), in windows of any size', () => {
+  const keywords = [...new Set(RULES.flatMap((r) => r.keywords))];
+  const js = new KeywordMatcher(keywords, { webAssembly: false });
+  const passes = [{}, { window: 1 }, { window: 2 }, { window: 7 }, { window: 64 }].map((o) => new KeywordMatcher(keywords, o));
+  const cls = new Uint8Array(65536);
+  for (const ch of 'abcxyzABC0123_') cls[ch.charCodeAt(0)] = 1;
+  const lineOf = new Uint8Array(keywords.length);
+  keywords.forEach((_, i) => (lineOf[i] = i % 2));
+  let seed = 23;
+  const rand = (n: number) => ((seed = (Math.imul(seed, 1103515245) + 12345) & 0x7fffffff) % n);
+  const pieces = [...keywords.slice(0, 40), 'abc', 'x', '0123', ' ', '\t', '\n', '\n', '.', '=', 'é', '\xff', '\u2019'];
+  const texts = ['', '\n', 'abcxyz', 'sk_live_abc'];
+  for (let i = 0; i < 500; i++) texts.push(Array.from({ length: rand(40) }, () => pieces[rand(pieces.length)]).join(''));
+  let wide = 0;
+  let withLines = 0;
+  for (const t of texts) {
+    const want = { runs: [] as number[], lines: [] as number[], seen: [] as boolean[] };
+    want.seen = js.presentAndRuns(t, cls, 8, 3, want.runs, lineOf, want.lines);
+    if (/[\u0100-\uffff]/.test(t)) wide++;
+    if (want.lines.length > 0) withLines++;
+    for (const m of passes) {
+      const runs: number[] = [];
+      const lines: number[] = [];
+      assert.deepEqual(m.presentAndRuns(t, cls, 8, 3, runs, lineOf, lines), want.seen, JSON.stringify(t));
+      assert.deepEqual(runs, want.runs, JSON.stringify(t));
+      assert.deepEqual(lines, want.lines, JSON.stringify(t));
+    }
+  }
+  assert.ok(wide > 20 && withLines > 100, `${wide} texts with a wide character, ${withLines} with keyword lines`);
+});
+
+void test('the WebAssembly pass runs on one-byte text only, and its module is built from keyword-pass.wat', () => {
+  const m = new KeywordMatcher(['key']);
+  const pass = KeywordPass.create(new Uint8Array(128), new Int32Array(1));
+  assert.ok(pass, 'this Node runs WebAssembly');
+  assert.equal(pass.run('caf\xe9 key', new Uint8Array(65536), 1, 8, 4, [], () => undefined), true);
+  assert.equal(pass.run('caf\u00e9 \u2019key', new Uint8Array(65536), 1, 8, 4, [], () => undefined), false);
+  assert.deepEqual(m.present('a \u2019key'), [true]);
+  const check = spawnSync(process.execPath, [join(import.meta.dirname, '..', '..', 'scripts', 'build-wasm.mjs'), '--check'], { encoding: 'utf8' });
+  assert.equal(check.status, 0, check.stderr);
 });

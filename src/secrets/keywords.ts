@@ -8,6 +8,14 @@
  * was a quarter of the scanner's time.
  */
 
+import { KeywordPass } from './keyword-pass.js';
+
+/** How presentAndRuns runs: in WebAssembly where it can (default), in windows of `window` bytes (tests). */
+export interface PassOptions {
+  webAssembly?: boolean;
+  window?: number;
+}
+
 export class KeywordMatcher {
   readonly keywords: readonly string[];
   /** Character code (ASCII, lowercased) to column; 0 for any character no keyword has. */
@@ -25,9 +33,14 @@ export class KeywordMatcher {
   private readonly out: (readonly number[] | undefined)[];
   /** Every UTF-16 code unit to its column (the one-byte `column`, widened): no range test in the loop. */
   private readonly wide: Uint8Array;
+  /** The same pass in WebAssembly, made on first use; null where there is none. */
+  private pass: KeywordPass | null | undefined;
 
-  constructor(keywords: readonly string[]) {
+  private readonly passOptions: PassOptions;
+
+  constructor(keywords: readonly string[], pass: PassOptions = {}) {
     this.keywords = [...new Set(keywords)];
+    this.passOptions = pass;
     let cols = 1;
     for (const k of this.keywords) {
       for (let i = 0; i < k.length; i++) {
@@ -122,7 +135,12 @@ export class KeywordMatcher {
    */
   presentAndRuns(text: string, runClass: Uint8Array, long: number, short: number, runs: number[], lineOf?: Uint8Array, lines?: number[]): boolean[] {
     const seen = new Array<boolean>(this.keywords.length).fill(false);
-    const { wide, next, out, width, firstOut } = this;
+    const { wide, next, firstOut } = this;
+    if (this.pass === undefined) {
+      const { webAssembly = true, window } = this.passOptions;
+      this.pass = (webAssembly && KeywordPass.create(this.column, next, window)) || null;
+    }
+    if (this.pass?.run(text, runClass, firstOut, long, short, runs, (i, state) => this.hit(text, state, i, seen, lineOf, lines))) return seen;
     let s = 0;
     let runStart = -1;
     let runAtLine = false;
@@ -135,19 +153,7 @@ export class KeywordMatcher {
     for (let i = 0; i <= n; i++) {
       const c = i < n ? text.charCodeAt(i) : 10;
       s = next[s + wide[c]];
-      if (s >= firstOut) {
-        const ids = out[s / width];
-        if (ids !== undefined) {
-          for (let k = 0; k < ids.length; k++) {
-            seen[ids[k]] = true;
-            // The line's start found back from the hit (a keyword holds no line break), not tracked per character.
-            if (lineOf !== undefined && lines !== undefined && lineOf[ids[k]] === 1) {
-              const start = text.lastIndexOf('\n', i) + 1;
-              if (lines.length === 0 || lines[lines.length - 1] !== start) lines.push(start);
-            }
-          }
-        }
-      }
+      if (s >= firstOut) this.hit(text, s, i, seen, lineOf, lines);
       if (runClass[c] === 1) {
         if (runStart < 0) {
           runStart = i;
@@ -164,6 +170,20 @@ export class KeywordMatcher {
       }
     }
     return seen;
+  }
+
+  /** The DFA is in output state `s` after character `i` of `text`: its keywords are seen, and maybe the line. */
+  private hit(text: string, s: number, i: number, seen: boolean[], lineOf: Uint8Array | undefined, lines: number[] | undefined): void {
+    const ids = this.out[s / this.width];
+    if (ids === undefined) return;
+    for (let k = 0; k < ids.length; k++) {
+      seen[ids[k]] = true;
+      // The line's start found back from the hit (a keyword holds no line break), not tracked per character.
+      if (lineOf !== undefined && lines !== undefined && lineOf[ids[k]] === 1) {
+        const start = text.lastIndexOf('\n', i) + 1;
+        if (lines.length === 0 || lines[lines.length - 1] !== start) lines.push(start);
+      }
+    }
   }
 
   /** Which keywords occur in `text` (ids into `keywords`); stops early once all have been seen. */
