@@ -305,8 +305,8 @@ void test('a secret in an author or committer name is reported for every commit 
   });
 });
 
-void test('lines longer than a pipe read, multibyte characters across reads: same findings and lines', async () => {
-  const [a, b, c] = [fake.ghp(), fake.npm(), fake.xoxb()];
+void test('lines longer than a pipe read, multibyte characters across reads: same findings, lines and commits, in WebAssembly or not', async () => {
+  const [a, b, c, d] = [fake.ghp(), fake.npm(), fake.xoxb(), fake.stripe()];
   await withRepo('bb-git-chunks-', async (repo, base) => {
     // git's output reaches the scan in reads of at most 64 KiB: a 300 KB line of two-byte characters spans several
     // (some end inside a character), and 4000 short lines make many reads end mid-line.
@@ -316,11 +316,20 @@ void test('lines longer than a pipe read, multibyte characters across reads: sam
     writeFileSync(join(repo, 'a.txt'), `${long}\nTOKEN=${a}\n${long}${c}\n${filler.join('\n')}\n`);
     gitIn(repo, 'add', '-A');
     gitIn(repo, 'commit', '-q', '-m', 'long lines');
-    const found = await scanRange(repo, `${base}..HEAD`, { scanTags: false });
-    assert.deepEqual(
-      found.map((f) => [f.path, f.line, f.rule]),
-      [['a.txt', 2, 'github-pat'], ['a.txt', 3, 'slack-bot-token'], ['a.txt', 2003, 'npm-access-token']],
-    );
+    filler[1999] = `const v1999 = 1999;`;
+    filler[3000] = `stripe = "${d}"`;
+    writeFileSync(join(repo, 'b.txt'), `${filler.join('\n')}\n`);
+    gitIn(repo, 'add', '-A');
+    gitIn(repo, 'commit', '-q', '-m', 'more lines');
+    const ids = gitIn(repo, 'rev-list', '--reverse', `${base}..HEAD`).split('\n');
+    for (const webAssembly of [true, false]) {
+      const found = await scanRange(repo, `${base}..HEAD`, { scanTags: false, webAssembly });
+      assert.deepEqual(
+        found.map((f) => [ids.indexOf(f.commit), f.path, f.line, f.rule]),
+        [[0, 'a.txt', 2, 'github-pat'], [0, 'a.txt', 3, 'slack-bot-token'], [0, 'a.txt', 2003, 'npm-access-token'], [1, 'b.txt', 3001, 'stripe-secret-key']],
+        `webAssembly: ${webAssembly}`,
+      );
+    }
   });
 });
 

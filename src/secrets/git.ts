@@ -15,6 +15,7 @@
 import { BottleError } from '../errors.js';
 import { unpack } from './archive.js';
 import { binaryStrings, isBinary } from './decoders.js';
+import { DiffBytes } from './diff-bytes.js';
 import { adoptLog, logArgs, logMarkers, revArgs, spawnGit, type LogMarkers } from './git-log.js';
 import { AddedLines, scanLines, type EmitFinding, type LineText } from './lines.js';
 import { readAhead } from './read-ahead.js';
@@ -41,6 +42,8 @@ export interface GitScanOptions extends ScanOptions {
   scanTags?: boolean;
   /** Scan author and committer names and emails, and the paths of changed files (default true). */
   scanMetadata?: boolean;
+  /** Cut the diff's added lines in WebAssembly where Node runs it (default true); false: the same, in JavaScript. */
+  webAssembly?: boolean;
 }
 
 /** Either `BASE..HEAD` (any rev-list range), `--all`, or the list of commit ids to scan. */
@@ -50,9 +53,6 @@ export type GitRange = string | readonly string[];
 const MAX_ARCHIVE_BLOB = 32 << 20;
 const MAX_ARCHIVE_TOTAL = 128 << 20;
 const NULL_OID = /^0+$/;
-/** A run of added (removed) lines of a one-parent hunk, found by the regex engine rather than a loop over its lines. */
-const PLUS_RUN = /(?:\+[^\n]*\n)+/y;
-const MINUS_RUN = /(?:-[^\n]*\n)+/y;
 
 // ---------------------------------------------------------------- git processes
 
@@ -207,6 +207,7 @@ export async function scanRange(repoPath: string, range: GitRange, opts: GitScan
   let oids: string[] = [];
   let newLine = 0;
   let added = new AddedLines();
+  const diff = new DiffBytes(opts.webAssembly);
   // Each path the range changes, and the commits that change it (in order): a path is scanned once per scan.
   const pathCommits = new Map<string, string[]>();
 
@@ -333,44 +334,39 @@ export async function scanRange(repoPath: string, range: GitRange, opts: GitScan
   };
   /**
    * Whole lines of the stream (`buf` ends with a newline). Most of a push is
-   * runs of `+` lines of one-parent diffs: each run is one slice, its
-   * prefixes dropped by one replace; runs of `-` lines are stepped over.
+   * runs of `+` lines of one-parent diffs: each run is cut as one string
+   * without its `+`s (diff-bytes.ts); runs of `-` lines are stepped over.
    *
-   * Lines are found in a latin1 view of the bytes (one byte a character, so
-   * offsets are byte offsets), and added lines are scanned in that view too,
-   * not decoded as UTF-8: every rule of a push matches ASCII only, and a
-   * UTF-8 byte above 0x7f never equals an ASCII one, so a character outside
-   * ASCII becomes two to four characters no rule takes for part of a secret,
-   * and lines keep their numbers. Decoded, one curly quote in a file made all
-   * of its text a two-byte string, twice the memory and slower to scan: half
-   * the bench push's text. The egress DLP reads bodies the same way, and a
-   * known secret is also matched as its UTF-8 bytes (known.ts).
+   * Added lines are cut as latin1 (one byte a character, so offsets are
+   * byte offsets) and scanned so, not decoded as UTF-8: every rule of a push
+   * matches ASCII only, and a UTF-8 byte above 0x7f never equals an ASCII
+   * one, so a character outside ASCII becomes two to four characters no rule
+   * takes for part of a secret, and lines keep their numbers. Decoded, one
+   * curly quote in a file made all of its text a two-byte string, twice the
+   * memory and slower to scan: half the bench push's text. The egress DLP
+   * reads bodies the same way, and a known secret is also matched as its
+   * UTF-8 bytes (known.ts).
    */
   const onBytes = (buf: Buffer) => {
-    const s = buf.toString('latin1');
-    const n = s.length;
+    const n = buf.length;
     let pos = 0;
     while (pos < n) {
       if (state === 'hunk' && parents === 1) {
-        const c = s.charCodeAt(pos);
-        const runOf = c === 43 /* + */ ? PLUS_RUN : c === 45 /* - */ ? MINUS_RUN : undefined;
-        if (runOf) {
-          runOf.lastIndex = pos;
-          if (runOf.test(s)) {
-            const end = runOf.lastIndex - 1; // the run's last newline
-            if (runOf === PLUS_RUN) {
-              // A slice lives only until its file is scanned (it keeps the whole chunk alive).
-              const raw = s.slice(pos + 1, end);
-              const run = raw.replaceAll('\n+', '\n');
-              added.add(run, newLine);
-              newLine += raw.length - run.length + 1; // one `\n+` dropped per line after the first
+        const c = buf[pos];
+        if (c === 43 /* + */ || c === 45 /* - */) {
+          const end = diff.cut(buf, pos, n, c, c === 43);
+          if (end > pos) {
+            if (c === 43) {
+              added.add(diff.text, newLine);
+              newLine += diff.lines;
             }
-            pos = end + 1;
+            pos = end;
             continue;
           }
         }
       }
-      const nl = s.indexOf('\n', pos);
+      const nl = buf.indexOf(10, pos);
+      if (nl < 0) throw new Error('git log: a read cut inside a line');
       onLine(buf.toString('utf8', pos, nl));
       pos = nl + 1;
     }
@@ -386,13 +382,12 @@ export async function scanRange(repoPath: string, range: GitRange, opts: GitScan
     // git takes a while to start and find the first commit: build the rules meanwhile, not after its first bytes.
     prepareRules([scanOpts, metaOpts]);
     const err: Buffer[] = [];
-    // Bytes after the last newline of what has arrived: decoded with the next chunk (a newline never splits a character).
-    let rest: Buffer | undefined;
     const output = readAhead(p.stdout, (chunk) => {
-      const buf = rest ? Buffer.concat([rest, chunk]) : chunk;
+      const buf = diff.append(chunk);
       const last = buf.lastIndexOf(10);
-      rest = last + 1 < buf.length ? buf.subarray(last + 1) : undefined;
       if (last >= 0) onBytes(buf.subarray(0, last + 1));
+      // Bytes after the last newline of what has arrived: read with the next chunk (a newline never splits a character).
+      diff.keep(buf, last + 1);
     });
     output.catch(() => p.kill());
     p.stderr.on('data', (b: Buffer) => err.push(b));
@@ -408,7 +403,7 @@ export async function scanRange(repoPath: string, range: GitRange, opts: GitScan
       output.then(() => {
         if (code !== 0) return reject(gitError(repoPath, `the range ${listed ? '(commit list)' : range}`, Buffer.concat(err).toString('utf8')));
         try {
-          if (rest) onBytes(Buffer.concat([rest, Buffer.from('\n')]));
+          if (diff.pending) onBytes(diff.append(Buffer.from('\n')));
           if (state === 'msg') flushMessage();
           flushFile();
           scanPaths();

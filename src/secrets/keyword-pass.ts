@@ -11,25 +11,15 @@
  * The text is copied into the module's memory a window at a time, so the
  * memory stays bounded (about 14 times the window) whatever the text's size.
  */
-import { KEYWORD_PASS_WASM } from './keyword-pass.wasm.js';
+import { WASM } from './keyword-pass.wasm.js';
+import { instantiate, memoryOf, type WasmGlobal, type WasmMemory } from './wasm.js';
 
-/** The little of the WebAssembly API used here (Node's global; @types/node 20 does not declare it). */
-interface WasmApi {
-  Module: new (bytes: Uint8Array) => object;
-  Instance: new (module: object) => { exports: unknown };
-}
-
-interface Global {
-  value: number;
-}
-
-interface Exports {
-  memory: { buffer: ArrayBuffer; grow(pages: number): number };
-  state: Global;
-  runStart: Global;
-  runAtLine: Global;
-  atLine: Global;
-  runsEnd: Global;
+interface Exports extends WasmMemory {
+  state: WasmGlobal;
+  runStart: WasmGlobal;
+  runAtLine: WasmGlobal;
+  atLine: WasmGlobal;
+  runsEnd: WasmGlobal;
   pass(text: number, n: number, base: number, firstOut: number, long: number, short: number, hits: number, runs: number): number;
 }
 
@@ -37,8 +27,6 @@ const TABLES = 512;
 const WINDOW = 1 << 20;
 /** A character above 0xff: such a text takes the JavaScript loop (this test costs about 0.3 ns a character). */
 const WIDE = /[\u0100-\uffff]/;
-
-let compiled: object | undefined;
 
 export class KeywordPass {
   private readonly x: Exports;
@@ -55,10 +43,8 @@ export class KeywordPass {
    * this Node runs no WebAssembly (`--jitless`).
    */
   static create(column: Uint8Array, next: Int32Array, window = WINDOW): KeywordPass | undefined {
-    const api = (globalThis as { WebAssembly?: WasmApi }).WebAssembly;
-    if (api === undefined) return undefined;
-    compiled ??= new api.Module(Buffer.from(KEYWORD_PASS_WASM, 'base64'));
-    return new KeywordPass(new api.Instance(compiled).exports as Exports, column, next, window);
+    const x = instantiate<Exports>(WASM);
+    return x && new KeywordPass(x, column, next, window);
   }
 
   private constructor(x: Exports, column: Uint8Array, next: Int32Array, window: number) {
@@ -68,10 +54,7 @@ export class KeywordPass {
     // A window and its line break; at most one hit per byte, and one run per two.
     this.hitsAt = (this.textAt + window + 1 + 7) & ~7;
     this.runsAt = this.hitsAt + 8 * (window + 1);
-    const end = this.runsAt + 8 * ((window >> 1) + 2);
-    const have = x.memory.buffer.byteLength;
-    if (have < end) x.memory.grow(Math.ceil((end - have) / 65536));
-    this.bytes = Buffer.from(x.memory.buffer);
+    this.bytes = memoryOf(x, this.runsAt + 8 * ((window >> 1) + 2));
     this.words = new Int32Array(x.memory.buffer);
     this.bytes.set(column.subarray(0, 128), 0);
     new Int32Array(x.memory.buffer, TABLES, next.length).set(next);
