@@ -6,7 +6,7 @@ import { KeywordPass } from './keyword-pass.js';
 import { KeywordMatcher } from './keywords.js';
 import { RULES } from './rules.js';
 
-void test('the keyword automaton finds what a case-insensitive substring search finds', () => {
+void test('the keyword automaton finds what a case-insensitive substring search finds (short texts and long)', () => {
   const keywords = [...new Set(RULES.flatMap((r) => r.keywords))];
   const m = new KeywordMatcher(keywords);
   const alphabet = 'aAkKiIsS_-.:/ 29yYxXoObBeEjJpPtT\né';
@@ -15,6 +15,12 @@ void test('the keyword automaton finds what a case-insensitive substring search 
   const texts = ['', 'AKIA', 'xxsk_live_', 'ya29.', 'Private Key', 'https://', 'eyJ', 'sk-ant-api03', 'GHP_'];
   for (let i = 0; i < 400; i++) texts.push(Array.from({ length: rand(60) }, () => alphabet[rand(alphabet.length)]).join(''));
   for (const k of keywords) texts.push(`..${k.toUpperCase()}..`, k.slice(0, -1), `${k.slice(0, 1)} ${k.slice(1)}`);
+  // Long texts (the WebAssembly pass reads those), with a keyword or not, and with a character above 0xff.
+  for (let i = 0; i < 60; i++) {
+    const k = keywords[rand(keywords.length)];
+    const filler = Array.from({ length: 300 + rand(300) }, () => alphabet[rand(alphabet.length)]).join('');
+    texts.push(filler, `${filler}${k.toUpperCase()}`, `${k}${filler}\u2019`, `${filler.slice(0, 100)}${k}${filler}`);
+  }
   for (const t of texts) {
     const got = m.present(t);
     m.keywords.forEach((k, id) => assert.equal(got[id], t.toLowerCase().includes(k), `${JSON.stringify(t)} ${k}`));

@@ -10,6 +10,9 @@
 
 import { KeywordPass } from './keyword-pass.js';
 
+/** A run class with no member: the pass finds keywords only. */
+const NO_RUNS = new Uint8Array(256);
+
 /** How presentAndRuns runs: in WebAssembly where it can (default), in windows of `window` bytes (tests). */
 export interface PassOptions {
   webAssembly?: boolean;
@@ -136,11 +139,7 @@ export class KeywordMatcher {
   presentAndRuns(text: string, runClass: Uint8Array, long: number, short: number, runs: number[], lineOf?: Uint8Array, lines?: number[]): boolean[] {
     const seen = new Array<boolean>(this.keywords.length).fill(false);
     const { wide, next, firstOut } = this;
-    if (this.pass === undefined) {
-      const { webAssembly = true, window } = this.passOptions;
-      this.pass = (webAssembly && KeywordPass.create(this.column, next, window)) || null;
-    }
-    if (this.pass?.run(text, runClass, firstOut, long, short, runs, (i, state) => this.hit(text, state, i, seen, lineOf, lines))) return seen;
+    if (this.wasm()?.run(text, runClass, firstOut, long, short, runs, (i, state) => this.hit(text, state, i, seen, lineOf, lines))) return seen;
     let s = 0;
     let runStart = -1;
     let runAtLine = false;
@@ -172,6 +171,15 @@ export class KeywordMatcher {
     return seen;
   }
 
+  /** The pass in WebAssembly, made on first use; null where there is none or it is not wanted. */
+  private wasm(): KeywordPass | null {
+    if (this.pass === undefined) {
+      const { webAssembly = true, window } = this.passOptions;
+      this.pass = (webAssembly && KeywordPass.create(this.column, this.next, window)) || null;
+    }
+    return this.pass;
+  }
+
   /** The DFA is in output state `s` after character `i` of `text`: its keywords are seen, and maybe the line. */
   private hit(text: string, s: number, i: number, seen: boolean[], lineOf: Uint8Array | undefined, lines: number[] | undefined): void {
     const ids = this.out[s / this.width];
@@ -189,6 +197,10 @@ export class KeywordMatcher {
   /** Which keywords occur in `text` (ids into `keywords`); stops early once all have been seen. */
   present(text: string): boolean[] {
     const seen = new Array<boolean>(this.keywords.length).fill(false);
+    // A long text is read in WebAssembly, which has no warm-up: a scan reads each joined view of a file so.
+    if (text.length >= 256 && this.wasm()?.run(text, NO_RUNS, this.firstOut, 0, 0, [], (i, state) => this.hit(text, state, i, seen, undefined, undefined))) {
+      return seen;
+    }
     let left = this.keywords.length;
     const { wide, next, out, width, firstOut } = this;
     let s = 0;
