@@ -1,12 +1,15 @@
 /**
- * `git log -p` output as bytes, a pipe read at a time, and the runs of added
- * lines cut from it (git.ts): in the memory of added-runs.wat where Node runs
- * WebAssembly, else with Buffer methods.
+ * `git log -p` output as bytes, a pipe read at a time, and the text a file
+ * gains in a commit gathered from it (git.ts): in the memory of
+ * added-runs.wat where Node runs WebAssembly, else with Buffer methods.
  *
  * Why: a push is mostly long runs of `+` lines. Decoding each read to a
- * string, matching each run with a regex, slicing it and dropping its `+`s
- * with a replace made three copies of nearly all of a push's text, garbage
- * by the next file; this makes one, the run's string.
+ * string, matching each run with a regex, slicing it, dropping its `+`s with
+ * a replace and joining a file's runs made four copies of nearly all of a
+ * push's text, garbage soon after; this makes one, the file's string.
+ *
+ * A file's text is its added lines joined by line breaks, read as latin1
+ * (one byte a character), as git.ts explains.
  */
 import { WASM } from './added-runs.wasm.js';
 import { instantiate, memoryOf, type WasmGlobal, type WasmMemory } from './wasm.js';
@@ -18,20 +21,25 @@ interface Exports extends WasmMemory {
 }
 
 export class DiffBytes {
-  /** Lines of the last `cut`, and their text when it was copied. */
+  /** Lines of the last `cut`, and with `copy`, the length of the run it added (no line break after it). */
   lines = 0;
-  text = '';
+  length = 0;
   private readonly x: Exports | undefined;
-  /** A view of the whole memory; the stream from 0, where `cut` copies from `cap`. */
-  private mem: Buffer;
+  /**
+   * A view of the whole memory: the stream's bytes in [0, cap), the file's text (each line followed by a
+   * line break) in [cap, cap + textLength).
+   */
+  private mem: Buffer = Buffer.alloc(0);
   private cap = 0;
+  private textLength = 0;
   /** The incomplete line of the previous read: its length at the start of the memory, or its bytes. */
   private keptBytes = 0;
   private kept: Buffer | undefined;
+  /** Without WebAssembly: the file's text, a run a part. */
+  private parts: string[] = [];
 
   constructor(webAssembly = true) {
     this.x = webAssembly ? instantiate<Exports>(WASM) : undefined;
-    this.mem = Buffer.alloc(0);
   }
 
   /** What was kept (no longer kept), then `chunk`: one buffer, valid until the next call. */
@@ -41,9 +49,14 @@ export class DiffBytes {
     this.keptBytes = 0;
     if (x === undefined) return kept ? Buffer.concat([kept, chunk]) : chunk;
     const need = keptBytes + chunk.length;
-    if (need > this.cap) {
-      this.cap = Math.max(1 << 17, 2 ** Math.ceil(Math.log2(need)));
-      this.mem = memoryOf(x, 2 * this.cap);
+    const cap = need > this.cap ? Math.max(1 << 17, 2 ** Math.ceil(Math.log2(need))) : this.cap;
+    // Room for all of this read to join the file's text: the memory never grows while a read is parsed
+    // (growing detaches the views the parse holds).
+    const total = cap + this.textLength + need;
+    if (total > this.mem.length) this.mem = memoryOf(x, 2 ** Math.ceil(Math.log2(total)));
+    if (cap !== this.cap) {
+      this.mem.copyWithin(cap, this.cap, this.cap + this.textLength);
+      this.cap = cap;
     }
     this.mem.set(chunk, keptBytes);
     return this.mem.subarray(0, need);
@@ -65,16 +78,19 @@ export class DiffBytes {
 
   /**
    * The lines of `buf` from `at` on that start with the byte `mark` and end before `limit`: returns
-   * where they end (`at` if none do); their number in `lines`, and with `copy` their text without the
-   * marks, joined by line breaks, in `text` (latin1: a byte a character).
+   * where they end (`at` if none do), and their number in `lines`. With `copy`, they are added to the
+   * file's text without their marks, as one run of `length` characters.
    */
   cut(buf: Buffer, at: number, limit: number, mark: number, copy: boolean): number {
     const { x } = this;
-    if (x !== undefined && buf.buffer === this.mem.buffer) {
-      const end = x.cut(buf.byteOffset + at, buf.byteOffset + limit, mark, copy ? this.cap : -1) - buf.byteOffset;
+    if (x !== undefined) {
+      this.mine(buf);
+      const end = x.cut(buf.byteOffset + at, buf.byteOffset + limit, mark, copy ? this.cap + this.textLength : -1) - buf.byteOffset;
       this.lines = x.lines.value;
-      // Without the last line break.
-      this.text = copy && this.lines > 0 ? this.mem.toString('latin1', this.cap, x.end.value - 1) : '';
+      if (copy && this.lines > 0) {
+        this.length = x.end.value - this.cap - this.textLength - 1;
+        this.textLength = x.end.value - this.cap;
+      }
       return end;
     }
     const parts: string[] = [];
@@ -88,7 +104,41 @@ export class DiffBytes {
       p = nl + 1;
     }
     this.lines = lines;
-    this.text = parts.join('\n');
+    if (copy && lines > 0) {
+      const run = parts.join('\n');
+      this.parts.push(run);
+      this.length = run.length;
+    }
     return p;
+  }
+
+  /** Add bytes [from, to) of `buf` (the last `append`) to the file's text as one line: returns its length. */
+  line(buf: Buffer, from: number, to: number): number {
+    if (this.x === undefined) this.parts.push(buf.toString('latin1', from, to));
+    else {
+      this.mine(buf);
+      const at = this.cap + this.textLength;
+      this.mem.copyWithin(at, buf.byteOffset + from, buf.byteOffset + to);
+      this.mem[at + to - from] = 10;
+      this.textLength += to - from + 1;
+    }
+    return to - from;
+  }
+
+  /** Text is copied within the memory: from the last `append` only. */
+  private mine(buf: Buffer): void {
+    if (buf.buffer !== this.mem.buffer) throw new Error('diff-bytes: not the buffer of the last append');
+  }
+
+  /** The file's text so far (its lines joined by line breaks), then none. */
+  take(): string {
+    if (this.x === undefined) {
+      const text = this.parts.join('\n');
+      this.parts = [];
+      return text;
+    }
+    const text = this.textLength > 0 ? this.mem.toString('latin1', this.cap, this.cap + this.textLength - 1) : '';
+    this.textLength = 0;
+    return text;
   }
 }

@@ -218,7 +218,8 @@ export async function scanRange(repoPath: string, range: GitRange, opts: GitScan
     findings.push(f);
   };
   const flushFile = () => {
-    if (!added.empty) added.scan(scanOpts, emitFor(commit, path));
+    const text = diff.take();
+    if (!added.empty) added.scan(text, scanOpts, emitFor(commit, path));
     added = new AddedLines();
   };
   // Every path in one text after the log, not a text per commit: the strict rules' cost is mostly per text
@@ -291,20 +292,8 @@ export async function scanRange(repoPath: string, range: GitRange, opts: GitScan
       return;
     }
     if (state === 'hunk') {
-      const c = line.charCodeAt(0);
-      if (line.startsWith('@@')) {
-        startHunk(line);
-        return;
-      }
-      if (parents === 1) {
-        if (c === 43 /* + */) added.add(line.slice(1), newLine++);
-        else if (c === 32 /* space */) newLine++;
-        return;
-      }
-      const prefix = line.slice(0, parents);
-      if (prefix.includes('-')) return;
-      if (prefix.includes('+')) added.add(line.slice(parents), newLine);
-      newLine++;
+      // Added, removed and context lines are read from the bytes (onBytes).
+      if (line.startsWith('@@')) startHunk(line);
       return;
     }
     if (state !== 'header') return;
@@ -334,8 +323,9 @@ export async function scanRange(repoPath: string, range: GitRange, opts: GitScan
   };
   /**
    * Whole lines of the stream (`buf` ends with a newline). Most of a push is
-   * runs of `+` lines of one-parent diffs: each run is cut as one string
-   * without its `+`s (diff-bytes.ts); runs of `-` lines are stepped over.
+   * runs of `+` lines of one-parent diffs: each run joins the file's text
+   * without its `+`s in one copy (diff-bytes.ts); runs of `-` lines are
+   * stepped over. Every other line is decoded (UTF-8) for `onLine`.
    *
    * Added lines are cut as latin1 (one byte a character, so offsets are
    * byte offsets) and scanned so, not decoded as UTF-8: every rule of a push
@@ -351,18 +341,31 @@ export async function scanRange(repoPath: string, range: GitRange, opts: GitScan
     const n = buf.length;
     let pos = 0;
     while (pos < n) {
-      if (state === 'hunk' && parents === 1) {
-        const c = buf[pos];
-        if (c === 43 /* + */ || c === 45 /* - */) {
+      const c = buf[pos];
+      if (state === 'hunk' && (c === 43 /* + */ || c === 45 /* - */ || c === 32) /* space */) {
+        if (parents === 1) {
           const end = diff.cut(buf, pos, n, c, c === 43);
           if (end > pos) {
-            if (c === 43) {
-              added.add(diff.text, newLine);
-              newLine += diff.lines;
-            }
+            if (c === 43) added.add(diff.length, newLine);
+            if (c !== 45) newLine += diff.lines;
             pos = end;
             continue;
           }
+        } else {
+          // A combined diff (a merge): a column per parent. Added beyond every parent: no `-`, some `+`.
+          const nl = buf.indexOf(10, pos);
+          let plus = false;
+          let minus = false;
+          for (let k = pos; k < pos + parents && k < nl; k++) {
+            if (buf[k] === 43) plus = true;
+            else if (buf[k] === 45) minus = true;
+          }
+          if (!minus) {
+            if (plus) added.add(diff.line(buf, Math.min(pos + parents, nl), nl), newLine);
+            newLine++;
+          }
+          pos = nl + 1;
+          continue;
         }
       }
       const nl = buf.indexOf(10, pos);

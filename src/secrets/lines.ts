@@ -2,11 +2,10 @@
  * Texts made of numbered lines, scanned as one text with each finding
  * attributed to the line it starts on.
  *
- * `AddedLines` holds what one file gains in one commit as a few large strings
- * (one per run of `+` lines of the diff, cut from the `git log` stream in one
- * slice) rather than a string per line: on a push of real code, allocating and
- * joining a string per line was a sixth of the scan. Line numbers are worked
- * out only for findings.
+ * `AddedLines` places what one file gains in one commit: its text is made in
+ * one piece (diff-bytes.ts), not a string per line (on a push of real code,
+ * allocating and joining a string per line was a sixth of the scan), and line
+ * numbers are worked out only for findings.
  */
 import { scanText, type ScanOptions } from './scan.js';
 
@@ -57,30 +56,30 @@ export function lastAtOrBefore(xs: readonly number[], x: number): number {
   return lo;
 }
 
-/** The added lines of one file: runs of consecutive lines, each run one string. */
+/**
+ * Where the added lines of one file are in its text (its runs of consecutive
+ * added lines joined by line breaks, gathered by diff-bytes.ts): the offset
+ * and first line number of each run.
+ */
 export class AddedLines {
-  private parts: string[] = [];
-  /** Offset of each part in the joined text, and the line number of its first line. */
+  /** Offset of each run in the joined text, and the line number of its first line. */
   private offsets: number[] = [];
   private firstLines: number[] = [];
   private length = 0;
 
   get empty(): boolean {
-    return this.parts.length === 0;
+    return this.offsets.length === 0;
   }
 
-  /** `run`: whole lines joined by `\n` (no trailing newline); its first line is line `firstLine`. */
-  add(run: string, firstLine: number): void {
+  /** The next run: `length` characters (whole lines, no line break after the last), its first line `firstLine`. */
+  add(length: number, firstLine: number): void {
     this.offsets.push(this.length);
     this.firstLines.push(firstLine);
-    this.parts.push(run);
-    this.length += run.length + 1;
+    this.length += length + 1;
   }
 
-  /** Scan the lines as one text (the same text as their per-line join) and report each finding's line. */
-  scan(opts: ScanOptions, emit: EmitFinding): void {
-    if (this.parts.length === 0) return;
-    const text = this.parts.length === 1 ? (this.parts[0] ?? '') : this.parts.join('\n');
+  /** Scan `text` (the runs joined) and report each finding's line. */
+  scan(text: string, opts: ScanOptions, emit: EmitFinding): void {
     for (const f of scanText(text, opts)) {
       const k = lastAtOrBefore(this.offsets, f.start);
       let line = this.firstLines[k] ?? 0;
