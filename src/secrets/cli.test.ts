@@ -147,3 +147,18 @@ void test('a scan starts with the code cache the build made for its bundle; one 
   assert.equal(cached.stdout.trimEnd().split('\n').length, 3);
   assert.equal(compiled.stdout, cached.stdout);
 });
+
+void test('a scan where WebAssembly gets no memory (ulimit -v: each module reserves GiBs of address space), or none at all (--jitless), finds the same in JavaScript', () => {
+  const args = [join(import.meta.dirname, '..', '..', 'dist', 'cli', 'scan.cjs'), 'scan', '--repo', dir, '--range', `${base}..${head}`, '--json'];
+  const env = { ...process.env, NO_COLOR: '1' };
+  const plain = spawnSync(process.execPath, args, { encoding: 'utf8', env });
+  const quoted = [process.execPath, ...args].map((a) => `'${a.replace(/'/g, "'\\''")}'`).join(' ');
+  const limited = spawnSync('sh', ['-c', `ulimit -v 4000000 && exec ${quoted}`], { encoding: 'utf8', env });
+  const jitless = spawnSync(process.execPath, ['--jitless', ...args], { encoding: 'utf8', env });
+  assert.equal(plain.status, 1, plain.stderr);
+  assert.equal(plain.stdout.trimEnd().split('\n').length, 3);
+  for (const r of [limited, jitless]) {
+    assert.equal(r.status, 1, r.stderr);
+    assert.equal(r.stdout, plain.stdout);
+  }
+});

@@ -24,7 +24,9 @@ export class DiffBytes {
   /** Lines of the last `cut`, and with `copy`, the length of the run it added (no line break after it). */
   lines = 0;
   length = 0;
-  private readonly x: Exports | undefined;
+  /** The module; undefined without WebAssembly, or once its memory would pass `maxBytes` (JavaScript from there on). */
+  private x: Exports | undefined;
+  private readonly maxBytes: number;
   /**
    * A view of the whole memory: the stream's bytes in [0, cap), the file's text (each line followed by a
    * line break) in [cap, cap + textLength).
@@ -38,22 +40,34 @@ export class DiffBytes {
   /** Without WebAssembly: the file's text, a run a part. */
   private parts: string[] = [];
 
-  constructor(webAssembly = true) {
+  /** `maxBytes`: the most memory the module may take (a file's text and a read); past it, JavaScript. */
+  constructor(webAssembly = true, maxBytes = 1 << 30) {
     this.x = webAssembly ? instantiate<Exports>(WASM) : undefined;
+    this.maxBytes = maxBytes;
   }
 
   /** What was kept (no longer kept), then `chunk`: one buffer, valid until the next call. */
   append(chunk: Buffer): Buffer {
-    const { x, kept, keptBytes } = this;
-    this.kept = undefined;
-    this.keptBytes = 0;
-    if (x === undefined) return kept ? Buffer.concat([kept, chunk]) : chunk;
+    const { x, keptBytes } = this;
+    if (x === undefined) {
+      const { kept } = this;
+      this.kept = undefined;
+      return kept ? Buffer.concat([kept, chunk]) : chunk;
+    }
     const need = keptBytes + chunk.length;
     const cap = need > this.cap ? Math.max(1 << 17, 2 ** Math.ceil(Math.log2(need))) : this.cap;
     // Room for all of this read to join the file's text: the memory never grows while a read is parsed
     // (growing detaches the views the parse holds).
-    const total = cap + this.textLength + need;
-    if (total > this.mem.length) this.mem = memoryOf(x, 2 ** Math.ceil(Math.log2(total)));
+    const total = 2 ** Math.ceil(Math.log2(cap + this.textLength + need));
+    if (total > this.mem.length) {
+      const grown = total <= this.maxBytes ? memoryOf(x, total) : undefined;
+      if (grown === undefined) {
+        this.leaveWasm();
+        return this.append(chunk);
+      }
+      this.mem = grown;
+    }
+    this.keptBytes = 0;
     if (cap !== this.cap) {
       this.mem.copyWithin(cap, this.cap, this.cap + this.textLength);
       this.cap = cap;
@@ -123,6 +137,15 @@ export class DiffBytes {
       this.textLength += to - from + 1;
     }
     return to - from;
+  }
+
+  /** Go on in JavaScript: what is kept and the file's text so far move out of the memory. */
+  private leaveWasm(): void {
+    if (this.keptBytes > 0) this.kept = Buffer.from(this.mem.subarray(0, this.keptBytes));
+    if (this.textLength > 0) this.parts = [this.mem.toString('latin1', this.cap, this.cap + this.textLength - 1)];
+    this.keptBytes = this.textLength = 0;
+    this.x = undefined;
+    this.mem = Buffer.alloc(0);
   }
 
   /** Text is copied within the memory: from the last `append` only. */

@@ -40,24 +40,29 @@ export class KeywordPass {
 
   /**
    * A pass over the DFA `next` (rows of `column`-indexed states, see KeywordMatcher), or undefined where
-   * this Node runs no WebAssembly (`--jitless`).
+   * this Node runs no WebAssembly (`--jitless`) or cannot give it memory.
    */
   static create(column: Uint8Array, next: Int32Array, window = WINDOW): KeywordPass | undefined {
     const x = instantiate<Exports>(WASM);
-    return x && new KeywordPass(x, column, next, window);
+    const textAt = (TABLES + next.length * 4 + 7) & ~7;
+    // A window and its line break; at most one hit per byte, and one run per two.
+    const hitsAt = (textAt + window + 1 + 7) & ~7;
+    const runsAt = hitsAt + 8 * (window + 1);
+    const bytes = x && memoryOf(x, runsAt + 8 * ((window >> 1) + 2));
+    if (x === undefined || bytes === undefined) return undefined;
+    bytes.set(column.subarray(0, 128), 0);
+    new Int32Array(x.memory.buffer, TABLES, next.length).set(next);
+    return new KeywordPass(x, bytes, { textAt, hitsAt, runsAt, window });
   }
 
-  private constructor(x: Exports, column: Uint8Array, next: Int32Array, window: number) {
+  private constructor(x: Exports, bytes: Buffer, at: { textAt: number; hitsAt: number; runsAt: number; window: number }) {
     this.x = x;
-    this.window = window;
-    this.textAt = (TABLES + next.length * 4 + 7) & ~7;
-    // A window and its line break; at most one hit per byte, and one run per two.
-    this.hitsAt = (this.textAt + window + 1 + 7) & ~7;
-    this.runsAt = this.hitsAt + 8 * (window + 1);
-    this.bytes = memoryOf(x, this.runsAt + 8 * ((window >> 1) + 2));
+    this.bytes = bytes;
     this.words = new Int32Array(x.memory.buffer);
-    this.bytes.set(column.subarray(0, 128), 0);
-    new Int32Array(x.memory.buffer, TABLES, next.length).set(next);
+    this.textAt = at.textAt;
+    this.hitsAt = at.hitsAt;
+    this.runsAt = at.runsAt;
+    this.window = at.window;
   }
 
   /**
