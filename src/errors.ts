@@ -27,6 +27,8 @@ export const ExitCode = {
   hangUp: 129,
   /** Ctrl-C or SIGTERM during a session (the bottle is removed as on `exit`), or during a start (nothing is left). */
   interrupted: 130,
+  /** `scan` had output for a reader that stopped reading (`| head -1`), and found nothing: 141, as a shell reports a program SIGPIPE ended. */
+  pipeClosed: 141,
 } as const;
 export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
 

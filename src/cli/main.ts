@@ -5,6 +5,7 @@ import { Command, CommanderError } from 'commander';
 import { ExitCode } from '../errors.js';
 import { packageVersion } from '../paths.js';
 import { type CliContext, cliContext } from './context.js';
+import { exitAfterFlush } from './exit.js';
 import { colorFor, colors, reportError } from './output.js';
 
 type Register = (program: Command, ctx: () => CliContext) => void;
@@ -57,30 +58,6 @@ async function main(argv: string[]): Promise<number> {
   } catch (e) {
     if (e instanceof CommanderError) return e.exitCode === 0 ? ExitCode.ok : ExitCode.usage;
     return reportError(e, context?.e ?? colors(colorFor(process.stderr, process.env)));
-  }
-}
-
-/**
- * Exit once stdout and stderr have drained. process.exit drops what a pipe
- * has not taken yet, so `proposals --json | slow-reader` was cut at 64 KiB
- * (invalid JSON); an empty write's callback runs after every earlier write.
- */
-function exitAfterFlush(code: number): void {
-  let left = 2;
-  const done = (): void => {
-    if (--left === 0) process.exit(code);
-  };
-  for (const stream of [process.stdout, process.stderr]) {
-    // A reader that went away (EPIPE) has nothing left to wait for; the write's callback and
-    // 'error' may both fire for one stream, which must count once.
-    let settled = false;
-    const once = (): void => {
-      if (settled) return;
-      settled = true;
-      done();
-    };
-    stream.once('error', once);
-    stream.write('', once);
   }
 }
 

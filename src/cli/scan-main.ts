@@ -7,6 +7,7 @@
 import { Command, CommanderError } from 'commander';
 import { ExitCode } from '../errors.js';
 import { registerScan } from './commands/scan.js';
+import { exitAfterFlush, noteClosedPipe } from './exit.js';
 import { colorFor, colors, reportError } from './output.js';
 
 async function main(argv: string[]): Promise<number> {
@@ -23,9 +24,7 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
-/** Exit once stdout has drained: `scan --json` piped into another program must arrive whole. */
-function exit(code: number): void {
-  process.stdout.write('', () => process.exit(code));
-}
-
-main(process.argv).then(exit, (e: unknown) => exit(reportError(e, colors(colorFor(process.stderr, process.env)))));
+// `scan --json` piped into another program must arrive whole; one that stops reading is no error of ours.
+noteClosedPipe();
+const end = (code: number) => exitAfterFlush(code, ExitCode.pipeClosed);
+main(process.argv).then(end, (e: unknown) => end(reportError(e, colors(colorFor(process.stderr, process.env)))));

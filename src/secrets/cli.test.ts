@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -160,5 +160,24 @@ void test('a scan where WebAssembly gets no memory (ulimit -v: each module reser
   for (const r of [limited, jitless]) {
     assert.equal(r.status, 1, r.stderr);
     assert.equal(r.stdout, plain.stdout);
+  }
+});
+
+void test('a scan whose reader stops reading (`| head -1`) ends without a stack trace: 141 as SIGPIPE would, 1 when it found secrets', async () => {
+  const launcher = join(import.meta.dirname, '..', '..', 'bin', 'bot-bottle');
+  const cases = [
+    { args: ['scan', '--help'], code: 141 },
+    { args: ['scan', '--repo', dir, '--range', `${base}..${head}`, '--json'], code: 1 },
+    { args: ['scan', '--repo', dir, '--range', `${base}..${head}`], code: 1 },
+  ];
+  for (const { args, code } of cases) {
+    const child = spawn(launcher, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NO_COLOR: '1' } });
+    // Closed before the scan has started: its first write finds no reader.
+    child.stdout.destroy();
+    let stderr = '';
+    child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
+    const status = await new Promise<number | null>((resolve) => child.on('close', resolve));
+    assert.equal(status, code, `${args.join(' ')}: ${stderr}`);
+    assert.equal(stderr, '', args.join(' '));
   }
 });
