@@ -142,8 +142,9 @@ export class DiffBytes {
   /** Go on in JavaScript: what is kept and the file's text so far move out of the memory. */
   private leaveWasm(): void {
     if (this.keptBytes > 0) this.kept = Buffer.from(this.mem.subarray(0, this.keptBytes));
-    if (this.textLength > 0) this.parts = [this.mem.toString('latin1', this.cap, this.cap + this.textLength - 1)];
-    this.keptBytes = this.textLength = 0;
+    // A text begun (even one empty line) stays a part: the next run joins it after a line break.
+    if (this.textLength > 0) this.parts = [this.take()];
+    this.keptBytes = 0;
     this.x = undefined;
     this.mem = Buffer.alloc(0);
   }
