@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -351,5 +351,64 @@ void test('a tag on a commit of the range is scanned whatever the repository say
     assert.deepEqual(found.map((f) => [f.path, f.line, f.rule]), [['<tag:rel>', 3, 'github-pat']]);
     // A range without the tagged commit: no tag scanned.
     assert.deepEqual(await scanRange(repo, `${gitIn(repo, 'rev-parse', 'HEAD~1')}..HEAD`), []);
+  });
+});
+
+/**
+ * A `git` first on PATH that records each command line in `log` (and runs `onRevList` before a rev-list), then
+ * runs the real one: what the scan starts, seen from outside.
+ */
+async function withGitSpy<T>(onRevList: string, body: (calls: () => string[]) => Promise<T>): Promise<T> {
+  const bin = mkdtempSync(join(tmpdir(), 'bb-git-spy-'));
+  const real = execFileSync('sh', ['-c', 'command -v git'], { encoding: 'utf8' }).trim();
+  const log = join(bin, 'calls');
+  writeFileSync(log, '');
+  writeFileSync(join(bin, 'git'), `#!/bin/sh\nprintf '%s\\n' "$*" >> '${log}'\ncase " $* " in *" rev-list "*) ${onRevList} ;; esac\nexec '${real}' "$@"\n`, { mode: 0o755 });
+  const path = process.env.PATH;
+  process.env.PATH = `${bin}:${path ?? ''}`;
+  try {
+    return await body(() => readFileSync(log, 'utf8').split('\n').filter(Boolean));
+  } finally {
+    process.env.PATH = path;
+    rmSync(bin, { recursive: true, force: true });
+  }
+}
+
+void test('a second git log from the other end of the range scans what one log does', async () => {
+  const all = git('rev-list', '--all').split('\n');
+  for (const range of [`${ids.base}..main`, '--all', all, [...all].reverse(), [ids.message ?? '', ids.binary ?? '']] as const) {
+    const one = await scanRange(dir, range, { secondLog: false });
+    const [two, calls] = await withGitSpy('', async (calls) => [await scanRange(dir, range, { secondLog: true }), calls()] as const);
+    assert.deepEqual(two, one, JSON.stringify(range));
+    assert.ok(one.length > 0);
+    // Both logs ran (the second in the opposite order), and for a range, the rev-list that checks they met.
+    assert.equal(calls.filter((c) => / log -p /.test(c)).length, 2, calls.join('\n'));
+    if (typeof range === 'string') {
+      assert.ok(calls.some((c) => / log -p .* --reverse /.test(c)), calls.join('\n'));
+      assert.ok(calls.some((c) => / rev-list /.test(c)), calls.join('\n'));
+    }
+  }
+});
+
+void test('a commit neither log reached (the branch moved while they ran) is scanned after them', async () => {
+  const [early, late] = [fake.ghp(), fake.stripe()];
+  await withRepo('bb-git-moved-', async (repo, base) => {
+    for (let i = 0; i < 6; i++) {
+      writeFileSync(join(repo, `f${i}.txt`), i === 2 ? `TOKEN=${early}\n` : `${i}\n`);
+      gitIn(repo, 'add', '-A');
+      gitIn(repo, 'commit', '-q', '-m', `c${i}`);
+    }
+    const tip = gitIn(repo, 'rev-parse', 'HEAD');
+    // A commit on top of the branch that no ref names yet: the spy moves the branch to it just before the rev-list.
+    writeFileSync(join(repo, 'late.txt'), `stripe ${late}\n`);
+    gitIn(repo, 'add', '-A');
+    gitIn(repo, 'commit', '-q', '-m', 'late');
+    const moved = gitIn(repo, 'rev-parse', 'HEAD');
+    gitIn(repo, 'update-ref', 'refs/heads/main', tip);
+    const found = await withGitSpy(`'${execFileSync('sh', ['-c', 'command -v git'], { encoding: 'utf8' }).trim()}' -C '${repo}' update-ref refs/heads/main ${moved}`, () =>
+      scanRange(repo, `${base}..main`, { secondLog: true }),
+    );
+    assert.deepEqual(found.map((f) => [f.path, f.rule]), [['f2.txt', 'github-pat'], ['late.txt', 'stripe-secret-key']]);
+    assert.equal(found[1]?.commit, moved);
   });
 });

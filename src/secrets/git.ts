@@ -4,14 +4,18 @@
  * what it adds beyond all its parents, `--cc`), its message, and the messages
  * of annotated tags that point into the range.
  *
- * One `git log -p` process streams the whole range; binary blobs (and files
- * an attribute marks `-diff`) are read with one `git cat-file --batch`.
+ * `git log -p` streams the range (from both ends, in two processes, when it
+ * takes a while: see `startSecond`); binary blobs (and files an attribute
+ * marks `-diff`) are read with one `git cat-file --batch`.
  *
  * What "new" means: only added lines are scanned, so a secret that is already
  * in BASE is not reported, unless a commit of the range adds it again (moves
  * it, copies it): then it is reported once for that commit. A file added and
  * deleted within the range is reported for the commit that added it.
  */
+import type { ChildProcess, ChildProcessWithoutNullStreams } from 'node:child_process';
+import { availableParallelism } from 'node:os';
+import type { Readable } from 'node:stream';
 import { BottleError } from '../errors.js';
 import { unpack } from './archive.js';
 import { binaryStrings, isBinary } from './decoders.js';
@@ -44,6 +48,11 @@ export interface GitScanOptions extends ScanOptions {
   scanMetadata?: boolean;
   /** Cut the diff's added lines in WebAssembly where Node runs it (default true); false: the same, in JavaScript. */
   webAssembly?: boolean;
+  /**
+   * A second `git log` from the range's other end (see `startSecond`): true at once, false never; by
+   * default once the scan has waited a while for git, on a host with more than one core.
+   */
+  secondLog?: boolean;
 }
 
 /** Either `BASE..HEAD` (any rev-list range), `--all`, or the list of commit ids to scan. */
@@ -53,6 +62,12 @@ export type GitRange = string | readonly string[];
 const MAX_ARCHIVE_BLOB = 32 << 20;
 const MAX_ARCHIVE_TOTAL = 128 << 20;
 const NULL_OID = /^0+$/;
+/**
+ * Milliseconds the scan waits for git's output before it starts a second log (see `startSecond`). Where
+ * the scanner is the slow part (a push of new files), it hardly waits, and a second git would only take
+ * CPU from it: 70 ms more on the 200-commit bench push.
+ */
+const WAIT_BEFORE_SECOND_LOG = 20;
 
 // ---------------------------------------------------------------- git processes
 
@@ -84,6 +99,16 @@ function gitOutput(repo: string, args: readonly string[], what: string, input = 
     p.stdin.on('error', () => undefined);
     p.stdin.end(input);
   });
+}
+
+/** A git whose output a scan reads. */
+type GitChild = ChildProcess & { stdout: Readable; stderr: Readable };
+
+/** `commits` on git's stdin, a line each (git log --stdin). */
+function feed(child: ChildProcessWithoutNullStreams, commits: readonly string[]): ChildProcessWithoutNullStreams {
+  child.stdin.on('error', () => undefined);
+  child.stdin.end(commits.join('\n') + '\n');
+  return child;
 }
 
 /** `git cat-file --batch`: read many blobs through one process. */
@@ -186,7 +211,8 @@ export async function scanRange(repoPath: string, range: GitRange, opts: GitScan
   };
 
   const listed = typeof range !== 'string';
-  if (listed && range.length === 0) return [];
+  const list = listed ? [...new Set(range)] : [];
+  if (listed && list.length === 0) return [];
   const revs = revArgs(range);
   if (!listed && range !== '--all' && (range.startsWith('-') || range.trim() === '')) {
     throw new BottleError('usage', `not a commit range: ${JSON.stringify(range)}`, { fix: 'pass --range BASE..HEAD' });
@@ -196,31 +222,15 @@ export async function scanRange(repoPath: string, range: GitRange, opts: GitScan
   const started = listed ? undefined : adoptLog(repoPath, argsFor);
   const markers = started?.markers ?? logMarkers();
   const { START, END, IDENT } = markers;
-  const args = argsFor(markers);
+  const what = `the range ${listed ? '(commit list)' : range}`;
 
-  // State of the streaming parse.
-  let commit = '';
-  let state: 'none' | 'msg' | 'header' | 'hunk' = 'none';
-  let msg: string[] = [];
-  let path = '';
-  let parents = 1;
-  let oids: string[] = [];
-  let newLine = 0;
-  let added = new AddedLines();
-  const diff = new DiffBytes(opts.webAssembly);
-  // Each path the range changes, and the commits that change it (in order): a path is scanned once per scan.
+  // Each path the range changes, and the commits that change it: a path is scanned once per scan.
   const pathCommits = new Map<string, string[]>();
-
   const emitFor = (c: string, p: string): EmitFinding => (line, rule, redacted, allowed, via) => {
     const f: GitFinding = { commit: c, path: p, line, rule, redacted };
     if (allowed) f.allowed = true;
     if (via) f.via = via;
     findings.push(f);
-  };
-  const flushFile = () => {
-    const text = diff.take();
-    if (!added.empty) added.scan(text, scanOpts, emitFor(commit, path));
-    added = new AddedLines();
   };
   // Every path in one text after the log, not a text per commit: the strict rules' cost is mostly per text
   // (200 texts were 18 ms of the bench push), and a push changes the same files again and again.
@@ -242,181 +252,274 @@ export async function scanRange(repoPath: string, range: GitRange, opts: GitScan
     }
     for (const f of found) emit(...f);
   };
-  const flushMessage = () => {
-    while (msg.length > 0 && msg[msg.length - 1] === '') msg.pop();
-    scanLines({ lines: msg, numbers: msg.map((_, i) => i + 1) }, scanOpts, emitFor(commit, '<commit-message>'));
-    msg = [];
-  };
 
-  const onLine = (line: string) => {
-    if (line.startsWith(START)) {
-      flushFile();
-      commit = line.slice(START.length).split(' ')[0] ?? '';
-      // git log goes newest first (a list, in its order): `--reverse` made git read a range's blobs oldest first,
-      // against the grain of its packs' deltas (4% of git's time on a real 200-commit history, bench/scan/history.ts).
-      // Findings are sorted oldest first at the end; named tags outside the range come after every commit.
-      order.set(commit, listed ? order.size : -order.size);
-      // Anything after the NUL is a tag on this commit (only refs/tags/ decorate).
-      if (decorate && !tagged) {
-        const nul = line.indexOf('\0', START.length);
-        tagged = nul >= 0 && nul + 1 < line.length;
-      }
-      state = 'msg';
-      return;
-    }
-    if (state === 'msg') {
-      if (line.startsWith(IDENT)) {
-        if (metadata) {
-          const [author = '', committer = ''] = line.slice(IDENT.length).split('\0');
-          scanIdent(author, emitFor(commit, '<author>'));
-          if (committer !== author) scanIdent(committer, emitFor(commit, '<committer>'));
+  // Which log scans each commit (its list of commits): the first to reach it (see `readLog`).
+  const owner = new Map<string, string[]>();
+
+  /**
+   * Scan one `git log -p` stream, collecting the commits it scans in `mine`.
+   * Reaching a commit another log has taken, a log that `yields` stops there
+   * (its git is stopped, the rest of its output ignored); one that does not
+   * steps over that commit. `onWait` is told how long each wait for git's
+   * output lasted.
+   */
+  const readLog = (p: GitChild, what: string, mine: string[], yields: boolean, onWait?: (ms: number) => void): Promise<void> => {
+    let commit = '';
+    let state: 'none' | 'msg' | 'header' | 'hunk' | 'skip' = 'none';
+    let msg: string[] = [];
+    let path = '';
+    let parents = 1;
+    let oids: string[] = [];
+    let newLine = 0;
+    let added = new AddedLines();
+    let stopped = false;
+    // The paths of this commit so far (a path changing type shows twice in one commit).
+    let commitPaths = new Set<string>();
+    const diff = new DiffBytes(opts.webAssembly);
+
+    const flushFile = () => {
+      const text = diff.take();
+      if (!added.empty) added.scan(text, scanOpts, emitFor(commit, path));
+      added = new AddedLines();
+    };
+    const flushMessage = () => {
+      while (msg.length > 0 && msg[msg.length - 1] === '') msg.pop();
+      scanLines({ lines: msg, numbers: msg.map((_, i) => i + 1) }, scanOpts, emitFor(commit, '<commit-message>'));
+      msg = [];
+    };
+
+    const onLine = (line: string) => {
+      if (line.startsWith(START)) {
+        flushFile();
+        commit = line.slice(START.length).split(' ')[0] ?? '';
+        const taken = owner.get(commit);
+        if (taken !== undefined && taken !== mine) {
+          if (yields) {
+            stopped = true;
+            p.kill();
+          }
+          state = 'skip';
+          return;
         }
+        owner.set(commit, mine);
+        mine.push(commit);
+        commitPaths = new Set();
+        // Anything after the NUL is a tag on this commit (only refs/tags/ decorate).
+        if (decorate && !tagged) {
+          const nul = line.indexOf('\0', START.length);
+          tagged = nul >= 0 && nul + 1 < line.length;
+        }
+        state = 'msg';
         return;
       }
-      if (line === END) {
-        flushMessage();
+      if (state === 'skip') return;
+      if (state === 'msg') {
+        if (line.startsWith(IDENT)) {
+          if (metadata) {
+            const [author = '', committer = ''] = line.slice(IDENT.length).split('\0');
+            scanIdent(author, emitFor(commit, '<author>'));
+            if (committer !== author) scanIdent(committer, emitFor(commit, '<committer>'));
+          }
+          return;
+        }
+        if (line === END) {
+          flushMessage();
+          state = 'header';
+        } else msg.push(line);
+        return;
+      }
+      if (line.startsWith('diff --git ') || line.startsWith('diff --cc ') || line.startsWith('diff --combined ')) {
+        flushFile();
+        path = pathOfDiffHeader(line);
+        if (metadata && !commitPaths.has(path)) {
+          commitPaths.add(path);
+          const changes = pathCommits.get(path);
+          if (!changes) pathCommits.set(path, [commit]);
+          else changes.push(commit);
+        }
+        oids = [];
         state = 'header';
-      } else msg.push(line);
-      return;
-    }
-    if (line.startsWith('diff --git ') || line.startsWith('diff --cc ') || line.startsWith('diff --combined ')) {
-      flushFile();
-      path = pathOfDiffHeader(line);
-      if (metadata) {
-        const changes = pathCommits.get(path);
-        if (!changes) pathCommits.set(path, [commit]);
-        else if (changes[changes.length - 1] !== commit) changes.push(commit);
+        return;
       }
-      oids = [];
-      state = 'header';
-      return;
-    }
-    if (state === 'hunk') {
-      // Added, removed and context lines are read from the bytes (onBytes).
-      if (line.startsWith('@@')) startHunk(line);
-      return;
-    }
-    if (state !== 'header') return;
-    if (line.startsWith('index ')) {
-      const spec = line.slice(6).split(' ')[0] ?? '';
-      const [from = '', to = ''] = spec.split('..');
-      oids = [...from.split(','), to];
-    } else if (line.startsWith('+++ ')) {
-      const p = line.slice(4);
-      if (p !== '/dev/null') path = unquoteGitPath(p).replace(/^b\//, '');
-    } else if (line.startsWith('Binary files ')) {
-      const newOid = oids[oids.length - 1];
-      const oldOid = oids.length === 2 ? oids[0] : undefined;
-      if (newOid && !NULL_OID.test(newOid)) {
-        pending.push({ commit, path, newOid, oldOid: oldOid && !NULL_OID.test(oldOid) ? oldOid : undefined });
+      if (state === 'hunk') {
+        // Added, removed and context lines are read from the bytes (onBytes).
+        if (line.startsWith('@@')) startHunk(line);
+        return;
       }
-    } else if (line.startsWith('@@')) startHunk(line);
-  };
-  const startHunk = (line: string) => {
-    let at = 0;
-    while (line.charCodeAt(at) === 64 /* @ */) at++;
-    parents = Math.max(1, at - 1);
-    const plus = /\+(\d+)/.exec(line.slice(at, line.indexOf('@@', at)));
-    newLine = plus ? Number(plus[1]) : 0;
-    // `+N,0`: nothing added; `@@ -1 +0,0 @@` lines start at 0 only when empty.
-    state = 'hunk';
-  };
-  /**
-   * Whole lines of the stream (`buf` ends with a newline). Most of a push is
-   * runs of `+` lines of one-parent diffs: each run joins the file's text
-   * without its `+`s in one copy (diff-bytes.ts); runs of `-` lines are
-   * stepped over. Every other line is decoded (UTF-8) for `onLine`.
-   *
-   * Added lines are cut as latin1 (one byte a character, so offsets are
-   * byte offsets) and scanned so, not decoded as UTF-8: every rule of a push
-   * matches ASCII only, and a UTF-8 byte above 0x7f never equals an ASCII
-   * one, so a character outside ASCII becomes two to four characters no rule
-   * takes for part of a secret, and lines keep their numbers. Decoded, one
-   * curly quote in a file made all of its text a two-byte string, twice the
-   * memory and slower to scan: half the bench push's text. The egress DLP
-   * reads bodies the same way, and a known secret is also matched as its
-   * UTF-8 bytes (known.ts).
-   */
-  const onBytes = (buf: Buffer) => {
-    const n = buf.length;
-    let pos = 0;
-    while (pos < n) {
-      const c = buf[pos];
-      if (state === 'hunk' && (c === 43 /* + */ || c === 45 /* - */ || c === 32) /* space */) {
-        if (parents === 1) {
-          const end = diff.cut(buf, pos, n, c, c === 43);
-          if (end > pos) {
-            if (c === 43) added.add(diff.length, newLine);
-            if (c !== 45) newLine += diff.lines;
-            pos = end;
+      if (state !== 'header') return;
+      if (line.startsWith('index ')) {
+        const spec = line.slice(6).split(' ')[0] ?? '';
+        const [from = '', to = ''] = spec.split('..');
+        oids = [...from.split(','), to];
+      } else if (line.startsWith('+++ ')) {
+        const p = line.slice(4);
+        if (p !== '/dev/null') path = unquoteGitPath(p).replace(/^b\//, '');
+      } else if (line.startsWith('Binary files ')) {
+        const newOid = oids[oids.length - 1];
+        const oldOid = oids.length === 2 ? oids[0] : undefined;
+        if (newOid && !NULL_OID.test(newOid)) {
+          pending.push({ commit, path, newOid, oldOid: oldOid && !NULL_OID.test(oldOid) ? oldOid : undefined });
+        }
+      } else if (line.startsWith('@@')) startHunk(line);
+    };
+    const startHunk = (line: string) => {
+      let at = 0;
+      while (line.charCodeAt(at) === 64 /* @ */) at++;
+      parents = Math.max(1, at - 1);
+      const plus = /\+(\d+)/.exec(line.slice(at, line.indexOf('@@', at)));
+      newLine = plus ? Number(plus[1]) : 0;
+      // `+N,0`: nothing added; `@@ -1 +0,0 @@` lines start at 0 only when empty.
+      state = 'hunk';
+    };
+    /**
+     * Whole lines of the stream (`buf` ends with a newline). Most of a push is
+     * runs of `+` lines of one-parent diffs: each run joins the file's text
+     * without its `+`s in one copy (diff-bytes.ts); runs of `-` lines are
+     * stepped over. Every other line is decoded (UTF-8) for `onLine`.
+     *
+     * Added lines are cut as latin1 (one byte a character, so offsets are
+     * byte offsets) and scanned so, not decoded as UTF-8: every rule of a push
+     * matches ASCII only, and a UTF-8 byte above 0x7f never equals an ASCII
+     * one, so a character outside ASCII becomes two to four characters no rule
+     * takes for part of a secret, and lines keep their numbers. Decoded, one
+     * curly quote in a file made all of its text a two-byte string, twice the
+     * memory and slower to scan: half the bench push's text. The egress DLP
+     * reads bodies the same way, and a known secret is also matched as its
+     * UTF-8 bytes (known.ts).
+     */
+    const onBytes = (buf: Buffer) => {
+      const n = buf.length;
+      let pos = 0;
+      while (pos < n && !stopped) {
+        const c = buf[pos];
+        if (state === 'hunk' && (c === 43 /* + */ || c === 45 /* - */ || c === 32) /* space */) {
+          if (parents === 1) {
+            const end = diff.cut(buf, pos, n, c, c === 43);
+            if (end > pos) {
+              if (c === 43) added.add(diff.length, newLine);
+              if (c !== 45) newLine += diff.lines;
+              pos = end;
+              continue;
+            }
+          } else {
+            // A combined diff (a merge): a column per parent. Added beyond every parent: no `-`, some `+`.
+            const nl = buf.indexOf(10, pos);
+            let plus = false;
+            let minus = false;
+            for (let k = pos; k < pos + parents && k < nl; k++) {
+              if (buf[k] === 43) plus = true;
+              else if (buf[k] === 45) minus = true;
+            }
+            if (!minus) {
+              if (plus) added.add(diff.line(buf, Math.min(pos + parents, nl), nl), newLine);
+              newLine++;
+            }
+            pos = nl + 1;
             continue;
           }
-        } else {
-          // A combined diff (a merge): a column per parent. Added beyond every parent: no `-`, some `+`.
-          const nl = buf.indexOf(10, pos);
-          let plus = false;
-          let minus = false;
-          for (let k = pos; k < pos + parents && k < nl; k++) {
-            if (buf[k] === 43) plus = true;
-            else if (buf[k] === 45) minus = true;
-          }
-          if (!minus) {
-            if (plus) added.add(diff.line(buf, Math.min(pos + parents, nl), nl), newLine);
-            newLine++;
-          }
-          pos = nl + 1;
-          continue;
         }
+        const nl = buf.indexOf(10, pos);
+        if (nl < 0) throw new Error('git log: a read cut inside a line');
+        onLine(buf.toString('utf8', pos, nl));
+        pos = nl + 1;
       }
-      const nl = buf.indexOf(10, pos);
-      if (nl < 0) throw new Error('git log: a read cut inside a line');
-      onLine(buf.toString('utf8', pos, nl));
-      pos = nl + 1;
-    }
+    };
+
+
+    return new Promise<void>((resolve, reject) => {
+      const err: Buffer[] = [];
+      const output = readAhead(p.stdout, (chunk) => {
+        if (stopped) return;
+        const buf = diff.append(chunk);
+        const last = buf.lastIndexOf(10);
+        if (last >= 0) onBytes(buf.subarray(0, last + 1));
+        // Bytes after the last newline of what has arrived: read with the next chunk (a newline never splits a character).
+        if (!stopped) diff.keep(buf, last + 1);
+      }, undefined, onWait);
+      output.catch(() => p.kill());
+      p.stderr.on('data', (b: Buffer) => err.push(b));
+      p.on('error', (e) =>
+        reject(
+          e && (e as NodeJS.ErrnoException).code === 'ENOENT'
+            ? new BottleError('usage', 'cannot run git: not installed', { fix: 'apt-get install git' })
+            : e,
+        ),
+      );
+      // git may exit before its output is processed: the end waits for both.
+      p.on('close', (code) => {
+        output.then(() => {
+          if (stopped) return resolve();
+          if (code !== 0) return reject(gitError(repoPath, what, Buffer.concat(err).toString('utf8')));
+          try {
+            if (diff.pending) onBytes(diff.append(Buffer.from('\n')));
+            if (state === 'msg') flushMessage();
+            flushFile();
+            resolve();
+          } catch (e) {
+            reject(e instanceof Error ? e : new Error(String(e)));
+          }
+        }, reject);
+      });
+    });
   };
 
-  await new Promise<void>((resolve, reject) => {
-    const p = listed ? spawnGit(repoPath, args, true) : (started?.child ?? spawnGit(repoPath, args, false));
-    if (listed) {
-      p.stdin?.on('error', () => undefined);
-      p.stdin?.end(range.join('\n') + '\n');
+  /**
+   * Where git's diffing is the slow part (real history: large files changed
+   * a little), one git process is most of a scan's time, and the host has
+   * more cores. So once the scan has waited for git's output for a while, a
+   * second log of the same commits starts, in the opposite order; each
+   * log scans the commits it reaches first and stops at the first the other
+   * has taken, so the two meet where their work is even, whatever it costs
+   * per commit. `git rev-list` then names every commit of the range: one
+   * neither log scanned (a ref moved between their starts) is scanned after.
+   */
+  const newestFirst: string[] = [];
+  const oldestFirst: string[] = [];
+  const others: string[] = [];
+  let second: { child: GitChild; done: Promise<void> } | undefined;
+  let expected: Promise<string[]> | undefined;
+  const startSecond = () => {
+    if (second) return;
+    let child: GitChild;
+    if (listed) child = feed(spawnGit(repoPath, argsFor(markers), true), [...list].reverse());
+    else child = spawnGit(repoPath, logArgs(markers, decorate, ['--reverse', ...revs]), false);
+    const done = readLog(child, what, oldestFirst, true);
+    done.catch(() => undefined);
+    second = { child, done };
+    if (!listed) expected = gitOutput(repoPath, ['rev-list', ...revs], what).then((b) => b.toString('latin1').split('\n').filter(Boolean));
+    expected?.catch(() => undefined);
+  };
+  const first = listed ? feed(spawnGit(repoPath, argsFor(markers), true), list) : (started?.child ?? spawnGit(repoPath, argsFor(markers), false));
+  if (tagsNamed) listTags();
+  // git takes a while to start and find the first commit: build the rules meanwhile, not after its first bytes.
+  prepareRules([scanOpts, metaOpts]);
+  let walked: string[] | undefined;
+  try {
+    // On one core a second git would only take CPU from the first and from the scanner.
+    const auto = opts.secondLog === undefined && availableParallelism() > 1;
+    let waited = 0;
+    const onWait = (ms: number) => {
+      waited += ms;
+      if (waited >= WAIT_BEFORE_SECOND_LOG) startSecond();
+    };
+    if (opts.secondLog === true) startSecond();
+    await readLog(first, what, newestFirst, true, auto ? onWait : undefined);
+    await second?.done;
+    walked = await expected;
+    const missing = walked?.filter((c) => !owner.has(c)) ?? [];
+    if (missing.length > 0) {
+      await readLog(feed(spawnGit(repoPath, logArgs(markers, decorate, revArgs(missing)), true), missing), what, others, false);
     }
-    if (tagsNamed) listTags();
-    // git takes a while to start and find the first commit: build the rules meanwhile, not after its first bytes.
-    prepareRules([scanOpts, metaOpts]);
-    const err: Buffer[] = [];
-    const output = readAhead(p.stdout, (chunk) => {
-      const buf = diff.append(chunk);
-      const last = buf.lastIndexOf(10);
-      if (last >= 0) onBytes(buf.subarray(0, last + 1));
-      // Bytes after the last newline of what has arrived: read with the next chunk (a newline never splits a character).
-      diff.keep(buf, last + 1);
-    });
-    output.catch(() => p.kill());
-    p.stderr.on('data', (b: Buffer) => err.push(b));
-    p.on('error', (e) =>
-      reject(
-        e && (e as NodeJS.ErrnoException).code === 'ENOENT'
-          ? new BottleError('usage', 'cannot run git: not installed', { fix: 'apt-get install git' })
-          : e,
-      ),
-    );
-    // git may exit before its output is processed: the end waits for both.
-    p.on('close', (code) => {
-      output.then(() => {
-        if (code !== 0) return reject(gitError(repoPath, `the range ${listed ? '(commit list)' : range}`, Buffer.concat(err).toString('utf8')));
-        try {
-          if (diff.pending) onBytes(diff.append(Buffer.from('\n')));
-          if (state === 'msg') flushMessage();
-          flushFile();
-          scanPaths();
-          resolve();
-        } catch (e) {
-          reject(e instanceof Error ? e : new Error(String(e)));
-        }
-      }, reject);
-    });
-  });
+  } catch (e) {
+    second?.child.kill();
+    throw e;
+  }
+  scanPaths();
+  // The commits in git log's order (a list's, or a range's newest first). Findings are sorted oldest first at the
+  // end (a range's order negated); named tags outside the range come after every commit.
+  for (const c of [...(walked ?? []), ...newestFirst, ...oldestFirst.reverse(), ...others]) {
+    if (!order.has(c)) order.set(c, listed ? order.size : -order.size);
+  }
 
   if (tagged) listTags();
 

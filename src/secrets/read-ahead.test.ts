@@ -57,3 +57,14 @@ void test('an empty stream resolves', async () => {
   await readAhead(child.stdout, () => calls++);
   assert.equal(calls, 0);
 });
+
+void test('onWait is told how long the reader waited for the writer, once its first chunk came', async () => {
+  // The child's start (before its first write) is not a wait; the 300 ms between its two writes is.
+  const child = spawn(process.execPath, ['-e', "process.stdout.write('a\\n'); setTimeout(() => process.stdout.write('b\\n'), 300);"], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const waits: number[] = [];
+  const chunks: string[] = [];
+  await readAhead(child.stdout, (chunk) => chunks.push(chunk.toString()), undefined, (ms) => waits.push(ms));
+  assert.deepEqual(chunks, ['a\n', 'b\n']);
+  assert.equal(waits.length, 1, String(waits));
+  assert.ok((waits[0] ?? 0) > 200, String(waits));
+});

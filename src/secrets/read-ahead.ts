@@ -13,14 +13,19 @@
  */
 import type { Readable } from 'node:stream';
 
-/** Resolves once the stream has ended and every chunk was processed; rejects with what `onChunk` threw. */
-export function readAhead(stream: Readable, onChunk: (chunk: Buffer) => void, limit = 1 << 20): Promise<void> {
+/**
+ * Resolves once the stream has ended and every chunk was processed; rejects with what `onChunk` threw.
+ * `onWait` is told how long each wait for the stream lasted, once its first chunk was processed: a time
+ * the stream's writer was the slow side.
+ */
+export function readAhead(stream: Readable, onChunk: (chunk: Buffer) => void, limit = 1 << 20, onWait?: (ms: number) => void): Promise<void> {
   return new Promise((resolve, reject) => {
     const queue: Buffer[] = [];
     let queued = 0;
     let scheduled = false;
     let ended = false;
     let failed = false;
+    let idleSince: number | undefined;
     const work = () => {
       scheduled = false;
       if (failed) return;
@@ -40,12 +45,17 @@ export function readAhead(stream: Readable, onChunk: (chunk: Buffer) => void, li
       // One chunk a turn: the event loop reads the pipe between chunks.
       if (queue.length > 0) schedule();
       else if (ended) resolve();
+      else if (onWait) idleSince = performance.now();
     };
     const schedule = () => {
       scheduled = true;
       setImmediate(work);
     };
     stream.on('data', (chunk: Buffer) => {
+      if (idleSince !== undefined) {
+        onWait?.(performance.now() - idleSince);
+        idleSince = undefined;
+      }
       queue.push(chunk);
       queued += chunk.length;
       if (queued > limit) stream.pause();
