@@ -45,3 +45,20 @@ export function exitAfterFlush(code: number, gone?: ExitCode): void {
     stream.write('', once);
   }
 }
+
+/**
+ * A run whose event loop empties while `done` is pending is a fault of ours, never a success: Node would
+ * exit 0, and a scan that stopped early would pass a push it had not read. Exit `internal` then.
+ */
+export function failIfUnsettled(done: Promise<unknown>, what: string): void {
+  let settled = false;
+  done.then(
+    () => (settled = true),
+    () => (settled = true),
+  );
+  process.on('beforeExit', () => {
+    if (settled) return;
+    process.stderr.write(`error: internal error: ${what} stopped before it finished (please report it)\n`);
+    process.exit(ExitCode.internal);
+  });
+}

@@ -7,7 +7,7 @@
 import { Command, CommanderError } from 'commander';
 import { ExitCode } from '../errors.js';
 import { registerScan } from './commands/scan.js';
-import { exitAfterFlush, noteClosedPipe } from './exit.js';
+import { exitAfterFlush, failIfUnsettled, noteClosedPipe } from './exit.js';
 import { colorFor, colors, reportError } from './output.js';
 
 async function main(argv: string[]): Promise<number> {
@@ -27,4 +27,6 @@ async function main(argv: string[]): Promise<number> {
 // `scan --json` piped into another program must arrive whole; one that stops reading is no error of ours.
 noteClosedPipe();
 const end = (code: number) => exitAfterFlush(code, ExitCode.pipeClosed);
-main(process.argv).then(end, (e: unknown) => end(reportError(e, colors(colorFor(process.stderr, process.env)))));
+const run = main(process.argv);
+failIfUnsettled(run, 'the scan');
+run.then(end, (e: unknown) => end(reportError(e, colors(colorFor(process.stderr, process.env)))));

@@ -181,3 +181,38 @@ void test('a scan whose reader stops reading (`| head -1`) ends without a stack 
     assert.equal(stderr, '', args.join(' '));
   }
 });
+
+void test("bin/bot-bottle starts a plain range scan's git log itself, beside Node (dist/cli/scan-log.sh): the same output as Node's own log", () => {
+  const launcher = join(import.meta.dirname, '..', '..', 'bin', 'bot-bottle');
+  const scanCjs = join(import.meta.dirname, '..', '..', 'dist', 'cli', 'scan.cjs');
+  // A git first on PATH that notes which program started it.
+  const bin = mkdtempSync(join(tmpdir(), 'bb-git-parent-'));
+  try {
+    const real = execFileSync('sh', ['-c', 'command -v git'], { encoding: 'utf8' }).trim();
+    writeFileSync(join(bin, 'git'), `#!/bin/sh\ncase " $* " in *" log -p "*) cat /proc/$PPID/comm >> '${bin}/parents' ;; esac\nexec '${real}' "$@"\n`, { mode: 0o755 });
+    const env = { ...process.env, NO_COLOR: '1', PATH: `${bin}:${process.env.PATH ?? ''}` };
+    for (const args of [['scan', '--repo', dir, '--range', `${base}..${head}`, '--json'], ['scan', '--range', `${base}..${head}`]]) {
+      const viaLauncher = spawnSync(launcher, args, { encoding: 'utf8', env, cwd: dir });
+      const own = spawnSync(process.execPath, [scanCjs, ...args], { encoding: 'utf8', env, cwd: dir });
+      assert.equal(viaLauncher.status, 1, viaLauncher.stderr);
+      assert.equal(viaLauncher.stdout, own.stdout);
+      assert.equal(viaLauncher.stderr, own.stderr);
+    }
+    // The launcher's shell started the log twice (not Node); Node's own runs started theirs.
+    const parents = execFileSync('cat', [join(bin, 'parents')], { encoding: 'utf8' }).trim().split('\n');
+    assert.deepEqual(parents, ['bot-bottle', 'node', 'bot-bottle', 'node']);
+    // A range git refuses: the same one-line error either way.
+    const bad = spawnSync(launcher, ['scan', '--repo', dir, '--range', 'nope..HEAD'], { encoding: 'utf8', env });
+    assert.equal(bad.status, 2);
+    assert.match(bad.stderr, /^error: git could not read the range nope\.\.HEAD in .*: bad revision 'nope\.\.HEAD'\nfix: /);
+  } finally {
+    rmSync(bin, { recursive: true, force: true });
+  }
+});
+
+void test('a scan whose work stops before it finished (its event loop empty) exits as an internal error, never 0', () => {
+  const exitJs = pathToFileURL(join(import.meta.dirname, '..', '..', 'dist', 'cli', 'exit.js')).href;
+  const r = spawnSync(process.execPath, ['--input-type=module', '-e', `import { failIfUnsettled } from ${JSON.stringify(exitJs)}; failIfUnsettled(new Promise(() => {}), 'the scan');`], { encoding: 'utf8' });
+  assert.equal(r.status, 70);
+  assert.equal(r.stderr, 'error: internal error: the scan stopped before it finished (please report it)\n');
+});

@@ -9,8 +9,9 @@
  * scanner's code is compiled and run, git begins about 25 ms earlier.
  */
 import { spawn, type ChildProcessByStdio, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { EventEmitter } from 'node:events';
 import { closeSync, openSync, readSync } from 'node:fs';
-import type { Readable } from 'node:stream';
+import { PassThrough, type Readable } from 'node:stream';
 import { nodeCrypto } from './lazy-builtins.js';
 
 /**
@@ -42,8 +43,16 @@ const GIT_CONFIG = [
   '-c', 'diff.external=',
 ];
 
+/** What git runs with beyond the caller's environment: no pager, no prompt, C messages. */
+export const GIT_ENV = { GIT_PAGER: 'cat', PAGER: 'cat', LC_ALL: 'C', GIT_TERMINAL_PROMPT: '0' } as const;
+
 function gitEnv(): NodeJS.ProcessEnv {
-  return { ...process.env, GIT_PAGER: 'cat', PAGER: 'cat', LC_ALL: 'C', GIT_TERMINAL_PROMPT: '0' };
+  return { ...process.env, ...GIT_ENV };
+}
+
+/** git's whole argument list for `args` in `repoPath`, as `spawnGit` runs it. */
+export function gitArgv(repoPath: string, args: readonly string[]): string[] {
+  return ['-C', repoPath, ...GIT_CONFIG, ...args];
 }
 
 /** Lines git writes around each commit's header, with a random part commit content cannot guess. */
@@ -76,11 +85,23 @@ export function logArgs(m: LogMarkers, decorate: boolean, revs: readonly string[
 
 type GitWithoutStdin = ChildProcessByStdio<null, Readable, Readable>;
 
+/** A git log a scan reads: a git it started, or one the launcher started (`PipedLog`). */
+export interface LogProcess {
+  readonly pid?: number | undefined;
+  /** Started by bin/bot-bottle (`PipedLog`): a property, as the scan's start and the scanner each bundle a copy of this module. */
+  readonly piped?: boolean;
+  readonly stdout: Readable;
+  readonly stderr: Readable;
+  kill(): boolean;
+  on(event: 'close', listener: (code: number | null) => void): this;
+  on(event: 'error', listener: (e: Error) => void): this;
+}
+
 /** git with `args` in `repoPath`; a stdin only when there is something to give it (one pipe fewer to make otherwise). */
 export function spawnGit(repoPath: string, args: readonly string[], stdin: true): ChildProcessWithoutNullStreams;
 export function spawnGit(repoPath: string, args: readonly string[], stdin: false): GitWithoutStdin;
 export function spawnGit(repoPath: string, args: readonly string[], stdin: boolean): ChildProcessWithoutNullStreams | GitWithoutStdin {
-  const argv = ['-C', repoPath, ...GIT_CONFIG, ...args];
+  const argv = gitArgv(repoPath, args);
   const env = gitEnv();
   return stdin ? spawn('git', argv, { env, stdio: ['pipe', 'pipe', 'pipe'] }) : spawn('git', argv, { env, stdio: ['ignore', 'pipe', 'pipe'] });
 }
@@ -89,7 +110,7 @@ interface Prestarted {
   readonly repoPath: string;
   readonly args: readonly string[];
   readonly markers: LogMarkers;
-  readonly child: GitWithoutStdin;
+  readonly child: LogProcess;
   adopted: boolean;
 }
 
@@ -120,7 +141,10 @@ export function prestartLog(repoPath: string, range: string): GitWithoutStdin {
  * (`argsFor` its markers gives the same arguments, in the same repository);
  * otherwise none, and a prestarted log is stopped.
  */
-export function adoptLog(repoPath: string, argsFor: (m: LogMarkers) => readonly string[]): { child: GitWithoutStdin; markers: LogMarkers } | undefined {
+export function adoptLog(
+  repoPath: string,
+  argsFor: (m: LogMarkers) => readonly string[],
+): { child: LogProcess; markers: LogMarkers; piped: boolean } | undefined {
   const pre = (globalThis as WithSlot)[SLOT];
   if (!pre) return undefined;
   delete (globalThis as WithSlot)[SLOT];
@@ -132,5 +156,71 @@ export function adoptLog(repoPath: string, argsFor: (m: LogMarkers) => readonly 
     return undefined;
   }
   pre.adopted = true;
-  return { child: pre.child, markers: pre.markers };
+  return { child: pre.child, markers: pre.markers, piped: pre.child.piped === true };
+}
+
+/** The variable bin/bot-bottle sets to the nonce of the log it started on Node's stdin (see `PipedLog`). */
+export const PIPED_LOG_ENV = 'BOT_BOTTLE_SCAN_LOG';
+
+/**
+ * The log bin/bot-bottle started beside Node, for a plain range scan, on
+ * Node's stdin: its git begins with Node instead of after Node's start and
+ * the scanner's load (about 100 ms here), and Node forks no process for it
+ * (10-20 ms of this thread a process here). Its arguments are `logArgs`',
+ * written into dist/cli/scan-log.sh at build time (scripts/bundle-scan.mjs).
+ *
+ * The launcher ends git's output with a line of its own, `\x01NONCE X CODE`
+ * (git's exit status), and sends git's stderr nowhere: when git failed, it is
+ * run again here, for its message and status.
+ */
+class PipedLog extends EventEmitter implements LogProcess {
+  /** No process of ours: anything but undefined, which marks a git that did not start. */
+  readonly pid = 0;
+  readonly piped = true;
+  readonly stderr = new PassThrough();
+  private tail: Buffer = Buffer.alloc(0);
+
+  constructor(
+    readonly stdout: Readable,
+    private readonly trailer: RegExp,
+    private readonly again: () => GitWithoutStdin,
+  ) {
+    super();
+    stdout.on('data', (chunk: Buffer) => {
+      this.tail = chunk.length >= 64 ? chunk.subarray(chunk.length - 64) : Buffer.concat([this.tail, chunk]).subarray(-64);
+    });
+    stdout.on('end', () => this.ended());
+    stdout.on('error', (e: Error) => this.emit('error', e));
+  }
+
+  /** Stop reading: the launcher's git ends at its next write (SIGPIPE); the scan hears 'close' as from a child. */
+  kill(): boolean {
+    if (this.stdout.destroyed) return false;
+    this.stdout.destroy();
+    process.nextTick(() => this.emit('close', null));
+    return true;
+  }
+
+  private ended(): void {
+    const status = this.trailer.exec(this.tail.toString('latin1'));
+    if (status?.[1] === '0') {
+      this.stderr.end();
+      this.emit('close', 0);
+      return;
+    }
+    // git failed, or the launcher's log was cut short: what was read is not the whole range, whatever git says now.
+    const p = this.again();
+    p.stdout.resume();
+    p.stderr.pipe(this.stderr);
+    p.on('error', (e) => this.emit('error', e));
+    p.on('close', (code) => this.emit('close', code === 0 || code === null ? 1 : code));
+  }
+}
+
+/** Take the log the launcher started on `input` (see `PipedLog`) as the one a scan of `range` in `repoPath` reads. */
+export function adoptPipedLog(repoPath: string, range: string, nonce: string, input: Readable): void {
+  const markers = logMarkers(nonce);
+  const args = logArgs(markers, true, revArgs(range));
+  const child = new PipedLog(input, new RegExp(`\x01${nonce} X (\\d+)\n$`), () => spawnGit(repoPath, args, false));
+  (globalThis as WithSlot)[SLOT] = { repoPath, args, markers, child, adopted: false };
 }

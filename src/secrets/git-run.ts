@@ -3,10 +3,9 @@
  * (git-log.ts): their failures as usage errors, their whole output, a commit
  * list on their stdin, and blobs read in one batch.
  */
-import type { ChildProcess, ChildProcessWithoutNullStreams } from 'node:child_process';
-import type { Readable } from 'node:stream';
+import type { ChildProcessWithoutNullStreams } from 'node:child_process';
 import { BottleError } from '../errors.js';
-import { spawnGit } from './git-log.js';
+import { spawnGit, type LogProcess } from './git-log.js';
 
 export function gitError(repo: string, what: string, stderr: string): BottleError {
   const msg = stderr.trim().split('\n').filter(Boolean).pop() ?? 'git failed';
@@ -39,7 +38,7 @@ export function gitOutput(repo: string, args: readonly string[], what: string, i
 }
 
 /** A git whose output a scan reads. */
-export type GitChild = ChildProcess & { stdout: Readable; stderr: Readable };
+export type GitChild = LogProcess;
 
 /** `commits` on git's stdin, a line each (git log --stdin). */
 export function feed(child: ChildProcessWithoutNullStreams, commits: readonly string[]): ChildProcessWithoutNullStreams {

@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { BottleError } from '../errors.js';
 import { bytes, fake, seed } from './fakes.test.js';
-import { prestartLog } from './git-log.js';
+import { adoptPipedLog, gitArgv, logArgs, logMarkers, prestartLog, revArgs } from './git-log.js';
 import { redact, scanRange, unquoteGitPath, type GitFinding } from './index.js';
 
 seed(1234);
@@ -411,4 +411,32 @@ void test('a commit neither log reached (the branch moved while they ran) is sca
     assert.deepEqual(found.map((f) => [f.path, f.rule]), [['f2.txt', 'github-pat'], ['late.txt', 'stripe-secret-key']]);
     assert.equal(found[1]?.commit, moved);
   });
+});
+
+/** A log as bin/bot-bottle starts it: git's output, then `\x01NONCE X STATUS`, after `delay` seconds. */
+function launcherLog(repo: string, range: string, nonce: string, delay = 0, cut = false) {
+  const args = gitArgv(repo, logArgs(logMarkers(nonce), true, revArgs(range)));
+  const script = cut ? 'git "$@" | head -c 300' : `sleep ${delay}; git "$@" 2>/dev/null; printf '\\001%s X %s\\n' "$N" "$?"`;
+  return spawn('sh', ['-c', script, 'sh', ...args], { env: { ...process.env, N: nonce }, stdio: ['ignore', 'pipe', 'inherit'] });
+}
+
+void test("the log bin/bot-bottle starts is read as the scan's own: whole, stopped where a second log meets it, failures reported", async () => {
+  const range = `${ids.base}..main`;
+  const want = await scanRange(dir, range, { secondLog: false });
+  const nonce = '0123456789abcdef';
+  // Read alone, then late (the second log takes every commit first, and the launcher's log is stopped).
+  for (const [delay, secondLog] of [[0, false], [0.5, true]] as const) {
+    const child = launcherLog(dir, range, nonce, delay);
+    adoptPipedLog(dir, range, nonce, child.stdout);
+    assert.deepEqual(await scanRange(dir, range, { secondLog }), want, `delay ${delay}`);
+    child.kill();
+  }
+  // git failed in the launcher (its stderr went nowhere): run again for its message.
+  const bad = launcherLog(dir, 'nope..main', nonce);
+  adoptPipedLog(dir, 'nope..main', nonce, bad.stdout);
+  await assert.rejects(scanRange(dir, 'nope..main'), /bad revision 'nope\.\.main'/);
+  // Cut short, without the launcher's last line: an error, though git alone would succeed now.
+  const cut = launcherLog(dir, range, nonce, 0, true);
+  adoptPipedLog(dir, range, nonce, cut.stdout);
+  await assert.rejects(scanRange(dir, range), (e: unknown) => e instanceof BottleError);
 });

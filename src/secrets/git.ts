@@ -67,9 +67,12 @@ const NULL_OID = /^0+$/;
  * hardly waits, and a second git would only take CPU from it: 70 ms more on the 200-commit bench push.
  * Starting git takes this thread 10-20 ms a process here (fork and exec; the rev-list is another), so a
  * log that ends soon is left alone: 200 one-line commits (git's log takes 110 ms, and the scan waits for
- * it 65 ms of that) took 58 ms longer with a second log.
+ * it 65 ms of that) took 58 ms longer with a second log. The log bin/bot-bottle starts reaches the scan
+ * 128 KiB at a time (or whole, when shorter), so there a wait after the first read already means a
+ * long log.
  */
 const SECOND_LOG = { waited: 40, after: 150 };
+const SECOND_PIPED_LOG = { waited: 20, after: 0 };
 
 // ---------------------------------------------------------------- parsing helpers
 
@@ -387,8 +390,9 @@ export async function scanRange(repoPath: string, range: GitRange, opts: GitScan
       );
       // git may exit before its output is processed: the end waits for both.
       p.on('close', (code) => {
+        // Stopped: the rest of its output is not wanted (a log bin/bot-bottle started ends with no 'end' then).
+        if (stopped) return resolve();
         output.then(() => {
-          if (stopped) return resolve();
           if (code !== 0) return reject(gitError(repoPath, what, Buffer.concat(err).toString('utf8')));
           try {
             if (diff.pending) onBytes(diff.append(Buffer.from('\n')));
@@ -439,9 +443,10 @@ export async function scanRange(repoPath: string, range: GitRange, opts: GitScan
     const auto = opts.secondLog === undefined && availableParallelism() > 1;
     let waited = 0;
     const since = performance.now();
+    const when = started?.piped ? SECOND_PIPED_LOG : SECOND_LOG;
     const onWait = (ms: number) => {
       waited += ms;
-      if (waited >= SECOND_LOG.waited && performance.now() - since >= SECOND_LOG.after) startSecond();
+      if (waited >= when.waited && performance.now() - since >= when.after) startSecond();
     };
     if (opts.secondLog === true) startSecond();
     await readLog(first, what, newestFirst, true, auto ? onWait : undefined);
