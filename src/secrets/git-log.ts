@@ -11,7 +11,7 @@
 import { spawn, type ChildProcessByStdio, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { EventEmitter } from 'node:events';
 import { closeSync, openSync, readSync } from 'node:fs';
-import { PassThrough, type Readable } from 'node:stream';
+import { PassThrough, Transform, type Readable } from 'node:stream';
 import { nodeCrypto } from './lazy-builtins.js';
 
 /**
@@ -178,25 +178,39 @@ class PipedLog extends EventEmitter implements LogProcess {
   readonly pid = 0;
   readonly piped = true;
   readonly stderr = new PassThrough();
+  /**
+   * What the scan reads: `input` passed through as it is read, its last bytes kept for the status line.
+   * Through a stream, not a 'data' listener on `input`: that would set it flowing before the scan
+   * listens, and a read in between would be lost; this one holds what is not yet read (and stops
+   * reading `input` while it holds a buffer's worth).
+   */
+  readonly stdout: Transform;
   private tail: Buffer = Buffer.alloc(0);
 
   constructor(
-    readonly stdout: Readable,
+    private readonly input: Readable,
     private readonly trailer: RegExp,
     private readonly again: () => GitWithoutStdin,
   ) {
     super();
-    stdout.on('data', (chunk: Buffer) => {
+    const keepTail = (chunk: Buffer) => {
       this.tail = chunk.length >= 64 ? chunk.subarray(chunk.length - 64) : Buffer.concat([this.tail, chunk]).subarray(-64);
+    };
+    this.stdout = new Transform({
+      transform(chunk: Buffer, _encoding, done) {
+        keepTail(chunk);
+        done(null, chunk);
+      },
     });
-    stdout.on('end', () => this.ended());
-    stdout.on('error', (e: Error) => this.emit('error', e));
+    this.stdout.on('end', () => this.ended());
+    input.on('error', (e: Error) => this.emit('error', e));
+    input.pipe(this.stdout);
   }
 
   /** Stop reading: the launcher's git ends at its next write (SIGPIPE); the scan hears 'close' as from a child. */
   kill(): boolean {
-    if (this.stdout.destroyed) return false;
-    this.stdout.destroy();
+    if (this.input.destroyed) return false;
+    this.input.destroy();
     process.nextTick(() => this.emit('close', null));
     return true;
   }

@@ -424,11 +424,13 @@ void test("the log bin/bot-bottle starts is read as the scan's own: whole, stopp
   const range = `${ids.base}..main`;
   const want = await scanRange(dir, range, { secondLog: false });
   const nonce = '0123456789abcdef';
-  // Read alone, then late (the second log takes every commit first, and the launcher's log is stopped).
-  for (const [delay, secondLog] of [[0, false], [0.5, true]] as const) {
+  // Read alone; read after the event loop has turned (nothing arrived meanwhile is lost); late (the second
+  // log takes every commit first, and the launcher's log is stopped).
+  for (const [delay, idle, secondLog] of [[0, 0, false], [0, 300, false], [0.5, 0, true]] as const) {
     const child = launcherLog(dir, range, nonce, delay);
     adoptPipedLog(dir, range, nonce, child.stdout);
-    assert.deepEqual(await scanRange(dir, range, { secondLog }), want, `delay ${delay}`);
+    await new Promise((resolve) => setTimeout(resolve, idle));
+    assert.deepEqual(await scanRange(dir, range, { secondLog }), want, `delay ${delay}, idle ${idle}`);
     child.kill();
   }
   // git failed in the launcher (its stderr went nowhere): run again for its message.
