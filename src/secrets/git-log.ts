@@ -171,7 +171,8 @@ export const PIPED_LOG_ENV = 'BOT_BOTTLE_SCAN_LOG';
  *
  * The launcher ends git's output with a line of its own, `\x01NONCE X CODE`
  * (git's exit status), and sends git's stderr nowhere: when git failed, it is
- * run again here, for its message and status.
+ * run again here, for its message and status. A log that ends without that
+ * line is an error, unless nothing came at all: then git's own log is read.
  */
 class PipedLog extends EventEmitter implements LogProcess {
   /** No process of ours: anything but undefined, which marks a git that did not start. */
@@ -186,6 +187,8 @@ class PipedLog extends EventEmitter implements LogProcess {
    */
   readonly stdout: Transform;
   private tail: Buffer = Buffer.alloc(0);
+  private bytes = 0;
+  private over = false;
 
   constructor(
     private readonly input: Readable,
@@ -193,18 +196,25 @@ class PipedLog extends EventEmitter implements LogProcess {
     private readonly again: () => GitWithoutStdin,
   ) {
     super();
-    const keepTail = (chunk: Buffer) => {
+    const keep = (chunk: Buffer) => {
+      this.bytes += chunk.length;
       this.tail = chunk.length >= 64 ? chunk.subarray(chunk.length - 64) : Buffer.concat([this.tail, chunk]).subarray(-64);
     };
     this.stdout = new Transform({
       transform(chunk: Buffer, _encoding, done) {
-        keepTail(chunk);
+        keep(chunk);
         done(null, chunk);
       },
     });
-    this.stdout.on('end', () => this.ended());
-    input.on('error', (e: Error) => this.emit('error', e));
-    input.pipe(this.stdout);
+    // A read error is a log cut short (below); 'close' waits for the scan to read all that came, as a child's does.
+    input.on('end', () => this.ended());
+    input.on('error', () => this.ended());
+    input.pipe(this.stdout, { end: false });
+  }
+
+  private close(code: number | null): void {
+    if (this.stdout.readableEnded) this.emit('close', code);
+    else this.stdout.once('end', () => this.emit('close', code));
   }
 
   /** Stop reading: the launcher's git ends at its next write (SIGPIPE); the scan hears 'close' as from a child. */
@@ -216,18 +226,34 @@ class PipedLog extends EventEmitter implements LogProcess {
   }
 
   private ended(): void {
+    if (this.over) return;
+    this.over = true;
     const status = this.trailer.exec(this.tail.toString('latin1'));
     if (status?.[1] === '0') {
+      this.stdout.end();
       this.stderr.end();
-      this.emit('close', 0);
+      this.close(0);
       return;
     }
-    // git failed, or the launcher's log was cut short: what was read is not the whole range, whatever git says now.
     const p = this.again();
-    p.stdout.resume();
     p.stderr.pipe(this.stderr);
-    p.on('error', (e) => this.emit('error', e));
-    p.on('close', (code) => this.emit('close', code === 0 || code === null ? 1 : code));
+    // As a status, not an 'error' event: the scan may not listen yet.
+    p.on('error', (e) => {
+      p.stderr.unpipe(this.stderr);
+      this.stderr.end(`${e.message}\n`);
+      if (!this.stdout.writableEnded) this.stdout.end();
+      this.close(127);
+    });
+    if (this.bytes === 0) {
+      // Nothing came (a dd that lacks iflag=fullblock stops at once): git's own log, read as the launcher's.
+      p.stdout.pipe(this.stdout);
+      p.on('close', (code) => this.close(code));
+      return;
+    }
+    // git failed, or the log was cut short: what was read is not the whole range, whatever git says now.
+    p.stdout.resume();
+    this.stdout.end();
+    p.on('close', (code) => this.close(code === 0 || code === null ? 1 : code));
   }
 }
 

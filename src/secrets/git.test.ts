@@ -414,9 +414,9 @@ void test('a commit neither log reached (the branch moved while they ran) is sca
 });
 
 /** A log as bin/bot-bottle starts it: git's output, then `\x01NONCE X STATUS`, after `delay` seconds. */
-function launcherLog(repo: string, range: string, nonce: string, delay = 0, cut = false) {
+function launcherLog(repo: string, range: string, nonce: string, delay = 0, cut: boolean | 'empty' = false) {
   const args = gitArgv(repo, logArgs(logMarkers(nonce), true, revArgs(range)));
-  const script = cut ? 'git "$@" | head -c 300' : `sleep ${delay}; git "$@" 2>/dev/null; printf '\\001%s X %s\\n' "$N" "$?"`;
+  const script = cut === 'empty' ? ':' : cut ? 'git "$@" | head -c 300' : `sleep ${delay}; git "$@" 2>/dev/null; printf '\\001%s X %s\\n' "$N" "$?"`;
   return spawn('sh', ['-c', script, 'sh', ...args], { env: { ...process.env, N: nonce }, stdio: ['ignore', 'pipe', 'inherit'] });
 }
 
@@ -437,6 +437,10 @@ void test("the log bin/bot-bottle starts is read as the scan's own: whole, stopp
   const bad = launcherLog(dir, 'nope..main', nonce);
   adoptPipedLog(dir, 'nope..main', nonce, bad.stdout);
   await assert.rejects(scanRange(dir, 'nope..main'), /bad revision 'nope\.\.main'/);
+  // Nothing at all (a dd without iflag=fullblock): git's own log is read instead.
+  const empty = launcherLog(dir, range, nonce, 0, 'empty');
+  adoptPipedLog(dir, range, nonce, empty.stdout);
+  assert.deepEqual(await scanRange(dir, range), want);
   // Cut short, without the launcher's last line: an error, though git alone would succeed now.
   const cut = launcherLog(dir, range, nonce, 0, true);
   adoptPipedLog(dir, range, nonce, cut.stdout);
