@@ -32,6 +32,24 @@ await build({ ...common, entryPoints: { scan: 'src/cli/scan-start.ts' } });
 if (/[^\x00-\x7f]/.test(readFileSync('dist/cli/scan.bundle.cjs', 'latin1'))) throw new Error('bundle-scan: dist/cli/scan.bundle.cjs is not ASCII');
 for (const old of ['scan.bundle.js', 'scan.bundle.js.map', 'scan.bundle.js.LEGAL.txt']) rmSync(join('dist/cli', old), { force: true });
 
+// The git log of a plain range scan as a shell function, for bin/bot-bottle to start beside Node (see
+// PipedLog in src/secrets/git-log.ts): logArgs' arguments, with the repository, range and nonce filled in at
+// run time, and a last line with git's status.
+{
+  const { gitArgv, GIT_ENV, logArgs, logMarkers, revArgs } = await import('../dist/secrets/git-log.js');
+  const quote = (a) => `'${a.replace(/'/g, `'\\''`)}'`;
+  const word = (a) => quote(a).replace(/@NONCE@/g, `'"$bb_nonce"'`).replace(/@REPO@/g, `'"$bb_repo"'`).replace(/@RANGE@/g, `'"$bb_range"'`);
+  const argv = gitArgv('@REPO@', logArgs(logMarkers('@NONCE@'), true, revArgs('@RANGE@')));
+  if (argv.some((a) => /[\x00-\x1f]/.test(a))) throw new Error('bundle-scan: a git log argument holds a control character');
+  const env = Object.entries(GIT_ENV).map(([k, v]) => `${k}=${quote(v)}`).join(' ');
+  writeFileSync(
+    'dist/cli/scan-log.sh',
+    `# Made by scripts/bundle-scan.mjs from src/secrets/git-log.ts: the log a plain range scan reads,\n` +
+      `# for bin/bot-bottle to start beside Node (bb_repo, bb_range, bb_nonce set by the caller).\n` +
+      `bb_scan_log() {\n  ${env} git ${argv.map(word).join(' ')} 2>/dev/null\n  printf '\\001%s X %s\\n' "$bb_nonce" "$?"\n}\n`,
+  );
+}
+
 const cache = 'dist/cli/scan.bundle.cjs.v8cache';
 rmSync(cache, { force: true });
 const work = mkdtempSync(join(tmpdir(), 'bb-scan-cache-'));
