@@ -5,7 +5,7 @@
  */
 import type { ChildProcessWithoutNullStreams } from 'node:child_process';
 import { BottleError } from '../errors.js';
-import { spawnGit, type LogProcess } from './git-log.js';
+import { spawnGit } from './git-log.js';
 
 export function gitError(repo: string, what: string, stderr: string): BottleError {
   const msg = stderr.trim().split('\n').filter(Boolean).pop() ?? 'git failed';
@@ -36,9 +36,6 @@ export function gitOutput(repo: string, args: readonly string[], what: string, i
     p.stdin.end(input);
   });
 }
-
-/** A git whose output a scan reads. */
-export type GitChild = LogProcess;
 
 /** `commits` on git's stdin, a line each (git log --stdin). */
 export function feed(child: ChildProcessWithoutNullStreams, commits: readonly string[]): ChildProcessWithoutNullStreams {

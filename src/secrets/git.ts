@@ -18,8 +18,8 @@ import { BottleError } from '../errors.js';
 import { unpack } from './archive.js';
 import { binaryStrings, isBinary } from './decoders.js';
 import { DiffBytes } from './diff-bytes.js';
-import { adoptLog, logArgs, logMarkers, revArgs, spawnGit, type LogMarkers } from './git-log.js';
-import { feed, gitError, gitOutput, readBlobs, type GitChild } from './git-run.js';
+import { adoptLog, logArgs, logMarkers, revArgs, spawnGit, type LogMarkers, type LogProcess } from './git-log.js';
+import { feed, gitError, gitOutput, readBlobs } from './git-run.js';
 import { AddedLines, scanLines, type EmitFinding, type LineText } from './lines.js';
 import { readAhead } from './read-ahead.js';
 import { prepareRules, type ScanOptions } from './scan.js';
@@ -206,7 +206,7 @@ export async function scanRange(repoPath: string, range: GitRange, opts: GitScan
    * steps over that commit. `onWait` is told how long each wait for git's
    * output lasted.
    */
-  const readLog = (p: GitChild, what: string, mine: string[], yields: boolean, onWait?: (ms: number) => void): Promise<void> => {
+  const readLog = (p: LogProcess, what: string, mine: string[], yields: boolean, onWait?: (ms: number) => void): Promise<void> => {
     let commit = '';
     let state: 'none' | 'msg' | 'header' | 'hunk' | 'skip' = 'none';
     let msg: string[] = [];
@@ -420,11 +420,11 @@ export async function scanRange(repoPath: string, range: GitRange, opts: GitScan
   const newestFirst: string[] = [];
   const oldestFirst: string[] = [];
   const others: string[] = [];
-  let second: { child: GitChild; done: Promise<void> } | undefined;
+  let second: { child: LogProcess; done: Promise<void> } | undefined;
   let expected: Promise<string[]> | undefined;
   const startSecond = () => {
     if (second) return;
-    let child: GitChild;
+    let child: LogProcess;
     if (listed) child = feed(spawnGit(repoPath, argsFor(markers), true), [...list].reverse());
     else child = spawnGit(repoPath, logArgs(markers, decorate, ['--reverse', ...revs]), false);
     const done = readLog(child, what, oldestFirst, true);
