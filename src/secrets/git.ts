@@ -22,6 +22,7 @@ import { adoptLog, logArgs, logMarkers, revArgs, spawnGit, type LogMarkers, type
 import { feed, gitError, gitOutput, readBlobs } from './git-run.js';
 import { AddedLines, scanLines, type EmitFinding, type LineText } from './lines.js';
 import { readAhead } from './read-ahead.js';
+import { SECOND_LOG, SECOND_PIPED_LOG, secondLogTrigger } from './second-log.js';
 import { prepareRules, type ScanOptions } from './scan.js';
 
 export interface GitFinding {
@@ -61,18 +62,6 @@ export type GitRange = string | readonly string[];
 const MAX_ARCHIVE_BLOB = 32 << 20;
 const MAX_ARCHIVE_TOTAL = 128 << 20;
 const NULL_OID = /^0+$/;
-/**
- * When a range scan starts a second log (see `startSecond`): once it has waited `waited` ms for git's
- * output, and the log has run for `after` ms. Where the scanner is the slow part (a push of new files) it
- * hardly waits, and a second git would only take CPU from it: 70 ms more on the 200-commit bench push.
- * Starting git takes this thread 10-20 ms a process here (fork and exec; the rev-list is another), so a
- * log that ends soon is left alone: 200 one-line commits (git's log takes 110 ms, and the scan waits for
- * it 65 ms of that) took 58 ms longer with a second log. The log bin/bot-bottle starts reaches the scan
- * 128 KiB at a time (or whole, when shorter), so there a wait after the first read already means a
- * long log.
- */
-const SECOND_LOG = { waited: 40, after: 150 };
-const SECOND_PIPED_LOG = { waited: 20, after: 0 };
 
 // ---------------------------------------------------------------- parsing helpers
 
@@ -441,12 +430,9 @@ export async function scanRange(repoPath: string, range: GitRange, opts: GitScan
   try {
     // On one core a second git would only take CPU from the first and from the scanner.
     const auto = opts.secondLog === undefined && availableParallelism() > 1;
-    let waited = 0;
-    const since = performance.now();
-    const when = started?.piped ? SECOND_PIPED_LOG : SECOND_LOG;
+    const trigger = secondLogTrigger(started?.piped ? SECOND_PIPED_LOG : SECOND_LOG, performance.now());
     const onWait = (ms: number) => {
-      waited += ms;
-      if (waited >= when.waited && performance.now() - since >= when.after) startSecond();
+      if (trigger(ms, performance.now())) startSecond();
     };
     if (opts.secondLog === true) startSecond();
     await readLog(first, what, newestFirst, true, auto ? onWait : undefined);
