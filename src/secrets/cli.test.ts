@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -189,7 +189,11 @@ void test("bin/bot-bottle starts a plain range scan's git log itself, beside Nod
   const bin = mkdtempSync(join(tmpdir(), 'bb-git-parent-'));
   try {
     const real = execFileSync('sh', ['-c', 'command -v git'], { encoding: 'utf8' }).trim();
-    writeFileSync(join(bin, 'git'), `#!/bin/sh\ncase " $* " in *" log -p "*) cat /proc/$PPID/comm >> '${bin}/parents' ;; esac\nexec '${real}' "$@"\n`, { mode: 0o755 });
+    writeFileSync(
+      join(bin, 'git'),
+      `#!/bin/sh\ncase " $* " in *" log -p "*) cat /proc/$PPID/comm >> '${bin}/parents'; printf '%s\\n' "$*" | sed -n 's/.*--format=%x01\\([^ ]*\\) C .*/\\1/p' >> '${bin}/nonces' ;; esac\nexec '${real}' "$@"\n`,
+      { mode: 0o755 },
+    );
     const env = { ...process.env, NO_COLOR: '1', PATH: `${bin}:${process.env.PATH ?? ''}` };
     for (const args of [['scan', '--repo', dir, '--range', `${base}..${head}`, '--json'], ['scan', '--range', `${base}..${head}`]]) {
       const viaLauncher = spawnSync(launcher, args, { encoding: 'utf8', env, cwd: dir });
@@ -201,6 +205,11 @@ void test("bin/bot-bottle starts a plain range scan's git log itself, beside Nod
     // The launcher's shell started the log twice (not Node); Node's own runs started theirs.
     const parents = execFileSync('cat', [join(bin, 'parents')], { encoding: 'utf8' }).trim().split('\n');
     assert.deepEqual(parents, ['bot-bottle', 'node', 'bot-bottle', 'node']);
+    // Each log's lines are marked with a nonce of its own: 16 random hex digits, from the launcher as from Node.
+    const nonces = readFileSync(join(bin, 'nonces'), 'utf8').trim().split('\n');
+    assert.equal(nonces.length, 4);
+    for (const n of nonces) assert.match(n, /^[0-9a-f]{16}$/);
+    assert.equal(new Set(nonces).size, 4);
     // A range git refuses: the same one-line error either way.
     const bad = spawnSync(launcher, ['scan', '--repo', dir, '--range', 'nope..HEAD'], { encoding: 'utf8', env });
     assert.equal(bad.status, 2);
