@@ -21,7 +21,7 @@ import { DiffBytes } from './diff-bytes.js';
 import { adoptLog, logArgs, logMarkers, revArgs, spawnGit, type LogMarkers, type LogProcess } from './git-log.js';
 import { feed, gitError, gitOutput, readBlobs } from './git-run.js';
 import { AddedLines, scanLines, type EmitFinding, type LineText } from './lines.js';
-import { readAhead } from './read-ahead.js';
+import { nowMs, readAhead } from './read-ahead.js';
 import { SECOND_LOG, SECOND_PIPED_LOG, secondLogTrigger } from './second-log.js';
 import { prepareRules, type ScanOptions } from './scan.js';
 
@@ -430,9 +430,9 @@ export async function scanRange(repoPath: string, range: GitRange, opts: GitScan
   try {
     // On one core a second git would only take CPU from the first and from the scanner.
     const auto = opts.secondLog === undefined && availableParallelism() > 1;
-    const trigger = secondLogTrigger(started?.piped ? SECOND_PIPED_LOG : SECOND_LOG, performance.now());
+    const trigger = secondLogTrigger(started?.piped ? SECOND_PIPED_LOG : SECOND_LOG, nowMs());
     const onWait = (ms: number) => {
-      if (trigger(ms, performance.now())) startSecond();
+      if (trigger(ms, nowMs())) startSecond();
     };
     if (opts.secondLog === true) startSecond();
     await readLog(first, what, newestFirst, true, auto ? onWait : undefined);

@@ -34,7 +34,7 @@ export const SECOND_PIPED_LOG: SecondLogWhen = { waited: 20, after: 0, idleShare
 
 /**
  * Told each wait for the first log's output (`readAhead`'s `onWait`: its length, at its end), says whether a
- * second log should start now. `since` is when the first log started; times are `performance.now()`'s.
+ * second log should start now. `since` is when the first log started; times are `nowMs()`'s (read-ahead.ts).
  */
 export function secondLogTrigger(when: SecondLogWhen, since: number): (ms: number, now: number) => boolean {
   let waited = 0;
