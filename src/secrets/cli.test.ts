@@ -108,7 +108,10 @@ void test('the bot-bottle executable (dist/cli/bin.js): scan through its own ent
   );
   const usage = spawnSync(process.execPath, [bin, 'scan', '--repo', dir, '--range', head], { encoding: 'utf8', env });
   assert.equal(usage.status, 2);
-  assert.match(usage.stderr, /^error: --range .* is not BASE\.\.HEAD\nfix: /);
+  assert.equal(usage.stderr, `error: --range "${head}" is not BASE..HEAD\nfix: pass --range BASE..HEAD, e.g. --range ${head}^..${head} for one commit, or --all\n`);
+  const spaced = spawnSync(process.execPath, [bin, 'scan', '--repo', dir, '--range', `${base} ..${head}`], { encoding: 'utf8', env });
+  assert.equal(spaced.status, 2);
+  assert.equal(spaced.stderr, `error: --range "${base} ..${head}" is not BASE..HEAD\nfix: pass --range BASE..HEAD (two revisions, no spaces), e.g. --range origin/main..HEAD, or --all\n`);
   const help = spawnSync(process.execPath, [bin, 'scan', '--help'], { encoding: 'utf8', env });
   assert.equal(help.status, 0);
   assert.match(help.stdout, /Exit codes: 0 no findings/);

@@ -25,8 +25,10 @@ export async function runScan(flags: ScanFlags, c: CliContext['c'], write: (s: s
   if (flags.all && flags.range) throw new BottleError('usage', '--range and --all are exclusive', { fix: 'pass one of --range BASE..HEAD or --all' });
   if (!flags.all && !flags.range) throw new BottleError('usage', 'nothing to scan: no --range', { fix: 'pass --range BASE..HEAD (or --all for the whole history)' });
   if (flags.range && !/^[^\s.][^\s]*\.\.\.?[^\s]+$/.test(flags.range)) {
+    // One commit named alone gets the range of that commit; a range with spaces in it, no example built from it.
+    const oneCommit = !/\s|\.\./.test(flags.range);
     throw new BottleError('usage', `--range ${JSON.stringify(flags.range)} is not BASE..HEAD`, {
-      fix: `pass --range BASE..HEAD, e.g. --range ${flags.range}^..${flags.range} for one commit, or --all`,
+      fix: oneCommit ? `pass --range BASE..HEAD, e.g. --range ${flags.range}^..${flags.range} for one commit, or --all` : 'pass --range BASE..HEAD (two revisions, no spaces), e.g. --range origin/main..HEAD, or --all',
     });
   }
   const repo = resolve(flags.repo ?? '.');
