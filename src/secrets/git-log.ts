@@ -144,7 +144,7 @@ export function prestartLog(repoPath: string, range: string): GitWithoutStdin {
 export function adoptLog(
   repoPath: string,
   argsFor: (m: LogMarkers) => readonly string[],
-): { child: LogProcess; markers: LogMarkers; piped: boolean } | undefined {
+): { child: LogProcess; markers: LogMarkers } | undefined {
   const pre = (globalThis as WithSlot)[SLOT];
   if (!pre) return undefined;
   delete (globalThis as WithSlot)[SLOT];
@@ -156,7 +156,7 @@ export function adoptLog(
     return undefined;
   }
   pre.adopted = true;
-  return { child: pre.child, markers: pre.markers, piped: pre.child.piped === true };
+  return { child: pre.child, markers: pre.markers };
 }
 
 /** The variable bin/bot-bottle sets to the nonce of the log it started on Node's stdin (see `PipedLog`). */

@@ -195,7 +195,7 @@ export async function scanRange(repoPath: string, range: GitRange, opts: GitScan
    * steps over that commit. `onWait` is told how long each wait for git's
    * output lasted.
    */
-  const readLog = (p: LogProcess, what: string, mine: string[], yields: boolean, onWait?: (ms: number) => void): Promise<void> => {
+  const readLog = (p: LogProcess, what: string, mine: string[], yields: boolean, onWait?: (ms: number, now: number) => void): Promise<void> => {
     let commit = '';
     let state: 'none' | 'msg' | 'header' | 'hunk' | 'skip' = 'none';
     let msg: string[] = [];
@@ -430,9 +430,9 @@ export async function scanRange(repoPath: string, range: GitRange, opts: GitScan
   try {
     // On one core a second git would only take CPU from the first and from the scanner.
     const auto = opts.secondLog === undefined && availableParallelism() > 1;
-    const trigger = secondLogTrigger(started?.piped ? SECOND_PIPED_LOG : SECOND_LOG, nowMs());
-    const onWait = (ms: number) => {
-      if (trigger(ms, nowMs())) startSecond();
+    const trigger = secondLogTrigger(started?.child.piped ? SECOND_PIPED_LOG : SECOND_LOG, nowMs());
+    const onWait = (ms: number, now: number) => {
+      if (trigger(ms, now)) startSecond();
     };
     if (opts.secondLog === true) startSecond();
     await readLog(first, what, newestFirst, true, auto ? onWait : undefined);

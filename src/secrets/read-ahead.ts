@@ -24,10 +24,10 @@ export function nowMs(): number {
 
 /**
  * Resolves once the stream has ended and every chunk was processed; rejects with what `onChunk` threw.
- * `onWait` is told how long each wait for the stream lasted, once its first chunk was processed: a time
- * the stream's writer was the slow side.
+ * `onWait` is told how long each wait for the stream lasted, and when it ended (on `nowMs`), once its first
+ * chunk was processed: a time the stream's writer was the slow side.
  */
-export function readAhead(stream: Readable, onChunk: (chunk: Buffer) => void, limit = 1 << 20, onWait?: (ms: number) => void): Promise<void> {
+export function readAhead(stream: Readable, onChunk: (chunk: Buffer) => void, limit = 1 << 20, onWait?: (ms: number, now: number) => void): Promise<void> {
   return new Promise((resolve, reject) => {
     const queue: Buffer[] = [];
     let queued = 0;
@@ -62,7 +62,8 @@ export function readAhead(stream: Readable, onChunk: (chunk: Buffer) => void, li
     };
     stream.on('data', (chunk: Buffer) => {
       if (idleSince !== undefined) {
-        onWait?.(nowMs() - idleSince);
+        const now = nowMs();
+        onWait?.(now - idleSince, now);
         idleSince = undefined;
       }
       queue.push(chunk);
